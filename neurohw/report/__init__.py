@@ -1,0 +1,1 @@
+"""Comparing runs: metrics over (software run, other run) pairs and their rendering."""
