@@ -1,7 +1,9 @@
 """What a run returns: the one shape shared by software simulators and hardware targets.
 
-A :class:`RunResult` covers one contiguous stretch of simulated time
-``[t_start, t_stop)``.  Spikes are kept as flat ``(index, time)`` arrays per
+A :class:`RunResult` covers one contiguous stretch of simulated time, the
+steps from ``t_start`` to ``t_stop``.  Neuron spikes are stamped at the end of
+their step (see :mod:`neurohw.ir`), so they fall in ``(t_start, t_stop]``;
+spike-source spikes carry their own grid time and fall in ``[t_start, t_stop)``.  Spikes are kept as flat ``(index, time)`` arrays per
 population (memory linear in the number of spikes); analog signals are dense
 ``(n_samples, n_recorded)`` blocks sampled at the population's record interval.
 Hardware targets subclass this (``HardwareRun``) and add their timing trace,

@@ -1,0 +1,8 @@
+"""The reference software simulator: exact-integration LIF networks, numba-compiled.
+
+See :mod:`neurohw.sim` for the interface and :mod:`.simulation` for the
+conventions it fixes beyond those of :mod:`neurohw.ir`.
+"""
+from .simulation import Simulation
+
+__all__ = ["Simulation"]
