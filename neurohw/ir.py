@@ -66,11 +66,25 @@ RECORDABLE: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 def _frozen_array(a, dtype, what: str) -> np.ndarray:
     try:
-        arr = np.array(a, dtype=dtype, copy=True)
-    except (TypeError, ValueError) as exc:
+        given = np.asarray(a)
+        arr = np.array(given, dtype=dtype, copy=True)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise NetworkError(f"{what}: cannot convert to {np.dtype(dtype).name}: {exc}") from None
+    # numpy truncates 1.5 to 1 when casting to an integer type; an index that is
+    # not a whole number is a caller's bug, not something to round away
+    if arr.dtype.kind == "i" and given.dtype.kind not in "iub":
+        inexact = np.ravel(arr != given)
+        if np.any(inexact):
+            i = _first_bad(inexact)
+            raise NetworkError(f"{what}: entry {i} is {np.ravel(given)[i]}, not an integer")
     arr.setflags(write=False)
     return arr
+
+
+def _check_label(label, kind: str) -> None:
+    # labels key populations and projections everywhere below (results, NIR node names)
+    if not isinstance(label, str) or not label:
+        raise NetworkError(f"{kind} label must be a non-empty string, got {label!r}")
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -103,11 +117,15 @@ class Population:
     spike_times: tuple[np.ndarray, ...] | None = None
 
     def __post_init__(self):
+        _check_label(self.label, "population")
         where = f"population '{self.label}'"
         if self.cell_type not in CELL_TYPES:
             raise NetworkError(f"{where}: unknown cell type '{self.cell_type}'; "
                                f"known: {', '.join(CELL_TYPES)}")
-        if int(self.size) != self.size or self.size < 1:
+        whole_number = (isinstance(self.size, (int, float, np.number))
+                        and not isinstance(self.size, (bool, np.bool_))
+                        and np.isfinite(self.size) and int(self.size) == self.size)
+        if not whole_number or self.size < 1:
             raise NetworkError(f"{where}: size must be a positive integer, got {self.size}")
         object.__setattr__(self, "size", int(self.size))
         ct = CELL_TYPES[self.cell_type]
@@ -144,8 +162,9 @@ class Population:
             idx.setflags(write=False)
             record[var] = idx
         object.__setattr__(self, "record", _freeze_mapping(record))
-        if self.record_interval is not None and not self.record_interval > 0:
-            raise NetworkError(f"{where}: record_interval must be > 0 ms, "
+        if self.record_interval is not None and not (self.record_interval > 0
+                                                     and np.isfinite(self.record_interval)):
+            raise NetworkError(f"{where}: record_interval must be finite and > 0 ms, "
                                f"got {self.record_interval}")
         if self.cell_type == "SpikeSourceArray":
             self._check_spike_times(where)
@@ -154,7 +173,10 @@ class Population:
         self._check_values(where)
 
     def _per_neuron(self, value, what: str) -> np.ndarray:
-        arr = np.asarray(value, dtype=np.float64)
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise NetworkError(f"{what}: cannot convert to float64: {exc}") from None
         if arr.ndim == 0:
             arr = np.full(self.size, float(arr))
         if arr.shape != (self.size,):
@@ -175,8 +197,11 @@ class Population:
             if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):
                 raise NetworkError(f"{where}: spike_times[{i}] must be finite and >= 0 ms, "
                                    f"got {t[~np.isfinite(t) | (t < 0)][0]}")
-            if np.any(np.diff(t) < 0):
-                raise NetworkError(f"{where}: spike_times[{i}] must be sorted")
+            backwards = np.diff(t) < 0
+            if np.any(backwards):
+                j = _first_bad(backwards) + 1
+                raise NetworkError(f"{where}: spike_times[{i}] must be sorted; entry {j} "
+                                   f"({t[j]} ms) comes before entry {j - 1} ({t[j - 1]} ms)")
             frozen.append(t)
         object.__setattr__(self, "spike_times", tuple(frozen))
 
@@ -242,6 +267,9 @@ class STDP:
         for k in ("A_plus", "A_minus"):
             if not getattr(self, k) >= 0:
                 raise NetworkError(f"STDP: '{k}' must be >= 0, got {getattr(self, k)}")
+        for k in ("w_min", "w_max"):
+            if not np.isfinite(getattr(self, k)):
+                raise NetworkError(f"STDP: '{k}' must be finite, got {getattr(self, k)}")
         if not self.w_max >= self.w_min:
             raise NetworkError(f"STDP: 'w_max' ({self.w_max}) must be >= 'w_min' ({self.w_min})")
         if self.weight_dependence not in ("additive", "multiplicative"):
@@ -270,6 +298,7 @@ class Projection:
     plasticity: STDP | None = None
 
     def __post_init__(self):
+        _check_label(self.label, "projection")
         where = f"projection '{self.label}' ({self.pre} -> {self.post})"
         if self.receptor not in ("excitatory", "inhibitory"):
             raise NetworkError(f"{where}: receptor must be 'excitatory' or 'inhibitory', "
@@ -277,10 +306,9 @@ class Projection:
         n = np.size(self.pre_idx)
         for name, dtype in (("pre_idx", np.int64), ("post_idx", np.int64),
                             ("weight", np.float64), ("delay", np.float64)):
-            arr = np.asarray(getattr(self, name))
-            if arr.ndim == 0 and name in ("weight", "delay"):
-                arr = np.full(n, float(arr))
-            arr = _frozen_array(np.ravel(arr), dtype, f"{where}: {name}")
+            arr = _frozen_array(np.ravel(getattr(self, name)), dtype, f"{where}: {name}")
+            if np.ndim(getattr(self, name)) == 0 and name in ("weight", "delay"):
+                arr = _frozen_array(np.full(n, arr[0]), dtype, f"{where}: {name}")
             if arr.shape != (n,):
                 raise NetworkError(f"{where}: '{name}' has {arr.size} entries, expected {n}")
             if dtype is np.float64 and not np.all(np.isfinite(arr)):
@@ -315,10 +343,19 @@ class StepCurrent:
         a = _frozen_array(np.ravel(self.amplitudes), np.float64, f"{where}: amplitudes")
         if t.shape != a.shape:
             raise NetworkError(f"{where}: {t.size} times but {a.size} amplitudes")
-        if np.any(np.diff(t) < 0) or (t.size and t[0] < 0):
-            raise NetworkError(f"{where}: times must be >= 0 and non-decreasing, got {t}")
+        bad_time = ~np.isfinite(t) | (t < 0)
+        if np.any(bad_time):
+            j = _first_bad(bad_time)
+            raise NetworkError(f"{where}: times must be finite and >= 0 ms; "
+                               f"entry {j} is {t[j]}")
+        backwards = np.diff(t) < 0
+        if np.any(backwards):
+            j = _first_bad(backwards) + 1
+            raise NetworkError(f"{where}: times must be non-decreasing; entry {j} "
+                               f"({t[j]} ms) comes before entry {j - 1} ({t[j - 1]} ms)")
         if not np.all(np.isfinite(a)):
-            raise NetworkError(f"{where}: amplitudes must be finite, got {a}")
+            j = _first_bad(~np.isfinite(a))
+            raise NetworkError(f"{where}: amplitudes must be finite; entry {j} is {a[j]}")
         object.__setattr__(self, "times", t)
         object.__setattr__(self, "amplitudes", a)
 
@@ -337,16 +374,29 @@ class Network:
     metadata: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self):
-        if not self.dt > 0:
-            raise NetworkError(f"network: dt must be > 0 ms, got {self.dt}")
-        object.__setattr__(self, "populations", tuple(self.populations))
-        object.__setattr__(self, "projections", tuple(self.projections))
-        object.__setattr__(self, "currents", tuple(self.currents))
+        if not (self.dt > 0 and np.isfinite(self.dt)):
+            raise NetworkError(f"network: dt must be finite and > 0 ms, got {self.dt}")
+        for name, kind in (("populations", Population), ("projections", Projection),
+                           ("currents", StepCurrent)):
+            items = tuple(getattr(self, name))
+            for i, item in enumerate(items):
+                if not isinstance(item, kind):
+                    raise NetworkError(f"network: {name}[{i}] is a {type(item).__name__}, "
+                                       f"not a {kind.__name__}")
+            object.__setattr__(self, name, items)
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
         if self.min_delay is None:
             object.__setattr__(self, "min_delay", self.dt)
-        if not self.duration >= 0:
-            raise NetworkError(f"network: duration must be >= 0 ms, got {self.duration}")
+        self._check_delay_bounds()
+        if not (self.duration >= 0 and np.isfinite(self.duration)):
+            raise NetworkError(f"network: duration must be finite and >= 0 ms, "
+                               f"got {self.duration}")
+        if self.seed is not None:
+            if (isinstance(self.seed, (bool, np.bool_))
+                    or not isinstance(self.seed, (int, np.integer)) or self.seed < 0):
+                raise NetworkError(f"network: seed must be None or an integer >= 0, "
+                                   f"got {self.seed!r}")
+            object.__setattr__(self, "seed", int(self.seed))
         if not self.populations:
             raise NetworkError("network: no populations")
         pops: dict[str, Population] = {}
@@ -374,8 +424,21 @@ class Network:
             if target.celltype.is_source:
                 raise NetworkError(f"{where}: cannot inject current into spike source "
                                    f"population '{cs.population}'")
-            if cs.indices.size and (cs.indices.min() < 0 or cs.indices.max() >= target.size):
-                raise NetworkError(f"{where}: index out of range 0..{target.size - 1}")
+            outside = (cs.indices < 0) | (cs.indices >= target.size)
+            if np.any(outside):
+                j = _first_bad(outside)
+                raise NetworkError(f"{where}: indices[{j}] = {cs.indices[j]} is outside "
+                                   f"population '{cs.population}' (size {target.size})")
+
+    def _check_delay_bounds(self) -> None:
+        eps = 1e-9 * self.dt
+        if not (np.isfinite(self.min_delay) and self.min_delay >= self.dt - eps):
+            raise NetworkError(f"network: min_delay must be finite and >= dt={self.dt} ms, "
+                               f"got {self.min_delay}")
+        if self.max_delay is not None and not (np.isfinite(self.max_delay)
+                                               and self.max_delay >= self.min_delay - eps):
+            raise NetworkError(f"network: max_delay must be finite and >= min_delay="
+                               f"{self.min_delay} ms, got {self.max_delay}")
 
     def _check_projection(self, prj: Projection, pops: Mapping[str, Population]) -> None:
         where = f"projection '{prj.label}' ({prj.pre} -> {prj.post})"
@@ -417,14 +480,32 @@ class Network:
                                f"synapse {i} (pre {prj.pre_idx[i]} -> post {prj.post_idx[i]}) "
                                f"has weight {w[i]}")
         if prj.plasticity is not None:
-            stdp = prj.plasticity
+            self._check_stdp_bounds(prj, where, negative_ok)
+
+    @staticmethod
+    def _check_stdp_bounds(prj: Projection, where: str, negative_weights: bool) -> None:
+        stdp = prj.plasticity
+        if negative_weights:
+            # the rule acts on |w|; bounds of either sign name the same magnitudes,
+            # but bounds straddling 0 would let |w| and w disagree about which is which
+            if stdp.w_min < 0 < stdp.w_max:
+                raise NetworkError(f"{where}: STDP bounds [{stdp.w_min}, {stdp.w_max}] "
+                                   f"straddle 0; for current-based inhibitory synapses give "
+                                   f"both bounds with one sign (the rule acts on |w|)")
             lo, hi = sorted((abs(stdp.w_min), abs(stdp.w_max)))
-            mag = np.abs(w)
-            out = (mag < lo - 1e-12) | (mag > hi + 1e-12)
-            if np.any(out):
-                i = _first_bad(out)
-                raise NetworkError(f"{where}: plastic synapse {i} has weight {w[i]}, outside "
-                                   f"STDP bounds [{stdp.w_min}, {stdp.w_max}]")
+            value = np.abs(prj.weight)
+        else:
+            # clipping to a negative w_min would flip the sign the receptor requires
+            if stdp.w_min < 0:
+                raise NetworkError(f"{where}: STDP 'w_min' is {stdp.w_min}, but the weights "
+                                   f"of these synapses must stay >= 0")
+            lo, hi = stdp.w_min, stdp.w_max
+            value = prj.weight
+        out = (value < lo - 1e-12) | (value > hi + 1e-12)
+        if np.any(out):
+            i = _first_bad(out)
+            raise NetworkError(f"{where}: plastic synapse {i} has weight {prj.weight[i]}, "
+                               f"outside STDP bounds [{stdp.w_min}, {stdp.w_max}]")
 
     # ---- convenience -------------------------------------------------------------
     def population(self, label: str) -> Population:
