@@ -1,0 +1,569 @@
+// core: the time-multiplexed, event-driven LIF/STDP core.
+//
+// One time step per accepted tick, as a sequence of sweeps over block RAMs
+// (each sweep issues one address per clock; the read data is used and written
+// back one clock later, the "stage 1" below):
+//   (a) deliver: for each spike event due this step (from delay_ring), sweep
+//       the active neurons: read the weight, depress it if plastic (STDP on),
+//       add it into i_exc or i_inh; then jump the source's pre trace.
+//   (b) neurons: sweep the active neurons through lif_neuron_update; spikes
+//       go into delay_ring and the spike list; post traces take last step's spike.
+//   (c) STDP (if enabled): decay every active source's pre trace, then for
+//       each neuron that fired sweep its column of weights and potentiate the
+//       plastic ones.
+// Cycles per step (rtl/README.md, "Cycle budget"):
+//   2 + E*(n_active+3) + (n_active+1) + stdp*((S+1) + P*(S+3)),  S = n_active + n_inputs
+// with E events delivered and P neurons fired.  Golden model:
+// neurohw.targets.fpga.model.CoreModel.step
+//
+// The bus (memory map in rtl/README.md) is served only while the core is
+// idle and not in the cycle of a tick; read data follows the address by one cycle.
+`default_nettype none
+
+module core #(
+  parameter integer N_NEURONS   = 256,  // neurons (a power of two, <= 512: the bus offset is 20 bits)
+  parameter integer N_INPUTS    = 256,  // input channels (a power of two, <= N_NEURONS)
+  parameter integer WEIGHT_W    = 8,    // signed weight width, 2..16
+  parameter integer DELAY_DEPTH = 16    // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+) (
+  input  wire                         clk_i,
+  input  wire                         rst_ni,
+  input  wire                         tick_i,         // start a step (ignored and counted if busy)
+  output wire                         busy_o,
+  output wire                         done_o,         // one-cycle pulse: the step is complete
+  output wire                         overrun_o,      // a tick has arrived while busy
+  output wire [31:0]                  step_cycles_o,  // cycles of the last step
+  output wire                         spike_valid_o,  // a neuron fires (during sweep (b))
+  output wire [$clog2(N_NEURONS)-1:0] spike_id_o,
+  input  wire                         bus_we_i,
+  input  wire [23:0]                  bus_addr_i,     // {region[3:0], offset[19:0]}
+  input  wire [31:0]                  bus_wdata_i,
+  output reg  [31:0]                  bus_rdata_o     // word at the previous cycle's bus_addr_i
+);
+  localparam integer NEU_W   = $clog2(N_NEURONS);
+  localparam integer SRC_W   = NEU_W + 1;           // neurons 0..N-1, input channel c is N + c
+  localparam integer IN_W    = $clog2(N_INPUTS);
+  localparam integer SLOT_W  = $clog2(DELAY_DEPTH);
+  localparam integer WORD_W  = WEIGHT_W + 1;        // weight RAM word: {plastic, weight}
+  localparam integer CTL_W   = 12;                  // control RAM word: {spike, profile[2:0], refrac[7:0]}
+
+  // ---- states ---------------------------------------------------------------------
+  localparam [3:0] S_IDLE       = 4'd0;
+  localparam [3:0] S_START      = 4'd1;
+  localparam [3:0] S_DLV_FETCH  = 4'd2;   // read the next event of this step's slot
+  localparam [3:0] S_DLV_LOAD   = 4'd3;   // latch its source
+  localparam [3:0] S_DLV_ROW    = 4'd4;   // sweep its row of weights
+  localparam [3:0] S_DLV_DRAIN  = 4'd5;   // last write-back, pre trace jump
+  localparam [3:0] S_NEU        = 4'd6;   // sweep the neurons
+  localparam [3:0] S_NEU_DRAIN  = 4'd7;
+  localparam [3:0] S_XDEC       = 4'd8;   // sweep the sources: pre trace decay
+  localparam [3:0] S_XDEC_DRAIN = 4'd9;
+  localparam [3:0] S_POT_FETCH  = 4'd10;  // read the next neuron that fired
+  localparam [3:0] S_POT_LOAD   = 4'd11;
+  localparam [3:0] S_POT_COL    = 4'd12;  // sweep its column of weights
+  localparam [3:0] S_POT_DRAIN  = 4'd13;
+  localparam [3:0] S_DONE       = 4'd14;
+
+  // ---- bus regions and registers ------------------------------------------------------
+  localparam [3:0] R_CONTROL    = 4'h0;
+  localparam [3:0] R_PROFILE    = 4'h1;
+  localparam [3:0] R_V          = 4'h2;
+  localparam [3:0] R_I_EXC      = 4'h3;
+  localparam [3:0] R_I_INH      = 4'h4;
+  localparam [3:0] R_CTL        = 4'h5;
+  localparam [3:0] R_POST_TRACE = 4'h6;
+  localparam [3:0] R_PRE_TRACE  = 4'h7;
+  localparam [3:0] R_DELAY      = 4'h8;
+  localparam [3:0] R_WEIGHT     = 4'h9;
+
+  localparam [5:0] REG_STDP_ENABLE = 6'h00;
+  localparam [5:0] REG_N_ACTIVE    = 6'h01;
+  localparam [5:0] REG_N_INPUTS    = 6'h02;
+  localparam [5:0] REG_GAIN_SHIFT  = 6'h03;
+  localparam [5:0] REG_A_PLUS      = 6'h04;
+  localparam [5:0] REG_A_MINUS     = 6'h05;
+  localparam [5:0] REG_W_MIN       = 6'h06;
+  localparam [5:0] REG_W_MAX       = 6'h07;
+  localparam [5:0] REG_PRE_DECAY   = 6'h08;
+  localparam [5:0] REG_POST_DECAY  = 6'h09;
+  localparam [5:0] REG_STEP        = 6'h10;
+  localparam [5:0] REG_STEP_CYCLES = 6'h11;
+  localparam [5:0] REG_OVERRUNS    = 6'h12;
+  localparam [5:0] REG_DROPPED     = 6'h13;
+  localparam [5:0] REG_INJECT      = 6'h14;
+  localparam [5:0] REG_N_NEURONS   = 6'h18;
+  localparam [5:0] REG_N_CHANNELS  = 6'h19;
+  localparam [5:0] REG_WEIGHT_W    = 6'h1A;
+  localparam [5:0] REG_DELAY_DEPTH = 6'h1B;
+
+  localparam [3:0] F_V_DECAY   = 4'd0;   // profile fields
+  localparam [3:0] F_EXC_DECAY = 4'd1;
+  localparam [3:0] F_INH_DECAY = 4'd2;
+  localparam [3:0] F_EXC_GAIN  = 4'd3;
+  localparam [3:0] F_INH_GAIN  = 4'd4;
+  localparam [3:0] F_BIAS      = 4'd5;
+  localparam [3:0] F_V_THRESH  = 4'd6;
+  localparam [3:0] F_V_RESET   = 4'd7;
+  localparam [3:0] F_REFRAC    = 4'd8;
+
+  localparam [SRC_W:0] FIRST_INPUT = N_NEURONS[SRC_W:0];  // source id of input channel 0
+
+  // ---- state and configuration registers --------------------------------------------
+  reg  [3:0]          state_q, state_d;
+  reg  [SRC_W:0]      sweep_q, sweep_d;            // stage-0 neuron or source index
+  reg  [SRC_W:0]      event_q, event_d;            // index into this step's slot
+  reg  [SRC_W:0]      event_count_q, event_count_d;
+  reg  [SRC_W-1:0]    source_q, source_d;          // source of the event being delivered
+  reg  [NEU_W-1:0]    post_q, post_d;              // neuron whose column is potentiated
+  reg  [NEU_W:0]      spike_count_q;               // neurons fired this step
+  reg  [NEU_W:0]      spike_index_q, spike_index_d;
+  reg                 stage1_valid_q;
+  reg  [SRC_W-1:0]    stage1_index_q;              // index whose read data is valid now
+
+  reg                 stdp_enable_q;
+  reg  [NEU_W:0]      n_active_q;                  // neurons swept, 1..N_NEURONS
+  reg  [IN_W:0]       n_inputs_q;                  // input channels swept by STDP, 0..N_INPUTS
+  reg  [5:0]          gain_shift_q;
+  reg  [15:0]         a_plus_q, a_minus_q;         // u16, binary point 8, weight LSBs
+  reg  signed [WEIGHT_W-1:0] w_min_q, w_max_q;
+  reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
+  reg  [31:0]         step_q, cycles_q, last_cycles_q, overruns_q, dropped_q;
+
+  // parameter profiles, 8 of each field, flattened: field of profile p at [p*W +: W]
+  reg  [8*16-1:0]     prof_v_decay_q, prof_exc_decay_q, prof_inh_decay_q;
+  reg  [8*16-1:0]     prof_exc_gain_q, prof_inh_gain_q;
+  reg  [8*24-1:0]     prof_bias_q, prof_v_thresh_q, prof_v_reset_q;
+  reg  [8*8-1:0]      prof_refrac_q;
+
+  // ---- bus decode -------------------------------------------------------------------
+  wire [3:0]  bus_region = bus_addr_i[23:20];
+  // offsets are 20 bits wide for the largest core; a small core ignores the high bits
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [19:0] bus_offset = bus_addr_i[19:0];
+  /* verilator lint_on UNUSEDSIGNAL */
+  wire        idle       = (state_q == S_IDLE);
+  wire        bus_write  = bus_we_i & idle & ~tick_i;
+  wire        reg_write  = bus_write & (bus_region == R_CONTROL);
+  wire [5:0]  reg_sel    = bus_offset[5:0];
+  wire        inject     = reg_write & (reg_sel == REG_INJECT);
+  reg         inject_pending_q;                    // the injected channel's delay is being read
+  reg  [IN_W-1:0] inject_channel_q;
+
+  // ---- memories ---------------------------------------------------------------------
+  wire [NEU_W-1:0] neuron_raddr = idle ? bus_offset[NEU_W-1:0] : sweep_q[NEU_W-1:0];
+  wire [NEU_W-1:0] neuron_waddr = stage1_index_q[NEU_W-1:0];
+
+  wire signed [23:0] v_rdata, i_exc_rdata, i_inh_rdata;
+  wire [CTL_W-1:0]   ctl_rdata;
+  wire [15:0]        post_trace_rdata, pre_trace_rdata;
+  wire [SLOT_W-1:0]  delay_rdata;
+  wire [WORD_W-1:0]  weight_rdata;
+  wire [NEU_W-1:0]   spike_list_rdata;
+
+  reg                v_we, ctl_we, post_trace_we, pre_trace_we, delay_we, weight_we;
+  reg  [NEU_W-1:0]   neuron_we_addr;
+  reg  [23:0]        v_wdata, i_exc_wdata, i_inh_wdata;
+  reg                i_exc_we, i_inh_we;
+  reg  [CTL_W-1:0]   ctl_wdata;
+  reg  [15:0]        post_trace_wdata, pre_trace_wdata;
+  reg  [SRC_W-1:0]   pre_trace_raddr, pre_trace_waddr, delay_raddr;
+  reg  [SRC_W+NEU_W-1:0] weight_raddr, weight_waddr;
+  reg  [WORD_W-1:0]  weight_wdata;
+
+  ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_v_ram (
+    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(v_rdata),
+    .we_i(v_we), .waddr_i(neuron_we_addr), .wdata_i(v_wdata));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_exc_ram (
+    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(i_exc_rdata),
+    .we_i(i_exc_we), .waddr_i(neuron_we_addr), .wdata_i(i_exc_wdata));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_inh_ram (
+    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(i_inh_rdata),
+    .we_i(i_inh_we), .waddr_i(neuron_we_addr), .wdata_i(i_inh_wdata));
+  ram_1r1w #(.WIDTH(CTL_W), .ADDR_W(NEU_W)) u_ctl_ram (
+    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(ctl_rdata),
+    .we_i(ctl_we), .waddr_i(neuron_we_addr), .wdata_i(ctl_wdata));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
+    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(post_trace_rdata),
+    .we_i(post_trace_we), .waddr_i(neuron_we_addr), .wdata_i(post_trace_wdata));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(SRC_W)) u_pre_trace_ram (
+    .clk_i(clk_i), .raddr_i(pre_trace_raddr), .rdata_o(pre_trace_rdata),
+    .we_i(pre_trace_we), .waddr_i(pre_trace_waddr), .wdata_i(pre_trace_wdata));
+  ram_1r1w #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
+    .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
+    .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata_i[SLOT_W-1:0]));
+  ram_1r1w #(.WIDTH(WORD_W), .ADDR_W(SRC_W + NEU_W)) u_weight_ram (
+    .clk_i(clk_i), .raddr_i(weight_raddr), .rdata_o(weight_rdata),
+    .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
+
+  // ---- sweeps ------------------------------------------------------------------------
+  wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
+  wire [SRC_W:0] n_inputs_ext  = {{(SRC_W-IN_W){1'b0}}, n_inputs_q};
+  wire           neuron_last   = (sweep_q == n_active_ext - 1'b1);
+  // source sweeps visit neurons 0..n_active-1, then input channels N..N+n_inputs-1
+  wire           source_last   = (n_inputs_q == 0) ? neuron_last
+                                                   : (sweep_q == FIRST_INPUT + n_inputs_ext - 1'b1);
+  wire [SRC_W:0] source_next   = neuron_last ? FIRST_INPUT : sweep_q + 1'b1;
+
+  wire [SLOT_W-1:0] slot       = step_q[SLOT_W-1:0];
+  wire [SRC_W-1:0]  ring_pop_source;
+  wire [SRC_W:0]    ring_pop_count;
+  wire              ring_push_full;
+  reg               ring_push, ring_clear;
+  reg  [SLOT_W-1:0] ring_push_slot;
+  reg  [SRC_W-1:0]  ring_push_source;
+
+  delay_ring #(.DEPTH(DELAY_DEPTH), .SRC_W(SRC_W)) u_delay_ring (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .push_i(ring_push), .push_slot_i(ring_push_slot), .push_source_i(ring_push_source),
+    .push_full_o(ring_push_full),
+    .pop_slot_i(slot), .pop_index_i(event_q[SRC_W-1:0]), .pop_source_o(ring_pop_source),
+    .pop_count_o(ring_pop_count), .clear_i(ring_clear));
+
+  // ---- stage 1: the leaf datapaths ----------------------------------------------------
+  wire in_deliver = stage1_valid_q & ((state_q == S_DLV_ROW) | (state_q == S_DLV_DRAIN));
+  wire in_neuron  = stage1_valid_q & ((state_q == S_NEU) | (state_q == S_NEU_DRAIN));
+  wire in_decay   = stage1_valid_q & ((state_q == S_XDEC) | (state_q == S_XDEC_DRAIN));
+  wire in_potent  = stage1_valid_q & ((state_q == S_POT_COL) | (state_q == S_POT_DRAIN));
+  wire potentiating = (state_q == S_POT_COL) | (state_q == S_POT_DRAIN);
+
+  wire signed [WEIGHT_W-1:0] weight_read = weight_rdata[WEIGHT_W-1:0];
+  wire                       plastic     = weight_rdata[WEIGHT_W];
+  wire signed [WEIGHT_W-1:0] weight_stdp;
+  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic) ? weight_stdp : weight_read;
+
+  stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
+    .weight_i(weight_read),
+    .trace_i(potentiating ? pre_trace_rdata : post_trace_rdata),
+    .amplitude_i(potentiating ? a_plus_q : a_minus_q),
+    .potentiate_i(potentiating),
+    .w_min_i(w_min_q), .w_max_i(w_max_q),
+    .weight_o(weight_stdp));
+
+  wire signed [23:0] i_exc_delivered, i_inh_delivered;
+  syn_deliver #(.WEIGHT_W(WEIGHT_W)) u_syn_deliver (
+    .weight_i(weight_delivered), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata),
+    .i_exc_o(i_exc_delivered), .i_inh_o(i_inh_delivered));
+
+  wire [2:0] profile = ctl_rdata[10:8];
+  wire signed [23:0] v_next, i_exc_next, i_inh_next;
+  wire [7:0]         refrac_next;
+  wire               spike;
+  lif_neuron_update u_lif_neuron_update (
+    .v_i(v_rdata), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata), .refrac_i(ctl_rdata[7:0]),
+    .v_decay_i(prof_v_decay_q[profile*16 +: 16]),
+    .exc_decay_i(prof_exc_decay_q[profile*16 +: 16]),
+    .inh_decay_i(prof_inh_decay_q[profile*16 +: 16]),
+    .exc_gain_i(prof_exc_gain_q[profile*16 +: 16]),
+    .inh_gain_i(prof_inh_gain_q[profile*16 +: 16]),
+    .gain_shift_i(gain_shift_q),
+    .bias_i(prof_bias_q[profile*24 +: 24]),
+    .v_thresh_i(prof_v_thresh_q[profile*24 +: 24]),
+    .v_reset_i(prof_v_reset_q[profile*24 +: 24]),
+    .refrac_steps_i(prof_refrac_q[profile*8 +: 8]),
+    .v_o(v_next), .i_exc_o(i_exc_next), .i_inh_o(i_inh_next), .refrac_o(refrac_next),
+    .spike_o(spike));
+
+  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
+  wire [15:0] post_trace_next;
+  trace_update u_post_trace_update (
+    .trace_i(post_trace_rdata), .jump_i(ctl_rdata[11]), .decay_en_i(1'b1),
+    .retention_i(post_decay_q), .trace_o(post_trace_next));
+
+  // the pre trace jumps when an event is delivered and decays in sweep (c)
+  wire [15:0] pre_trace_next;
+  trace_update u_pre_trace_update (
+    .trace_i(pre_trace_rdata), .jump_i(state_q == S_DLV_DRAIN), .decay_en_i(in_decay),
+    .retention_i(pre_decay_q), .trace_o(pre_trace_next));
+
+  wire neuron_spike = in_neuron & spike;
+  assign spike_valid_o = neuron_spike;
+  assign spike_id_o    = stage1_index_q[NEU_W-1:0];
+
+  // ---- memory ports: the bus while idle, the datapath otherwise ---------------------------
+  always @* begin
+    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : neuron_waddr;
+    v_we             = idle ? bus_write & (bus_region == R_V) : in_neuron;
+    v_wdata          = idle ? bus_wdata_i[23:0] : v_next;
+    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (in_neuron | in_deliver);
+    i_exc_wdata      = idle ? bus_wdata_i[23:0] : in_neuron ? i_exc_next : i_exc_delivered;
+    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (in_neuron | in_deliver);
+    i_inh_wdata      = idle ? bus_wdata_i[23:0] : in_neuron ? i_inh_next : i_inh_delivered;
+    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : in_neuron;
+    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, profile, refrac_next};
+    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : in_neuron;
+    post_trace_wdata = idle ? bus_wdata_i[15:0] : post_trace_next;
+
+    // pre traces: read the event's source from the ring output while loading it
+    pre_trace_raddr  = idle ? bus_offset[SRC_W-1:0]
+                     : (state_q == S_DLV_LOAD) ? ring_pop_source
+                     : (state_q == S_DLV_ROW || state_q == S_DLV_DRAIN) ? source_q
+                     : sweep_q[SRC_W-1:0];
+    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE)
+                            : (state_q == S_DLV_DRAIN) | in_decay;
+    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0]
+                     : (state_q == S_DLV_DRAIN) ? source_q : stage1_index_q;
+    pre_trace_wdata  = idle ? bus_wdata_i[15:0] : pre_trace_next;
+
+    delay_raddr      = !idle ? sweep_q[SRC_W-1:0]
+                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata_i[IN_W-1:0]}
+                     : bus_offset[SRC_W-1:0];
+    delay_we         = bus_write & (bus_region == R_DELAY);
+
+    weight_raddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
+                     : (state_q == S_POT_COL) ? {sweep_q[SRC_W-1:0], post_q}
+                     : {source_q, sweep_q[NEU_W-1:0]};
+    weight_we        = idle ? bus_write & (bus_region == R_WEIGHT)
+                            : (in_deliver & stdp_enable_q & plastic) | (in_potent & plastic);
+    weight_waddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
+                     : in_potent ? {stage1_index_q, post_q}
+                     : {source_q, stage1_index_q[NEU_W-1:0]};
+    weight_wdata     = idle ? bus_wdata_i[WORD_W-1:0] : {1'b1, weight_stdp};
+
+    // the ring takes injected channels while idle and fired neurons in sweep (b)
+    ring_push        = inject_pending_q | neuron_spike;
+    ring_push_slot   = inject_pending_q ? slot + delay_rdata : slot + 1'b1 + delay_rdata;
+    ring_push_source = inject_pending_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_channel_q}
+                                        : {1'b0, stage1_index_q[NEU_W-1:0]};
+    ring_clear       = (state_q == S_DLV_DRAIN) && (event_q + 1'b1 == event_count_q);
+  end
+
+  ram_1r1w #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
+    .clk_i(clk_i), .raddr_i(spike_index_q[NEU_W-1:0]), .rdata_o(spike_list_rdata),
+    .we_i(neuron_spike), .waddr_i(spike_count_q[NEU_W-1:0]),
+    .wdata_i(stage1_index_q[NEU_W-1:0]));
+
+  // ---- FSM: next state ----------------------------------------------------------------------
+  always @* begin
+    state_d = state_q;
+    case (state_q)
+      S_IDLE:       if (tick_i) state_d = S_START;
+      S_START:      state_d = (ring_pop_count != 0) ? S_DLV_FETCH : S_NEU;
+      S_DLV_FETCH:  state_d = S_DLV_LOAD;
+      S_DLV_LOAD:   state_d = S_DLV_ROW;
+      S_DLV_ROW:    if (neuron_last) state_d = S_DLV_DRAIN;
+      S_DLV_DRAIN:  state_d = (event_q + 1'b1 == event_count_q) ? S_NEU : S_DLV_FETCH;
+      S_NEU:        if (neuron_last) state_d = S_NEU_DRAIN;
+      S_NEU_DRAIN:  state_d = stdp_enable_q ? S_XDEC : S_DONE;
+      S_XDEC:       if (source_last) state_d = S_XDEC_DRAIN;
+      S_XDEC_DRAIN: state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
+      S_POT_FETCH:  state_d = S_POT_LOAD;
+      S_POT_LOAD:   state_d = S_POT_COL;
+      S_POT_COL:    if (source_last) state_d = S_POT_DRAIN;
+      S_POT_DRAIN:  state_d = (spike_index_q + 1'b1 == spike_count_q) ? S_DONE : S_POT_FETCH;
+      S_DONE:       state_d = S_IDLE;
+      default:      state_d = S_IDLE;
+    endcase
+  end
+
+  // ---- FSM: loop counters ------------------------------------------------------------------
+  always @* begin
+    sweep_d       = sweep_q;
+    event_d       = event_q;
+    event_count_d = event_count_q;
+    source_d      = source_q;
+    post_d        = post_q;
+    spike_index_d = spike_index_q;
+    case (state_q)
+      S_START: begin
+        sweep_d       = {(SRC_W+1){1'b0}};
+        event_d       = {(SRC_W+1){1'b0}};
+        event_count_d = ring_pop_count;
+        spike_index_d = {(NEU_W+1){1'b0}};
+      end
+      S_DLV_LOAD:   begin source_d = ring_pop_source; sweep_d = {(SRC_W+1){1'b0}}; end
+      S_DLV_ROW:    sweep_d = sweep_q + 1'b1;
+      S_DLV_DRAIN:  begin event_d = event_q + 1'b1; sweep_d = {(SRC_W+1){1'b0}}; end
+      S_NEU:        sweep_d = sweep_q + 1'b1;
+      S_NEU_DRAIN:  sweep_d = {(SRC_W+1){1'b0}};
+      S_XDEC:       sweep_d = source_next;
+      S_POT_LOAD:   begin post_d = spike_list_rdata; sweep_d = {(SRC_W+1){1'b0}}; end
+      S_POT_COL:    sweep_d = source_next;
+      S_POT_DRAIN:  spike_index_d = spike_index_q + 1'b1;
+      default: ;
+    endcase
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q        <= S_IDLE;
+      sweep_q        <= {(SRC_W+1){1'b0}};
+      event_q        <= {(SRC_W+1){1'b0}};
+      event_count_q  <= {(SRC_W+1){1'b0}};
+      source_q       <= {SRC_W{1'b0}};
+      post_q         <= {NEU_W{1'b0}};
+      spike_index_q  <= {(NEU_W+1){1'b0}};
+      spike_count_q  <= {(NEU_W+1){1'b0}};
+      stage1_valid_q <= 1'b0;
+      stage1_index_q <= {SRC_W{1'b0}};
+      cycles_q       <= 32'd0;
+      last_cycles_q  <= 32'd0;
+    end else begin
+      state_q        <= state_d;
+      sweep_q        <= sweep_d;
+      event_q        <= event_d;
+      event_count_q  <= event_count_d;
+      source_q       <= source_d;
+      post_q         <= post_d;
+      spike_index_q  <= spike_index_d;
+      stage1_valid_q <= (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
+                        | (state_q == S_POT_COL);
+      stage1_index_q <= sweep_q[SRC_W-1:0];
+      if (state_q == S_START)   spike_count_q <= {(NEU_W+1){1'b0}};
+      else if (neuron_spike)    spike_count_q <= spike_count_q + 1'b1;
+      // cycles of a step: every clock outside S_IDLE, S_START and S_DONE included
+      cycles_q       <= idle ? 32'd0 : cycles_q + 32'd1;
+      if (state_q == S_DONE) last_cycles_q <= cycles_q + 32'd1;
+    end
+  end
+
+  // ---- configuration, counters and injection ----------------------------------------------------
+  wire field_write = bus_write & (bus_region == R_PROFILE);
+  wire [2:0] field_profile = bus_offset[6:4];
+  wire [3:0] field_sel = bus_offset[3:0];
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      stdp_enable_q    <= 1'b0;
+      n_active_q       <= N_NEURONS[NEU_W:0];
+      n_inputs_q       <= N_INPUTS[IN_W:0];
+      gain_shift_q     <= 6'd0;
+      a_plus_q         <= 16'd0;
+      a_minus_q        <= 16'd0;
+      w_min_q          <= {WEIGHT_W{1'b0}};
+      w_max_q          <= {WEIGHT_W{1'b0}};
+      pre_decay_q      <= 16'd0;
+      post_decay_q     <= 16'd0;
+      step_q           <= 32'd0;
+      overruns_q       <= 32'd0;
+      dropped_q        <= 32'd0;
+      inject_pending_q <= 1'b0;
+      inject_channel_q <= {IN_W{1'b0}};
+      prof_v_decay_q   <= {8*16{1'b0}};
+      prof_exc_decay_q <= {8*16{1'b0}};
+      prof_inh_decay_q <= {8*16{1'b0}};
+      prof_exc_gain_q  <= {8*16{1'b0}};
+      prof_inh_gain_q  <= {8*16{1'b0}};
+      prof_bias_q      <= {8*24{1'b0}};
+      prof_v_thresh_q  <= {8*24{1'b0}};
+      prof_v_reset_q   <= {8*24{1'b0}};
+      prof_refrac_q    <= {8*8{1'b0}};
+    end else begin
+      inject_pending_q <= inject;
+      if (inject) inject_channel_q <= bus_wdata_i[IN_W-1:0];
+      if (reg_write) begin
+        case (reg_sel)
+          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata_i[0];
+          REG_N_ACTIVE:    n_active_q    <= bus_wdata_i[NEU_W:0];
+          REG_N_INPUTS:    n_inputs_q    <= bus_wdata_i[IN_W:0];
+          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata_i[5:0];
+          REG_A_PLUS:      a_plus_q      <= bus_wdata_i[15:0];
+          REG_A_MINUS:     a_minus_q     <= bus_wdata_i[15:0];
+          REG_W_MIN:       w_min_q       <= bus_wdata_i[WEIGHT_W-1:0];
+          REG_W_MAX:       w_max_q       <= bus_wdata_i[WEIGHT_W-1:0];
+          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata_i[15:0];
+          REG_POST_DECAY:  post_decay_q  <= bus_wdata_i[15:0];
+          default: ;
+        endcase
+      end
+      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata_i;
+      else if (state_q == S_DONE)             step_q <= step_q + 32'd1;
+      // a tick while busy is an overrun: counted, otherwise ignored
+      if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
+      else if (tick_i && !idle)                 overruns_q <= overruns_q + 32'd1;
+      if (reg_write && reg_sel == REG_DROPPED)  dropped_q <= 32'd0;
+      else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
+      if (field_write) begin
+        case (field_sel)
+          F_V_DECAY:   prof_v_decay_q[field_profile*16 +: 16]   <= bus_wdata_i[15:0];
+          F_EXC_DECAY: prof_exc_decay_q[field_profile*16 +: 16] <= bus_wdata_i[15:0];
+          F_INH_DECAY: prof_inh_decay_q[field_profile*16 +: 16] <= bus_wdata_i[15:0];
+          F_EXC_GAIN:  prof_exc_gain_q[field_profile*16 +: 16]  <= bus_wdata_i[15:0];
+          F_INH_GAIN:  prof_inh_gain_q[field_profile*16 +: 16]  <= bus_wdata_i[15:0];
+          F_BIAS:      prof_bias_q[field_profile*24 +: 24]      <= bus_wdata_i[23:0];
+          F_V_THRESH:  prof_v_thresh_q[field_profile*24 +: 24]  <= bus_wdata_i[23:0];
+          F_V_RESET:   prof_v_reset_q[field_profile*24 +: 24]   <= bus_wdata_i[23:0];
+          F_REFRAC:    prof_refrac_q[field_profile*8 +: 8]      <= bus_wdata_i[7:0];
+          default: ;
+        endcase
+      end
+    end
+  end
+
+  // ---- bus read: registers and profiles are latched, RAM words come straight out -------------------
+  reg [3:0]  read_region_q;
+  reg [31:0] read_word_q;
+  reg [31:0] read_word_d;
+
+  always @* begin
+    read_word_d = 32'd0;
+    if (bus_region == R_CONTROL) begin
+      case (reg_sel)
+        REG_STDP_ENABLE: read_word_d = {31'd0, stdp_enable_q};
+        REG_N_ACTIVE:    read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
+        REG_N_INPUTS:    read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
+        REG_GAIN_SHIFT:  read_word_d = {26'd0, gain_shift_q};
+        REG_A_PLUS:      read_word_d = {16'd0, a_plus_q};
+        REG_A_MINUS:     read_word_d = {16'd0, a_minus_q};
+        REG_W_MIN:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
+        REG_W_MAX:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
+        REG_PRE_DECAY:   read_word_d = {16'd0, pre_decay_q};
+        REG_POST_DECAY:  read_word_d = {16'd0, post_decay_q};
+        REG_STEP:        read_word_d = step_q;
+        REG_STEP_CYCLES: read_word_d = last_cycles_q;
+        REG_OVERRUNS:    read_word_d = overruns_q;
+        REG_DROPPED:     read_word_d = dropped_q;
+        REG_N_NEURONS:   read_word_d = N_NEURONS;
+        REG_N_CHANNELS:  read_word_d = N_INPUTS;
+        REG_WEIGHT_W:    read_word_d = WEIGHT_W;
+        REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
+        default: ;
+      endcase
+    end else begin
+      case (field_sel)
+        F_V_DECAY:   read_word_d = {16'd0, prof_v_decay_q[field_profile*16 +: 16]};
+        F_EXC_DECAY: read_word_d = {16'd0, prof_exc_decay_q[field_profile*16 +: 16]};
+        F_INH_DECAY: read_word_d = {16'd0, prof_inh_decay_q[field_profile*16 +: 16]};
+        F_EXC_GAIN:  read_word_d = {16'd0, prof_exc_gain_q[field_profile*16 +: 16]};
+        F_INH_GAIN:  read_word_d = {16'd0, prof_inh_gain_q[field_profile*16 +: 16]};
+        F_BIAS:      read_word_d = {8'd0, prof_bias_q[field_profile*24 +: 24]};
+        F_V_THRESH:  read_word_d = {8'd0, prof_v_thresh_q[field_profile*24 +: 24]};
+        F_V_RESET:   read_word_d = {8'd0, prof_v_reset_q[field_profile*24 +: 24]};
+        F_REFRAC:    read_word_d = {24'd0, prof_refrac_q[field_profile*8 +: 8]};
+        default: ;
+      endcase
+    end
+  end
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      read_region_q <= 4'd0;
+      read_word_q   <= 32'd0;
+    end else begin
+      read_region_q <= bus_region;
+      read_word_q   <= read_word_d;
+    end
+  end
+
+  always @* begin
+    case (read_region_q)
+      R_CONTROL, R_PROFILE: bus_rdata_o = read_word_q;
+      R_V:          bus_rdata_o = {8'd0, v_rdata};
+      R_I_EXC:      bus_rdata_o = {8'd0, i_exc_rdata};
+      R_I_INH:      bus_rdata_o = {8'd0, i_inh_rdata};
+      R_CTL:        bus_rdata_o = {{(32-CTL_W){1'b0}}, ctl_rdata};
+      R_POST_TRACE: bus_rdata_o = {16'd0, post_trace_rdata};
+      R_PRE_TRACE:  bus_rdata_o = {16'd0, pre_trace_rdata};
+      R_DELAY:      bus_rdata_o = {{(32-SLOT_W){1'b0}}, delay_rdata};
+      R_WEIGHT:     bus_rdata_o = {{(32-WORD_W){1'b0}}, weight_rdata};
+      default:      bus_rdata_o = 32'd0;
+    endcase
+  end
+
+  // ---- outputs ----------------------------------------------------------------------------
+  assign busy_o        = ~idle;
+  assign done_o        = (state_q == S_DONE);
+  assign overrun_o     = |overruns_q;
+  assign step_cycles_o = last_cycles_q;
+endmodule
+
+`default_nettype wire

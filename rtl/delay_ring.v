@@ -1,0 +1,59 @@
+// delay_ring: per-step spike lists that implement axonal delays.
+// Slot k holds the sources whose spikes are delivered in steps k, k+DEPTH, ...;
+// a spike emitted in step t by a source with delay d is pushed to slot
+// (t + 1 + d) mod DEPTH.  Each slot is a list of up to 2^SRC_W source ids with
+// a counter; a push into a full slot is refused (push_full_o) and counted by core.v.
+// Golden model: neurohw.targets.fpga.model.ring_push (and the slot handling in _core_step)
+`default_nettype none
+
+module delay_ring #(
+  parameter integer DEPTH = 16,  // slots (a power of two): delays 0..DEPTH-1
+  parameter integer SRC_W = 9    // source id width
+) (
+  input  wire               clk_i,
+  input  wire               rst_ni,
+  input  wire               push_i,
+  input  wire [SLOT_W-1:0]  push_slot_i,
+  input  wire [SRC_W-1:0]   push_source_i,
+  output wire               push_full_o,
+  input  wire [SLOT_W-1:0]  pop_slot_i,
+  input  wire [SRC_W-1:0]   pop_index_i,
+  output wire [SRC_W-1:0]   pop_source_o,   // one cycle after pop_index_i
+  output wire [SRC_W:0]     pop_count_o,    // entries in pop_slot_i
+  input  wire               clear_i         // empty pop_slot_i
+);
+  localparam integer SLOT_W  = $clog2(DEPTH);
+  localparam integer COUNT_W = SRC_W + 1;
+  localparam [COUNT_W-1:0] CAPACITY = {1'b1, {SRC_W{1'b0}}};
+
+  reg  [DEPTH*COUNT_W-1:0] count_q;   // u(COUNT_W) per slot, flattened
+  wire [COUNT_W-1:0] push_count = count_q[push_slot_i*COUNT_W +: COUNT_W];
+
+  assign push_full_o = (push_count == CAPACITY);
+  assign pop_count_o = count_q[pop_slot_i*COUNT_W +: COUNT_W];
+
+  integer slot;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      count_q <= {DEPTH*COUNT_W{1'b0}};
+    end else begin
+      for (slot = 0; slot < DEPTH; slot = slot + 1) begin
+        if (clear_i && pop_slot_i == slot[SLOT_W-1:0])
+          count_q[slot*COUNT_W +: COUNT_W] <= {COUNT_W{1'b0}};
+        else if (push_i && !push_full_o && push_slot_i == slot[SLOT_W-1:0])
+          count_q[slot*COUNT_W +: COUNT_W] <= push_count + 1'b1;
+      end
+    end
+  end
+
+  ram_1r1w #(.WIDTH(SRC_W), .ADDR_W(SLOT_W + SRC_W)) u_list_ram (
+    .clk_i   (clk_i),
+    .raddr_i ({pop_slot_i, pop_index_i}),
+    .rdata_o (pop_source_o),
+    .we_i    (push_i & ~push_full_o),
+    .waddr_i ({push_slot_i, push_count[SRC_W-1:0]}),
+    .wdata_i (push_source_i)
+  );
+endmodule
+
+`default_nettype wire

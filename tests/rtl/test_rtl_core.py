@@ -1,0 +1,60 @@
+"""Whole-core RTL benches (rtl/core.v vs the golden model), run by pytest.
+
+Each core shape is Verilated once (build/rtl/core_<shape>, reused while the
+sources are unchanged); the randomized networks are split into chunks so that
+pytest-xdist can spread them over two workers: 56 random core programs and
+12 random PyNN-level networks compiled by quantize(), plus bus read-back,
+overrun and full-slot benches for each shape.
+"""
+from __future__ import annotations
+
+import pytest
+
+from harness import build_locked, run
+
+# (n_neurons, n_inputs, weight_width, delay_depth): the default-like shape, one
+# with as many inputs as neurons, and one with the narrowest widths
+SHAPES = {
+    "n32_in16_w8_d16": (32, 16, 8, 16),
+    "n16_in16_w12_d8": (16, 16, 12, 8),
+    "n16_in2_w2_d2": (16, 2, 2, 2),
+}
+# random-network seeds per shape, in chunks (one simulator run per chunk)
+CHUNKS = {
+    "n32_in16_w8_d16": [range(1000, 1012), range(1012, 1024)],
+    "n16_in16_w12_d8": [range(2000, 2010), range(2010, 2020)],
+    "n16_in2_w2_d2": [range(3000, 3012)],
+}
+
+
+def _runner(name):
+    n, n_in, ww, depth = SHAPES[name]
+    return build_locked(f"core_{name}", "core", {"N_NEURONS": n, "N_INPUTS": n_in,
+                                                  "WEIGHT_W": ww, "DELAY_DEPTH": depth})
+
+
+def _env(name, seeds):
+    return {"BENCH_SHAPE": ",".join(map(str, SHAPES[name])),
+            "BENCH_SEEDS": ",".join(map(str, seeds))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,chunk", [(name, i) for name in SHAPES
+                                        for i in range(len(CHUNKS[name]))])
+def test_random_networks(name, chunk):
+    seeds = CHUNKS[name][chunk]
+    run(_runner(name), f"core_{name}", "core", "bench_core", testcase="random_networks",
+        env=_env(name, seeds))
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_bus_overruns_and_full_slots(name):
+    run(_runner(name), f"core_{name}", "core", "bench_core",
+        testcase=["bus_readback", "overruns", "full_delay_slot"],
+        env=_env(name, range(4000, 4004)))
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_quantized_networks(name):
+    run(_runner(name), f"core_{name}", "core", "bench_core", testcase="quantized_networks",
+        env=_env(name, range(5000, 5004)))

@@ -1,0 +1,179 @@
+"""The FPGA core's golden model on its own: its leaf functions against the
+formulas of rtl/README.md, and the timing semantics of a step (delays, STDP
+pairing, refractoriness, cycle budget) on hand-built cores.
+
+Bit-exactness against the RTL is tests/rtl's job; these tests pin down what
+the model (and so the RTL) computes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurohw.targets.fpga import formats as F
+from neurohw.targets.fpga import model as M
+from neurohw.targets.fpga.model import CoreModel, accepted_ticks
+
+SHAPE = F.CoreShape(n_neurons=8, n_inputs=4, weight_width=8, delay_depth=16)
+
+
+def at(region, offset):
+    return (region << F.REGION_SHIFT) | offset
+
+
+def trunc_div(a: int, b: int) -> int:
+    """a / b rounded toward zero, in exact integer arithmetic."""
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_leaf_functions_follow_the_readme_formulas(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(2000):
+        x = int(rng.integers(-(1 << 23), 1 << 23))
+        r = int(rng.integers(0, 1 << 16))
+        assert M.syn_decay(x, r) == trunc_div(x * r, 1 << 16), (seed, x, r)
+        w = int(rng.integers(-128, 128))
+        ie, ii = int(rng.integers(-(1 << 23), 1 << 23)), int(rng.integers(-(1 << 23), 1 << 23))
+        want_e = max(-(1 << 23), min((1 << 23) - 1, ie + w * 256)) if w > 0 else ie
+        want_i = max(-(1 << 23), min((1 << 23) - 1, ii + w * 256)) if w < 0 else ii
+        assert M.syn_deliver(w, ie, ii, 8) == (want_e, want_i), (seed, w, ie, ii)
+        trace, a = int(rng.integers(0, 1 << 16)), int(rng.integers(0, 1 << 16))
+        lo, hi = sorted(int(v) for v in rng.integers(-128, 128, 2))
+        dw = (a * trace) // (1 << 20)
+        assert M.stdp_update(w, trace, a, True, lo, hi) == min(max(w + dw, lo), hi)
+        assert M.stdp_update(w, trace, a, False, lo, hi) == min(max(w - dw, lo), hi)
+        assert M.trace_update(trace, 1, 0, r) == min(trace + 4096, 65535)
+        assert M.trace_update(trace, 0, 1, r) == trace * r // (1 << 16)
+
+
+def test_decay_reaches_zero_from_both_signs():
+    for start in (-1000, 1000):
+        x = start
+        for _ in range(2000):
+            x = M.syn_decay(x, 60000)
+        assert x == 0
+
+
+def one_synapse_core(delay: int, weight: int, source_is_input: bool, stdp=False,
+                     threshold=1 << 20, bias=0):
+    """Neuron 1 receives one synapse from neuron 0 or from input channel 0."""
+    model = CoreModel(SHAPE)
+    source = SHAPE.n_neurons if source_is_input else 0
+    writes = [(at(F.REGION_CONTROL, F.REG_N_ACTIVE), 2),
+              (at(F.REGION_CONTROL, F.REG_N_INPUTS), 1),
+              (at(F.REGION_CONTROL, F.REG_GAIN_SHIFT), 15),
+              (at(F.REGION_CONTROL, F.REG_STDP_ENABLE), int(stdp)),
+              (at(F.REGION_DELAY, source), delay),
+              (at(F.REGION_WEIGHT, source << SHAPE.neuron_bits | 1),
+               (int(stdp) << 8) | (weight & 0xFF))]
+    # profile 0: slow leak, gain 1.0 (2^15 at binary point 15), no refractory period
+    for field, value in enumerate([65000, 60000, 60000, 1 << 15, 1 << 15, bias, threshold,
+                                   0, 0]):
+        writes.append((at(F.REGION_PROFILE, field), value & 0xFFFFFF))
+    for address, data in writes:
+        model.write(address, data)
+    return model
+
+
+@pytest.mark.parametrize("delay", [0, 1, 5, 15])
+def test_input_spike_arrives_delay_steps_after_its_stamp(delay):
+    # injected before step m (stamp m*dt): reaches i_exc in (a) of step m + delay
+    model = one_synapse_core(delay, 100, source_is_input=True)
+    m = 3
+    for k in range(m + delay + 1):
+        if k == m:
+            model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)
+        model.step()
+        if k < m + delay:
+            assert model.i_exc[1] == 0 and model.v[1] == 0, k
+    assert model.i_exc[1] == M.syn_decay(100 << 8, 60000)
+    assert model.v[1] == (100 << 8)   # gain 1.0: v took the current of its arrival step
+
+
+@pytest.mark.parametrize("delay", [0, 1, 4, 15])
+def test_neuron_spike_arrives_one_plus_delay_steps_later(delay):
+    # neuron 0 fires in step 0 (stamped dt): neuron 1 sees it in step 1 + delay
+    model = one_synapse_core(delay, 50, source_is_input=False)
+    model.write(at(F.REGION_V, 0), (1 << 23) - 1)   # far above threshold: fires at once
+    fired = model.step()
+    assert list(fired) == [0]
+    for k in range(1, 1 + delay):
+        model.step()
+        assert model.i_exc[1] == 0, k
+    model.step()
+    assert model.i_exc[1] == M.syn_decay(50 << 8, 60000)
+
+
+def test_refractory_neuron_holds_v_for_refrac_steps():
+    model = one_synapse_core(1, 0, source_is_input=True, threshold=1000, bias=600)
+    model.write(at(F.REGION_PROFILE, 8), 3)       # 3 refractory steps
+    model.write(at(F.REGION_PROFILE, 7), 0xFFFFFF & -50)  # v_reset = -50
+    spikes = [k for k in range(20) if 1 in model.step()]
+    # bias 600 with a slow leak: reset to -50, held 3 steps, then 2 steps to climb past 1000
+    # (-50 -> 550 -> 1145)
+    assert len(spikes) > 2 and np.all(np.diff(spikes) == 3 + 2)
+
+
+def stdp_core():
+    model = one_synapse_core(1, 40, source_is_input=True, stdp=True, threshold=1 << 22)
+    for reg, value in ((F.REG_A_PLUS, 10 << 8), (F.REG_A_MINUS, 6 << 8), (F.REG_W_MIN, 0),
+                       (F.REG_W_MAX, 127), (F.REG_PRE_DECAY, 60000),
+                       (F.REG_POST_DECAY, 50000)):
+        model.write(at(F.REGION_CONTROL, reg), value)
+    return model
+
+
+def fire_neuron_1(model):
+    model.write(at(F.REGION_V, 1), (1 << 23) - 1)   # twice the threshold: fires this step
+
+
+def test_pre_then_post_potentiates_by_the_one_step_decayed_trace():
+    model = stdp_core()
+    model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)   # arrives in step 1 (delay 1)
+    model.step()
+    model.step()                                          # arrival: x jumps, then decays
+    assert model.pre_trace[SHAPE.n_neurons] == 4096 * 60000 >> 16
+    fire_neuron_1(model)
+    assert 1 in model.step()                              # post stamped 3*dt, pre at 1*dt
+    x = M.syn_decay(M.syn_decay(4096, 60000), 60000)
+    assert model.weight[SHAPE.n_neurons, 1] == 40 + ((10 << 8) * x >> 20)
+
+
+def test_pre_at_the_instant_of_post_does_not_depress_but_one_step_later_does():
+    # the same instant: post emitted in step k (stamp (k+1)*dt), pre arriving in step k+1
+    model = stdp_core()
+    fire_neuron_1(model)
+    model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)   # stamp 0, delay 1: arrives step 1
+    assert 1 in model.step()
+    model.step()
+    assert model.weight[SHAPE.n_neurons, 1] == 40, "same-instant pair must not depress"
+    # one step later: arrival at 2*dt sees y = decay(4096)
+    model = stdp_core()
+    fire_neuron_1(model)
+    assert 1 in model.step()
+    model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)   # stamp 1*dt, arrives step 2
+    model.step()
+    model.step()
+    y = M.syn_decay(4096, 50000)
+    assert model.weight[SHAPE.n_neurons, 1] == 40 - ((6 << 8) * y >> 20)
+
+
+def test_step_cycles_follow_the_budget_formula():
+    model = stdp_core()
+    model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)
+    model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)
+    model.step()
+    n, s = 2, 3                                           # 2 neurons + 1 input channel
+    assert model.last_cycles == 2 + (n + 1) + (s + 1)     # no events yet, no spikes
+    fire_neuron_1(model)
+    model.step()                                          # 2 events, 1 spike
+    assert model.last_cycles == 2 + 2 * (n + 3) + (n + 1) + (s + 1) + 1 * (s + 3)
+    assert model.last_cycles == M.step_cycles(2, 1, n, 1, 1)
+
+
+def test_accepted_ticks_drops_ticks_while_busy():
+    # steps of 10 cycles: a step accepted at t is busy through t + 10
+    accepted, overruns = accepted_ticks([0, 5, 10, 11, 30], lambda k: 10)
+    assert accepted == [0, 3, 4] and overruns == 2
