@@ -25,6 +25,7 @@ from .standardmodels import (ACSource, AdditiveWeightDependence, DCSource,  # no
                              SpikeSourcePoisson, StaticSynapse, StepCurrentSource,
                              STDPMechanism)
 from .targets import TARGETS                                        # noqa: F401
+from .capturing import capture                                        # noqa: F401
 
 
 def list_standard_models():

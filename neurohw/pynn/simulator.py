@@ -14,7 +14,7 @@ import numpy as np
 from pyNN import common
 
 from .. import ir
-from . import targets
+from . import capturing, targets
 from .network import build_network
 
 name = "neurohw"
@@ -124,6 +124,9 @@ class State(common.control.BaseState):
         result = self.simulation.run(tstop - self.t)
         self.t = self._t_offset + result.t_stop
         self._collect(result)
+        captured = capturing.active()
+        if captured is not None:
+            captured.runs.append(capturing.CapturedRun(self.target, self.network, result))
 
     def _build(self, until):
         rebuilding = self.simulation is not None
@@ -139,6 +142,7 @@ class State(common.control.BaseState):
                 # a rebuilt runner must not replay the random numbers of the previous one
                 options["seed"] = options["seed"] + self._rebuilds
         self.simulation = targets.runner_class(self.target)(network, **options)
+        self.network = network
         self._t_offset = self.t
         self._built_until = until
         self._stale = False
