@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the bundled example (%s)" % BUNDLED_EXAMPLE.name)
     add_compare_options(demo)
     demo.set_defaults(func=_cmd_demo)
+
+    from neurohw.targets.fpga.synth import add_synth_commands
+    add_synth_commands(sub)      # neurohw synth / neurohw bitstream --board ...
     return parser
 
 

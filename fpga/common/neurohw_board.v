@@ -1,0 +1,133 @@
+// neurohw_board: everything of a board build that is not board-specific: the
+// neurohw core behind the UART link of rtl/PROTOCOL.md.
+//
+//   rx_i -> uart_rx -> frame_decoder -> frame_sequencer -> command front end -> core
+//   tx_o <- uart_tx <- frame_encoder <------------------- command front end
+//
+// The command front end is fpga/common/placeholder_frontend.v until the real
+// one exists (see the comment there); it is the only instance to replace.
+// WITH_CORE = 0 builds the link alone, with a scratch memory on the bus, for
+// bringing up the link on a board (and for a build that fits any device).
+// spike_o pulses for one clock per neuron spike; the board top stretches it
+// for a LED.
+`default_nettype none
+
+module neurohw_board #(
+  parameter integer CLKS_PER_BIT = 104,  // clock cycles per UART bit (f_clk / baud)
+  parameter integer MAX_PAYLOAD  = 255,  // largest frame payload accepted
+  parameter integer N_NEURONS    = 256,  // core parameters, see rtl/README.md
+  parameter integer N_INPUTS     = 256,
+  parameter integer WEIGHT_W     = 8,
+  parameter integer DELAY_DEPTH  = 16,
+  parameter integer WITH_CORE    = 1     // 0: fpga/common/bus_scratch.v instead of the core
+) (
+  input  wire clk_i,
+  input  wire rst_ni,      // synchronous-release reset (reset_sync)
+  input  wire rx_i,        // UART from the host (asynchronous)
+  output wire tx_o,        // UART to the host
+  output wire spike_o,     // a neuron fired this clock
+  output wire overrun_o    // a tick arrived while the core was busy (sticky until cleared)
+);
+  // ---- UART and framing --------------------------------------------------------------------
+  wire [7:0] rx_byte;
+  wire       rx_valid, rx_frame_err;
+
+  uart_rx #(.CLKS_PER_BIT(CLKS_PER_BIT)) u_uart_rx (
+    .clk_i(clk_i), .rst_ni(rst_ni), .rx_i(rx_i),
+    .data_o(rx_byte), .valid_o(rx_valid), .frame_err_o(rx_frame_err));
+
+  wire [7:0] frame_len, frame_cmd, frame_seq, payload, payload_idx;
+  wire       hdr_valid, payload_valid, frame_ok, frame_err;
+  wire [3:0] frame_err_code;
+
+  frame_decoder #(.MAX_PAYLOAD(MAX_PAYLOAD)) u_frame_decoder (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .byte_i(rx_byte), .byte_valid_i(rx_valid), .byte_err_i(rx_frame_err),
+    .len_o(frame_len), .cmd_o(frame_cmd), .seq_o(frame_seq), .hdr_valid_o(hdr_valid),
+    .payload_o(payload), .payload_idx_o(payload_idx), .payload_valid_o(payload_valid),
+    .frame_ok_o(frame_ok), .frame_err_o(frame_err), .err_code_o(frame_err_code));
+
+  wire       verdict_valid;
+  wire [1:0] verdict;
+  wire [7:0] nack_code, expected_seq;
+  // the link counters are for the real front end's READ_COUNTERS; unused by the placeholder
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [15:0] accepted, duplicates, out_of_order, frame_errors, link_nacks;
+  wire        hdr_valid_unused = hdr_valid;
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  frame_sequencer u_frame_sequencer (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .frame_ok_i(frame_ok), .frame_err_i(frame_err), .err_code_i(frame_err_code),
+    .cmd_i(frame_cmd), .seq_i(frame_seq),
+    .verdict_valid_o(verdict_valid), .verdict_o(verdict), .nack_code_o(nack_code),
+    .expected_seq_o(expected_seq),
+    .accepted_o(accepted), .duplicates_o(duplicates), .out_of_order_o(out_of_order),
+    .frame_errors_o(frame_errors), .link_nacks_o(link_nacks));
+
+  wire       enc_idle, enc_start, enc_payload_valid, enc_payload_ready;
+  wire [7:0] enc_len, enc_cmd, enc_seq, enc_payload;
+  wire [7:0] tx_byte;
+  wire       tx_valid, tx_ready;
+
+  frame_encoder u_frame_encoder (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .start_i(enc_start), .len_i(enc_len), .cmd_i(enc_cmd), .seq_i(enc_seq),
+    .idle_o(enc_idle),
+    .payload_i(enc_payload), .payload_valid_i(enc_payload_valid),
+    .payload_ready_o(enc_payload_ready),
+    .tx_data_o(tx_byte), .tx_valid_o(tx_valid), .tx_ready_i(tx_ready));
+
+  uart_tx #(.CLKS_PER_BIT(CLKS_PER_BIT)) u_uart_tx (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .data_i(tx_byte), .valid_i(tx_valid), .ready_o(tx_ready), .tx_o(tx_o));
+
+  // ---- command front end (placeholder) --------------------------------------------------------
+  wire        core_busy, tick, bus_we;
+  wire [23:0] bus_addr;
+  wire [31:0] bus_wdata, bus_rdata;
+
+  placeholder_frontend u_frontend (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .cmd_i(frame_cmd), .seq_i(frame_seq), .len_i(frame_len),
+    .payload_i(payload), .payload_idx_i(payload_idx), .payload_valid_i(payload_valid),
+    .verdict_valid_i(verdict_valid), .verdict_i(verdict), .nack_code_i(nack_code),
+    .expected_seq_i(expected_seq),
+    .enc_idle_i(enc_idle), .enc_start_o(enc_start), .enc_len_o(enc_len),
+    .enc_cmd_o(enc_cmd), .enc_seq_o(enc_seq), .enc_payload_o(enc_payload),
+    .enc_payload_valid_o(enc_payload_valid), .enc_payload_ready_i(enc_payload_ready),
+    .core_busy_i(core_busy), .tick_o(tick),
+    .bus_we_o(bus_we), .bus_addr_o(bus_addr), .bus_wdata_o(bus_wdata), .bus_rdata_i(bus_rdata));
+
+  // ---- the core (or the scratch memory of the link bring-up build) ---------------------------------
+  generate
+    if (WITH_CORE != 0) begin : g_core
+      /* verilator lint_off UNUSEDSIGNAL */
+      wire        core_done;                   // the front end polls busy instead
+      wire [31:0] step_cycles;                 // readable over the bus (STEP_CYCLES)
+      wire [$clog2(N_NEURONS)-1:0] spike_id;   // for the spike stream of the real front end
+      /* verilator lint_on UNUSEDSIGNAL */
+
+      core #(
+        .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
+      ) u_core (
+        .clk_i(clk_i), .rst_ni(rst_ni),
+        .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
+        .step_cycles_o(step_cycles),
+        .spike_valid_o(spike_o), .spike_id_o(spike_id),
+        .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
+        .bus_rdata_o(bus_rdata));
+    end else begin : g_scratch
+      bus_scratch u_scratch (
+        .clk_i(clk_i), .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
+        .bus_rdata_o(bus_rdata));
+      // nothing runs: RUN is accepted and its ticks are absorbed at once
+      assign core_busy = 1'b0;
+      assign spike_o   = tick;
+      assign overrun_o = 1'b0;
+    end
+  endgenerate
+endmodule
+
+`default_nettype wire

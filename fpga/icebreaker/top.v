@@ -1,0 +1,68 @@
+// top: iCEBreaker (iCE40 UP5K-SG48) board wrapper of the neurohw core.
+//
+// Pins (fpga/icebreaker/icebreaker.pcf, from YosysHQ/icestorm
+// examples/icebreaker/icebreaker.pcf): 12 MHz oscillator on 35, FTDI UART
+// RX (into the FPGA) on 6 and TX (out of it) on 9, LEDR_N on 11, LEDG_N on 37.
+//
+// Clock: the 12 MHz pad drives SB_PLL40_PAD.  The defaults below give 24 MHz
+// (yowasp-icepll -i 12 -o 24: DIVR 0, DIVF 63, DIVQ 5, FILTER_RANGE 1,
+// F_PFD 12 MHz, F_VCO 768 MHz, 24.000 MHz achieved); neurohw.targets.fpga.synth
+// recomputes them with icepll for another clock and overrides them.
+// Reset: held until the PLL locks, released synchronously (reset_sync).
+// LEDs (active low): green = a neuron spiked (stretched), red = a tick was overrun.
+`default_nettype none
+
+module top #(
+  parameter integer PLL_DIVR         = 0,
+  parameter integer PLL_DIVF         = 63,
+  parameter integer PLL_DIVQ         = 5,
+  parameter integer PLL_FILTER_RANGE = 1,
+  parameter integer CLKS_PER_BIT     = 208,  // 24 MHz / 115200 baud
+  parameter integer N_NEURONS        = 256,
+  parameter integer N_INPUTS         = 256,
+  parameter integer WEIGHT_W         = 8,
+  parameter integer DELAY_DEPTH      = 16,
+  parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up)
+) (
+  input  wire clk_12mhz_i,
+  input  wire uart_rx_i,
+  output wire uart_tx_o,
+  output wire led_green_no,
+  output wire led_red_no
+);
+  wire clk;
+  wire pll_locked;
+
+  SB_PLL40_PAD #(
+    .FEEDBACK_PATH("SIMPLE"),
+    .DIVR(PLL_DIVR[3:0]),
+    .DIVF(PLL_DIVF[6:0]),
+    .DIVQ(PLL_DIVQ[2:0]),
+    .FILTER_RANGE(PLL_FILTER_RANGE[2:0])
+  ) u_pll (
+    .PACKAGEPIN(clk_12mhz_i),
+    .PLLOUTGLOBAL(clk),
+    .LOCK(pll_locked),
+    .RESETB(1'b1),
+    .BYPASS(1'b0)
+  );
+
+  wire rst_n;
+  reset_sync u_reset_sync (.clk_i(clk), .arst_ni(pll_locked), .rst_no(rst_n));
+
+  wire spike, overrun;
+  neurohw_board #(
+    .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE)
+  ) u_board (
+    .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
+    .spike_o(spike), .overrun_o(overrun));
+
+  wire spike_seen;
+  pulse_stretch u_spike_led (.clk_i(clk), .rst_ni(rst_n), .pulse_i(spike), .stretched_o(spike_seen));
+
+  assign led_green_no = ~spike_seen;
+  assign led_red_no   = ~overrun;
+endmodule
+
+`default_nettype wire
