@@ -3,6 +3,7 @@
 A network file is a numpy ``.npz`` archive: every array of the network is one
 member, stored with its own dtype, and the member ``__header__`` holds UTF-8
 JSON describing the structure (labels, cell types, scalars, STDP settings,
+short-term plasticity's array names,
 network metadata) and naming the member that holds each array::
 
     {"format": "neurohw.network", "version": 1,
@@ -34,8 +35,10 @@ from . import ir
 __all__ = ["save", "load", "NetworkFileError", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "neurohw.network"
-#: bumped whenever a file written by this version cannot be read by older code
-FORMAT_VERSION = 1
+#: bumped whenever a file written by this version cannot be read by older code.
+#: 2: projections may carry Tsodyks-Markram short-term plasticity ("short_term",
+#: absent from version 1 files)
+FORMAT_VERSION = 2
 
 _HEADER_MEMBER = "__header__"
 # tags marking non-JSON values in encoded metadata; a user dict that happens to
@@ -179,20 +182,38 @@ def decode_stdp(header: Mapping[str, Any] | None) -> ir.STDP | None:
     return None if header is None else ir.STDP(**header)
 
 
+_SHORT_TERM_ARRAYS = ("U", "tau_rec", "tau_facil")
+
+
 def encode_projection(prj: ir.Projection, arrays: Arrays, prefix: str) -> dict:
     header = {"label": prj.label, "pre": prj.pre, "post": prj.post, "receptor": prj.receptor,
-              "plasticity": encode_stdp(prj.plasticity)}
+              "plasticity": encode_stdp(prj.plasticity), "short_term": None}
     for name in _SYNAPSE_ARRAYS:
         header[name] = f"{prefix}{name}"
         arrays[header[name]] = getattr(prj, name)
+    if prj.short_term is not None:
+        header["short_term"] = {}
+        for name in _SHORT_TERM_ARRAYS:
+            header["short_term"][name] = f"{prefix}short_term.{name}"
+            arrays[header["short_term"][name]] = getattr(prj.short_term, name)
     return header
+
+
+def decode_short_term(header: Mapping[str, str] | None, arrays: Mapping[str, np.ndarray]
+                      ) -> ir.TsodyksMarkram | None:
+    if header is None:
+        return None
+    return ir.TsodyksMarkram(**{name: _array(arrays, header[name])
+                                for name in _SHORT_TERM_ARRAYS})
 
 
 def decode_projection(header: Mapping[str, Any], arrays: Mapping[str, np.ndarray]
                       ) -> ir.Projection:
     return ir.Projection(header["label"], header["pre"], header["post"], header["receptor"],
                          **{name: _array(arrays, header[name]) for name in _SYNAPSE_ARRAYS},
-                         plasticity=decode_stdp(header["plasticity"]))
+                         plasticity=decode_stdp(header["plasticity"]),
+                         # (version 1 files predate short-term plasticity)
+                         short_term=decode_short_term(header.get("short_term"), arrays))
 
 
 _CURRENT_ARRAYS = ("indices", "times", "amplitudes")

@@ -25,7 +25,7 @@ from typing import Mapping
 import numpy as np
 
 __all__ = [
-    "NetworkError", "CELL_TYPES", "CellType", "Population", "STDP",
+    "NetworkError", "CELL_TYPES", "CellType", "Population", "STDP", "TsodyksMarkram",
     "Projection", "StepCurrent", "Network", "RECORDABLE",
 ]
 
@@ -46,12 +46,35 @@ class CellType:
 
 _LIF_PARAMS = ("cm", "tau_m", "tau_refrac", "tau_syn_E", "tau_syn_I",
                "v_rest", "v_reset", "v_thresh", "i_offset")
+_COND_LIF_PARAMS = _LIF_PARAMS + ("e_rev_E", "e_rev_I")
+# Adaptive exponential integrate-and-fire (Brette & Gerstner 2005, J Neurophysiol
+# 94:3637), PyNN's EIF_cond_*_isfa_ista, as NEST's aeif_cond_exp/aeif_cond_alpha:
+#   cm dv/dt = (cm/tau_m)(v_rest - v + delta_T exp((v - v_thresh)/delta_T))
+#              + g_e (e_rev_E - v) + g_i (e_rev_I - v) - w + i_offset
+#   tau_w dw/dt = a (v - v_rest) - w
+# with v capped at the spike level in every term; a spike when v reaches v_spike
+# (v_thresh if delta_T = 0), then v = v_reset, w += b.  Units are PyNN's: a in nS,
+# b and w in nA.
+_ADEX_PARAMS = ("cm", "tau_refrac", "v_spike", "v_reset", "v_rest", "tau_m", "i_offset",
+                "a", "b", "delta_T", "tau_w", "v_thresh", "e_rev_E", "tau_syn_E",
+                "e_rev_I", "tau_syn_I")
+_ADEX_STATE = ("v", "w", "gsyn_exc", "gsyn_inh")
+#: NEST's bound on (v_spike - v_thresh)/delta_T: exp() of it, with a 1e20 margin for
+#: what is computed from it, stays finite (aeif_cond_exp.cpp, Parameters_::set)
+_MAX_EXP_ARGUMENT = float(np.log(np.finfo(np.float64).max / 1e20))
 
 CELL_TYPES: Mapping[str, CellType] = MappingProxyType({
     "IF_curr_exp": CellType("IF_curr_exp", _LIF_PARAMS, ("v", "isyn_exc", "isyn_inh")),
     "IF_curr_alpha": CellType("IF_curr_alpha", _LIF_PARAMS, ("v", "isyn_exc", "isyn_inh")),
-    "IF_cond_exp": CellType("IF_cond_exp", _LIF_PARAMS + ("e_rev_E", "e_rev_I"),
+    "IF_cond_exp": CellType("IF_cond_exp", _COND_LIF_PARAMS,
                             ("v", "gsyn_exc", "gsyn_inh"), conductance_based=True),
+    # alpha conductances peak at the weight tau_syn after the spike: w (t/tau) e^(1 - t/tau)
+    "IF_cond_alpha": CellType("IF_cond_alpha", _COND_LIF_PARAMS,
+                              ("v", "gsyn_exc", "gsyn_inh"), conductance_based=True),
+    "EIF_cond_exp_isfa_ista": CellType("EIF_cond_exp_isfa_ista", _ADEX_PARAMS, _ADEX_STATE,
+                                       conductance_based=True),
+    "EIF_cond_alpha_isfa_ista": CellType("EIF_cond_alpha_isfa_ista", _ADEX_PARAMS,
+                                         _ADEX_STATE, conductance_based=True),
     # spike_times live in Population.spike_times, not in params (ragged per neuron)
     "SpikeSourceArray": CellType("SpikeSourceArray", (), (), is_source=True),
     "SpikeSourcePoisson": CellType("SpikeSourcePoisson", ("rate", "start", "duration"), (),
@@ -207,24 +230,54 @@ class Population:
 
     def _check_values(self, where: str) -> None:
         p = self.params
-        positive = [k for k in ("cm", "tau_m", "tau_syn_E", "tau_syn_I") if k in p]
+        positive = [k for k in ("cm", "tau_m", "tau_syn_E", "tau_syn_I", "tau_w") if k in p]
         for k in positive:
             if np.any(p[k] <= 0):
                 i = _first_bad(p[k] <= 0)
                 raise NetworkError(f"{where}: parameter '{k}' must be > 0, "
                                    f"neuron {i} has {p[k][i]}")
-        for k in ("tau_refrac", "rate", "start", "duration"):
+        for k in ("tau_refrac", "rate", "start", "duration", "delta_T"):
             if k in p and np.any(p[k] < 0):
                 i = _first_bad(p[k] < 0)
                 raise NetworkError(f"{where}: parameter '{k}' must be >= 0, "
                                    f"neuron {i} has {p[k][i]}")
-        if "v_thresh" in p:
+        if "v_spike" in p:
+            self._check_adex_levels(where)
+        elif "v_thresh" in p:
             bad = p["v_thresh"] <= p["v_reset"]
             if np.any(bad):
                 i = _first_bad(bad)
                 raise NetworkError(f"{where}: parameter 'v_thresh' must be above 'v_reset', "
                                    f"neuron {i} has v_thresh={p['v_thresh'][i]} mV <= "
                                    f"v_reset={p['v_reset'][i]} mV")
+
+    def _check_adex_levels(self, where: str) -> None:
+        """NEST's checks on the AdEx spike levels (aeif_cond_exp.cpp, Parameters_::set)."""
+        p = self.params
+        bad = p["v_spike"] < p["v_thresh"]
+        if np.any(bad):
+            i = _first_bad(bad)
+            raise NetworkError(f"{where}: parameter 'v_spike' must be >= 'v_thresh', neuron {i} "
+                               f"has v_spike={p['v_spike'][i]} mV < "
+                               f"v_thresh={p['v_thresh'][i]} mV")
+        exponential = p["delta_T"] > 0
+        exponent = np.where(exponential, p["v_spike"] - p["v_thresh"], 0.0) / np.where(
+            exponential, p["delta_T"], 1.0)
+        bad = exponent >= _MAX_EXP_ARGUMENT
+        if np.any(bad):
+            i = _first_bad(bad)
+            raise NetworkError(f"{where}: (v_spike - v_thresh)/delta_T of neuron {i} is "
+                               f"{exponent[i]:g}, so exp() of it overflows at the spike "
+                               f"(limit {_MAX_EXP_ARGUMENT:.1f}); raise 'delta_T' or lower "
+                               f"'v_spike'")
+        # without the exponential term (delta_T = 0) the spike is detected at v_thresh
+        spike_level = np.where(exponential, p["v_spike"], p["v_thresh"])
+        bad = spike_level <= p["v_reset"]
+        if np.any(bad):
+            i = _first_bad(bad)
+            name = "v_spike" if exponential[i] else "v_thresh (delta_T = 0)"
+            raise NetworkError(f"{where}: spike level {name} must be above 'v_reset', neuron "
+                               f"{i} has {spike_level[i]} mV <= v_reset={p['v_reset'][i]} mV")
 
     @property
     def celltype(self) -> CellType:
@@ -281,6 +334,55 @@ class STDP:
 
 
 @dataclass(frozen=True, eq=False)
+class TsodyksMarkram:
+    """Short-term depression and facilitation (PyNN's TsodyksMarkramSynapse), per synapse.
+
+    ``U`` (use), ``tau_rec`` (recovery, ms) and ``tau_facil`` (facilitation, ms;
+    0 = none) are float64 arrays with one entry per synapse of the projection.
+    Each synapse carries a use ``u`` and available resources ``x``, starting
+    fully recovered (u = U, x = 1).  At each presynaptic spike arriving at the
+    synapse (the spike time plus the delay), ``h`` after its previous one:
+      u <- U + (u - U) exp(-h/tau_facil)   (u <- U when tau_facil = 0)
+      x <- 1 + (x - 1) exp(-h/tau_rec)
+      transmitted: weight * u * x
+      x <- x (1 - u);  u <- u + U (1 - u)
+    The transmitted u*x obeys the recursion of NEST's tsodyks2_synapse::send
+    (Fuhrmann et al. 2002, J Neurophysiol 87:140, Eqs. 4-5):
+    u_{n+1} = U + u_n (1 - U) e^{-h/tau_facil}, x_{n+1} = 1 + (x_n (1 - u_n) - 1)
+    e^{-h/tau_rec}, except that NEST counts the first spike's interval from t = 0
+    where here the first spike sees a fully recovered synapse.  pyNN.nest maps
+    TsodyksMarkramSynapse to NEST's tsodyks_synapse, the same model with a
+    third (inactive) resource pool of time constant tau_psc; pyNN.brian2 writes
+    it with that pool too (x = 1 - y - z).  With tau_psc << tau_rec both reduce
+    to this one (Tsodyks, Uziel & Markram 2000, J Neurosci 20:RC50).
+    """
+    U: np.ndarray
+    tau_rec: np.ndarray
+    tau_facil: np.ndarray
+
+    def __post_init__(self):
+        for name in ("U", "tau_rec", "tau_facil"):
+            object.__setattr__(self, name, _frozen_array(
+                np.ravel(getattr(self, name)), np.float64, f"TsodyksMarkram: {name}"))
+
+    def check(self, where: str, n_synapses: int) -> None:
+        """Raise NetworkError naming ``where``, the parameter and the synapse if invalid."""
+        rules = (("U", lambda a: (a > 0) & (a <= 1), "0 < U <= 1"),
+                 ("tau_rec", lambda a: a > 0, "> 0 ms"),
+                 ("tau_facil", lambda a: a >= 0, ">= 0 ms"))
+        for name, valid, wanted in rules:
+            arr = getattr(self, name)
+            if arr.shape != (n_synapses,):
+                raise NetworkError(f"{where}: Tsodyks-Markram '{name}' has {arr.size} entries, "
+                                   f"expected {n_synapses} (one per synapse)")
+            bad = ~(valid(arr) & np.isfinite(arr))
+            if np.any(bad):
+                i = _first_bad(bad)
+                raise NetworkError(f"{where}: Tsodyks-Markram '{name}' must be finite and "
+                                   f"{wanted}; synapse {i} has {arr[i]}")
+
+
+@dataclass(frozen=True, eq=False)
 class Projection:
     """Explicit synapses from ``pre`` to ``post`` (population labels).
 
@@ -296,6 +398,7 @@ class Projection:
     weight: np.ndarray
     delay: np.ndarray
     plasticity: STDP | None = None
+    short_term: TsodyksMarkram | None = None
 
     def __post_init__(self):
         _check_label(self.label, "projection")
@@ -315,6 +418,16 @@ class Projection:
                 i = _first_bad(~np.isfinite(arr))
                 raise NetworkError(f"{where}: {name} of synapse {i} is {arr[i]}")
             object.__setattr__(self, name, arr)
+        if self.short_term is not None:
+            if not isinstance(self.short_term, TsodyksMarkram):
+                raise NetworkError(f"{where}: short_term must be a TsodyksMarkram, "
+                                   f"got {type(self.short_term).__name__}")
+            if self.plasticity is not None:
+                # PyNN has no standard synapse type combining the two, and the order of
+                # a weight update and a depleting release at one spike would be ours to invent
+                raise NetworkError(f"{where}: has both STDP and Tsodyks-Markram short-term "
+                                   f"plasticity; a synapse may have one or the other")
+            self.short_term.check(where, n)
 
     @property
     def size(self) -> int:

@@ -1,9 +1,9 @@
 """Export an :class:`neurohw.ir.Network` to NIR and import it back (``nir`` 1.0.8).
 
 NIR describes the inference graph in continuous time; everything it has no
-field for (refractoriness, recording, plasticity, per-synapse delays and the
-exact sparse synapse arrays, sources' spike times and rates, currents,
-``Network.metadata``) travels in node and graph metadata, so that
+field for (refractoriness, recording, STDP and short-term plasticity, per-synapse
+delays and the exact sparse synapse arrays, sources' spike times and rates,
+currents, ``Network.metadata``) travels in node and graph metadata, so that
 ``from_nir(to_nir(net))`` reproduces ``net`` bit for bit, also through
 ``nir.write`` / ``nir.read``.  A graph written by another tool has no such
 metadata and is imported from its NIR nodes alone (see :func:`from_nir`).

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SpikeTrains", "Signal", "RunResult"]
+__all__ = ["SpikeTrains", "Signal", "RunResult", "QuantizationError", "HardwareRun"]
 
 
 @dataclass
@@ -57,3 +57,98 @@ class RunResult:
     final_state: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     wall_time: dict[str, float] = field(default_factory=dict)              # "build", "run" (s)
     backend: str = ""
+
+
+@dataclass(frozen=True)
+class QuantizationError:
+    """How far a target's stored value of one parameter is from the network's.
+
+    Both sides are compared in PyNN units (``unit``) after converting the
+    target's word back, so the error is what the hardware actually runs with.
+    """
+    parameter: str
+    unit: str          # PyNN unit of max_abs, e.g. "ms", "mV", "nA"
+    max_abs: float     # largest |target value - network value| over the elements, in unit
+    max_rel: float     # max_abs / the largest |network value| (0 when all values are 0)
+    count: int         # elements compared (neurons, synapses, spikes)
+
+
+@dataclass
+class HardwareRun(RunResult):
+    """A :class:`RunResult` from a hardware target (a cycle model or a device).
+
+    Adds what software runs do not have, in one shape for every target
+    (FPGA core, Loihi, SpiNNaker) so that the report never special-cases one:
+
+    * the timing trace: ``step_cycles[k]`` is the number of clock cycles of
+      step ``k`` of this run (``t_start/dt + k`` in network steps), at
+      ``clock_hz``; the real-time deadline of every step is ``dt``;
+      ``overrun[k]`` says that step ``k`` missed it (the target defines the
+      exact edge; the FPGA core: the next tick would find the core busy);
+      ``dropped_ticks`` counts the real-time ticks the target ignored because
+      it was busy (0 where the host paces the steps);
+      ``elapsed_ns`` is how long the hardware took for the run as it was run
+      (paced by the host as fast as possible, or by a real-time tick);
+    * the quantization report: ``quantization[owner][parameter]`` with
+      ``owner`` a population or projection label, errors in PyNN units;
+    * ``target``, its ``config`` (build parameters, clock, mode, scales chosen
+      by the compiler; values in the units their keys name) and ``notes``
+      (the compiler's warnings, e.g. possible saturation).
+    """
+    target: str = ""
+    config: dict[str, object] = field(default_factory=dict)
+    clock_hz: float = 0.0                                                   # Hz
+    step_cycles: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # cycles
+    overrun: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))   # per step
+    dropped_ticks: int = 0                                                  # ticks
+    elapsed_ns: float = 0.0                                                 # ns
+    quantization: dict[str, dict[str, QuantizationError]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.step_cycles = np.asarray(self.step_cycles, dtype=np.int64)
+        self.overrun = np.asarray(self.overrun, dtype=bool)
+        steps = int(round((self.t_stop - self.t_start) / self.dt))
+        for name in ("step_cycles", "overrun"):
+            if getattr(self, name).shape != (steps,):
+                raise ValueError(f"HardwareRun.{name}: expected one entry per step ({steps} "
+                                 f"steps from {self.t_start} to {self.t_stop} ms), got shape "
+                                 f"{getattr(self, name).shape}")
+        if not self.clock_hz > 0:
+            raise ValueError(f"HardwareRun.clock_hz must be > 0 Hz, got {self.clock_hz}")
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.step_cycles.size)
+
+    @property
+    def step_ns(self) -> np.ndarray:
+        """Duration of every step on the hardware, ns (float64)."""
+        return self.step_cycles * (1e9 / self.clock_hz)
+
+    @property
+    def deadline_ns(self) -> float:
+        """The real-time budget of one step: ``dt``, in ns."""
+        return self.dt * 1e6
+
+    @property
+    def overruns(self) -> int:
+        """Number of steps that missed the real-time deadline."""
+        return int(np.count_nonzero(self.overrun))
+
+    @property
+    def total_cycles(self) -> int:
+        """Clock cycles of all steps of the run."""
+        return int(self.step_cycles.sum())
+
+    @property
+    def compute_ns(self) -> float:
+        """Time the steps themselves take back to back, ns (no host pacing or I/O)."""
+        return self.total_cycles * 1e9 / self.clock_hz
+
+    @property
+    def real_time_factor(self) -> float:
+        """Hardware compute time / simulated time (dimensionless): below 1 the
+        target computes faster than real time on average; NaN for an empty run."""
+        simulated_ns = (self.t_stop - self.t_start) * 1e6
+        return self.compute_ns / simulated_ns if simulated_ns > 0 else float("nan")

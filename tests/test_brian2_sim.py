@@ -130,6 +130,37 @@ def test_step_current_switches_on_and_off_at_its_times():
     np.testing.assert_allclose(res.signals["n"]["v"].values[:, 0], expected, atol=1e-9)
 
 
+def test_step_current_ending_very_late_needs_no_memory_for_the_time_in_between():
+    # PyNN's DCSource stops at 1e12 ms by default: a table over the time steps up to
+    # there would need 1e13 entries (72 TiB); the waveform has only two change points.
+    cs = ir.StepCurrent("dc", "n", [0], times=[5.0, 1e12], amplitudes=[0.4, 0.0])
+    sim = Simulation(one_neuron(currents=(cs,)), codegen_target="numpy")
+    first, second = sim.run(20.0), sim.run(30.0)      # the piece counter carries over runs
+    t = np.concatenate([first.signals["n"]["v"].times, second.signals["n"]["v"].times])
+    v = np.concatenate([first.signals["n"]["v"].values[:, 0],
+                        second.signals["n"]["v"].values[:, 0]])
+    tm, rm = NO_SPIKE["tau_m"], NO_SPIKE["tau_m"] / NO_SPIKE["cm"]
+    expected = -65.0 + 0.4 * rm * (1 - np.exp(-np.clip(t - 5.0, 0.0, None) / tm))
+    np.testing.assert_allclose(v, expected, atol=1e-9)
+
+
+def test_step_currents_with_several_change_points_and_sources_add_up():
+    a = ir.StepCurrent("a", "n", [0], times=[0.0, 10.0, 30.0], amplitudes=[0.2, -0.3, 0.0])
+    b = ir.StepCurrent("b", "n", [0], times=[10.0, 20.0], amplitudes=[0.5, 0.1])
+    net = one_neuron(currents=(a, b), record=("v",))
+    res = Simulation(net, codegen_target="cython").run(50.0)
+    t = res.signals["n"]["v"].times
+    # the summed current is piecewise constant: 0.2, 0.2, -0.2, 0.1 on [0,10,20,30,inf)
+    edges, totals = [0.0, 10.0, 20.0, 30.0], [0.2, 0.2, -0.2, 0.1]
+    tm, rm = NO_SPIKE["tau_m"], NO_SPIKE["tau_m"] / NO_SPIKE["cm"]
+    expected = np.full(t.shape, -65.0)
+    for k, (edge, total) in enumerate(zip(edges, totals)):
+        previous = totals[k - 1] if k else 0.0
+        on = t > edge - 1e-9
+        expected[on] += (total - previous) * rm * (1 - np.exp(-(t[on] - edge) / tm))
+    np.testing.assert_allclose(res.signals["n"]["v"].values[:, 0], expected, atol=1e-9)
+
+
 # ---- delays and spike timing ------------------------------------------------------------
 @pytest.mark.parametrize("delay", [0.1, 0.7, 2.0])
 def test_input_reaches_the_synaptic_variable_at_stamp_plus_delay(delay):

@@ -34,12 +34,16 @@ def populations(draw, label, dt):
     ct = ir.CELL_TYPES[cell_type]
     params = {}
     for name in ct.parameters:
-        elements = (positive if name in ("cm", "tau_m", "tau_syn_E", "tau_syn_I") else
+        elements = (positive if name in ("cm", "tau_m", "tau_syn_E", "tau_syn_I", "tau_w") else
                     st.floats(0.0, 100.0) if name in ("tau_refrac", "rate", "start",
                                                       "duration") else finite)
         params[name] = per_neuron(draw, size, elements)
     if "v_thresh" in params:
         params["v_thresh"] = params["v_reset"] + per_neuron(draw, size, st.floats(0.5, 30.0))
+    if "v_spike" in params:
+        # AdEx: v_spike >= v_thresh; (v_spike - v_thresh)/delta_T far below exp()'s overflow
+        params["v_spike"] = params["v_thresh"] + per_neuron(draw, size, st.floats(0.0, 30.0))
+        params["delta_T"] = per_neuron(draw, size, st.just(0.0) | st.floats(0.05, 10.0))
     initial = {var: per_neuron(draw, size, finite)
                for var in draw(st.lists(st.sampled_from(ct.state), unique=True))} \
         if ct.state else {}
@@ -77,8 +81,15 @@ def projections(draw, label, pops, dt, max_delay):
                              weight_dependence=draw(st.sampled_from(["additive",
                                                                      "multiplicative"])),
                              dendritic_delay_fraction=draw(st.sampled_from([0.0, 1.0])))
+    short_term = None
+    # a synapse has STDP or short-term plasticity, never both (ir.Projection)
+    if plasticity is None and draw(st.booleans()):
+        short_term = ir.TsodyksMarkram(
+            U=per_neuron(draw, n, st.floats(0.0, 1.0, exclude_min=True)),
+            tau_rec=per_neuron(draw, n, positive),
+            tau_facil=per_neuron(draw, n, st.floats(0.0, 1e4)))
     return ir.Projection(label, pre.label, post.label, receptor, pre_idx, post_idx,
-                         weight, delay, plasticity)
+                         weight, delay, plasticity, short_term)
 
 
 metadata_leaves = (st.none() | st.booleans() | st.integers(-2**62, 2**62) | st.text(max_size=6)
@@ -184,6 +195,11 @@ def assert_identical_networks(a: ir.Network, b: ir.Network):
         for name in ("pre_idx", "post_idx", "weight", "delay"):
             assert_identical_arrays(getattr(p, name), getattr(q, name), f"{where}.{name}")
         assert p.plasticity == q.plasticity, f"{where}.plasticity"
+        assert (p.short_term is None) == (q.short_term is None), f"{where}.short_term"
+        if p.short_term is not None:
+            for name in ("U", "tau_rec", "tau_facil"):
+                assert_identical_arrays(getattr(p.short_term, name),
+                                        getattr(q.short_term, name), f"{where}.short_term.{name}")
         if p.plasticity is not None:
             for f in p.plasticity.__dataclass_fields__:
                 assert_identical_values(getattr(p.plasticity, f), getattr(q.plasticity, f),
@@ -254,6 +270,26 @@ def rewrite_header(path, edit):
     edit(header)
     np.savez(open(path, "wb"), __header__=np.frombuffer(json.dumps(header).encode(), np.uint8),
              **members)
+
+
+def test_version_1_file_without_short_term_plasticity_still_loads(tmp_path):
+    net = ir.Network(dt=0.1, populations=[
+        ir.Population("s", "SpikeSourceArray", 1, spike_times=[[1.0]]),
+        ir.Population("n", "IF_curr_exp", 1, params=dict(
+            cm=1.0, tau_m=20.0, tau_refrac=0.0, tau_syn_E=5.0, tau_syn_I=5.0, v_rest=-65.0,
+            v_reset=-65.0, v_thresh=-50.0, i_offset=0.0))],
+        projections=[ir.Projection("p", "s", "n", "excitatory", [0], [0], 0.5, 1.0)])
+    path = tmp_path / "v1.npz"
+    io.save(net, path)
+
+    def as_version_1(header):
+        header["version"] = 1
+        for prj in header["network"]["projections"]:
+            del prj["short_term"]
+    rewrite_header(path, as_version_1)
+    back = io.load(path)
+    assert back.projection("p").short_term is None
+    assert_identical_networks(net, back)
 
 
 def test_newer_format_version_is_refused(tmp_path):

@@ -30,7 +30,8 @@ def test_state_queries_after_setup():
     assert sim.get_current_time() == 0.0
     assert (sim.num_processes(), sim.rank()) == (1, 0)
     assert set(sim.list_standard_models()) == {
-        "IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "SpikeSourceArray", "SpikeSourcePoisson"}
+        "IF_curr_exp", "IF_curr_alpha", "IF_cond_exp", "IF_cond_alpha", "EIF_cond_exp_isfa_ista",
+        "EIF_cond_alpha_isfa_ista", "SpikeSourceArray", "SpikeSourcePoisson"}
 
 
 def test_min_delay_auto_is_the_smallest_delay_in_the_network():
@@ -42,8 +43,8 @@ def test_min_delay_auto_is_the_smallest_delay_in_the_network():
 
 
 def test_unknown_target_is_an_error_listing_the_targets():
-    with pytest.raises(ValueError, match=r"unknown target 'fpga'.*brian2, reference"):
-        sim.setup(target="fpga")
+    with pytest.raises(ValueError, match=r"unknown target 'loihi'.*brian2, fpga, reference"):
+        sim.setup(target="loihi")
 
 
 def test_unknown_target_option_is_an_error_listing_the_options():
@@ -51,8 +52,14 @@ def test_unknown_target_option_is_an_error_listing_the_options():
         sim.setup(target="brian2", colour="blue")
 
 
+def test_unknown_reference_option_is_an_error_at_setup():
+    with pytest.raises(ValueError, match=r"unknown option.*'substeps'.*target 'reference'"
+                                         r".*accepts: seed$"):
+        sim.setup(target="reference", substeps=3)
+
+
 def test_target_registry_holds_only_real_targets():
-    assert set(sim.TARGETS) == {"reference", "brian2"}
+    assert set(sim.TARGETS) == {"reference", "brian2", "fpga"}
 
 
 def test_other_backends_options_are_accepted_with_a_warning_when_they_ask_for_more():

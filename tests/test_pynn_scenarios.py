@@ -36,33 +36,18 @@ def _missing(what):
 
 EXPECTED_FAILURES = {
     # cell types neurohw does not provide (IR: IF_curr_exp, IF_curr_alpha, IF_cond_exp,
-    # SpikeSourceArray, SpikeSourcePoisson)
-    "test_cell_types::test_EIF_cond_alpha_isfa_ista": _missing("EIF_cond_alpha_isfa_ista"),
+    # IF_cond_alpha, EIF_cond_exp_isfa_ista, EIF_cond_alpha_isfa_ista, SpikeSourceArray,
+    # SpikeSourcePoisson)
     "test_cell_types::test_HH_cond_exp": _missing("HH_cond_exp"),
     "test_cell_types::test_SpikeSourceGamma": _missing("SpikeSourceGamma"),
     "test_cell_types::test_SpikeSourcePoissonRefractory": _missing("SpikeSourcePoissonRefractory"),
     "test_cell_types::test_composed_neuron_model_homogeneous_receptors":
         _missing("PointNeuron/AdExp/LIF with named receptors"),
-    "test_recording::test_record_vm_and_gsyn_from_assembly": _missing("EIF_cond_exp_isfa_ista"),
-    "test_scenario1::test_scenario1a": _missing("IF_cond_alpha"),
-    "test_scenario4::test_scenario4": _missing("EIF_cond_exp_isfa_ista, TsodyksMarkramSynapse"),
     "test_scenario5::test_scenario5": (
         pytest.fail.Exception,
         "needs multi-compartment neurons; it first skips itself (morphio is not installed), "
         "which this harness counts as a failure"),
-    # synapse types: the IR has static and pair-STDP synapses only
-    "test_connectors::test_all_to_all_tsodyksmarkram": _missing("TsodyksMarkramSynapse"),
-    "test_connectors::test_fixed_number_pre_with_replacement_heterogeneous_parameters":
-        _missing("TsodyksMarkramSynapse"),
-    "test_connectors::test_fixed_number_post_with_replacement_heterogeneous_parameters":
-        _missing("TsodyksMarkramSynapse"),
-    "test_parameter_handling::test_set_synaptic_parameters_fully_connected":
-        _missing("TsodyksMarkramSynapse"),
-    "test_parameter_handling::test_set_synaptic_parameters_partially_connected":
-        _missing("TsodyksMarkramSynapse"),
-    "test_parameter_handling::test_set_synaptic_parameters_multiply_connected":
-        _missing("TsodyksMarkramSynapse"),
-    "test_parameter_handling::test_issue505": _missing("TsodyksMarkramSynapse"),
+    # synapse types: the IR has static, pair-STDP and Tsodyks-Markram synapses only
     "test_synapse_types::test_simple_stochastic_synapse": _missing("SimpleStochasticSynapse"),
     # spike timing
     "test_recording::test_issue259": (

@@ -495,7 +495,7 @@ def test_bad_input_is_named():
         sim.get_synapses("nope", "weight")
     with pytest.raises(ir.NetworkError, match=r"'p'.*'rate' of neuron 0 is 20000.0 Hz"):
         Simulation(poisson_net(1, rate=20000.0))
-    with pytest.raises(TypeError, match="unknown option"):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'substeps'"):
         Simulation(net, substeps=3)
 
 

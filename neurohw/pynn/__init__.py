@@ -19,11 +19,12 @@ from .populations import Assembly, Population, PopulationView       # noqa: F401
 from .procedural_api import connect, create, record, record_gsyn, record_v, set  # noqa: F401
 from .projections import Projection                                 # noqa: F401
 from .standardmodels import (ACSource, AdditiveWeightDependence, DCSource,  # noqa: F401
-                             IF_cond_exp, IF_curr_alpha, IF_curr_exp,
+                             EIF_cond_alpha_isfa_ista, EIF_cond_exp_isfa_ista,
+                             IF_cond_alpha, IF_cond_exp, IF_curr_alpha, IF_curr_exp,
                              MultiplicativeWeightDependence, NoisyCurrentSource,
                              SpikePairRule, SpikeSourceArray,
                              SpikeSourcePoisson, StaticSynapse, StepCurrentSource,
-                             STDPMechanism)
+                             STDPMechanism, TsodyksMarkramSynapse)
 from .targets import TARGETS                                        # noqa: F401
 from .capturing import capture                                        # noqa: F401
 

@@ -42,7 +42,12 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, max_delay=DEFA
             target_options[key] = value
     forced = capturing.active()
     if forced is not None and forced.target is not None:
-        # neurohw run / report: the script runs unchanged on the target being compared
+        # neurohw run / report: the script runs unchanged on the target being compared.
+        # Its own options were written for its own target: keep those the forced
+        # target also takes (e.g. seed), drop the others (e.g. the fpga's clock_hz).
+        accepted = targets.accepted_options(forced.target) if forced.target != target else None
+        if accepted is not None:
+            target_options = {k: v for k, v in target_options.items() if k in accepted}
         target = forced.target
         target_options = {**target_options, **forced.options}
     targets.check_options(target, target_options)

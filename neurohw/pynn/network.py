@@ -7,8 +7,9 @@ spikes already delivered, Poisson sources start later, step currents start
 with the amplitude active at ``t_offset``, and neurons start from the state the
 previous runner ended in (``carried_state``, the IR's state variables).  What
 the IR does not describe starts afresh: refractory clocks, spikes still in
-transit along delays, STDP traces, hidden synaptic variables (the rising part
-of an alpha synapse) and the Poisson random stream.
+transit along delays, STDP traces, Tsodyks-Markram use and resources (fully
+recovered again), hidden synaptic variables (the rising part of an alpha
+synapse) and the Poisson random stream.
 """
 from __future__ import annotations
 
@@ -126,7 +127,8 @@ def projection_to_ir(projection) -> list[ir.Projection]:
     return [ir.Projection(label=label, pre=pre.ir_label, post=post.ir_label,
                           receptor=projection.receptor_type,
                           pre_idx=pre_idx, post_idx=post_idx,
-                          weight=weight[mask], delay=delay[mask], plasticity=plasticity)
+                          weight=weight[mask], delay=delay[mask], plasticity=plasticity,
+                          short_term=projection.synapse_type._ir_short_term(projection, mask))
             for label, (pre, post, mask, pre_idx, post_idx)
             in zip(projection._piece_labels, projection._pieces)]
 

@@ -15,7 +15,7 @@ from pyNN.space import Space
 
 from . import simulator
 from .network import projection_pieces
-from .standardmodels import STDPMechanism, StaticSynapse
+from .standardmodels import STDPMechanism, StaticSynapse, TsodyksMarkramSynapse
 
 
 class Connection(common.Connection):
@@ -60,10 +60,11 @@ class Projection(common.Projection):
                  label=None):
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type, space, label)
-        if not isinstance(self.synapse_type, (StaticSynapse, STDPMechanism)):
+        if not isinstance(self.synapse_type, (StaticSynapse, STDPMechanism,
+                                              TsodyksMarkramSynapse)):
             raise TypeError(f"projection '{self.label}': synapse type "
                             f"{type(self.synapse_type).__name__} is not available in neurohw; "
-                            f"available: StaticSynapse, STDPMechanism")
+                            f"available: StaticSynapse, STDPMechanism, TsodyksMarkramSynapse")
         state = simulator.state
         self._new_synapses = []            # filled by _convergent_connect, during connect()
         self._n_new_synapses = 0
@@ -199,7 +200,8 @@ class Projection(common.Projection):
         elif name == "delay":
             self._check_delays(updated)
         self._attributes[name] = updated
-        if name in ("weight", "delay"):
+        # per-synapse values the running simulation takes in place
+        if name in ("weight", "delay") + self.synapse_type.short_term_parameters:
             for label, (_, _, mask, *_) in zip(self._piece_labels, self._pieces):
                 simulator.state.push_synapses(self, label, name, updated[mask])
         else:

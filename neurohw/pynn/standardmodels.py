@@ -43,6 +43,27 @@ class IF_cond_exp(cells.IF_cond_exp):
     recordable = list(ir.RECORDABLE["IF_cond_exp"])
 
 
+class IF_cond_alpha(cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    ir_cell_type = "IF_cond_alpha"
+    translations = _identity_translations(*cells.IF_cond_alpha.default_parameters)
+    recordable = list(ir.RECORDABLE["IF_cond_alpha"])
+
+
+class EIF_cond_exp_isfa_ista(cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    ir_cell_type = "EIF_cond_exp_isfa_ista"
+    translations = _identity_translations(*cells.EIF_cond_exp_isfa_ista.default_parameters)
+    recordable = list(ir.RECORDABLE["EIF_cond_exp_isfa_ista"])
+
+
+class EIF_cond_alpha_isfa_ista(cells.EIF_cond_alpha_isfa_ista):
+    __doc__ = cells.EIF_cond_alpha_isfa_ista.__doc__
+    ir_cell_type = "EIF_cond_alpha_isfa_ista"
+    translations = _identity_translations(*cells.EIF_cond_alpha_isfa_ista.default_parameters)
+    recordable = list(ir.RECORDABLE["EIF_cond_alpha_isfa_ista"])
+
+
 class SpikeSourceArray(cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__
     ir_cell_type = "SpikeSourceArray"
@@ -59,12 +80,34 @@ class SpikeSourcePoisson(cells.SpikeSourcePoisson):
 class StaticSynapse(synapses.StaticSynapse):
     __doc__ = synapses.StaticSynapse.__doc__
     translations = _identity_translations("weight", "delay")
+    short_term_parameters = ()
 
     def _get_minimum_delay(self):
         return simulator.state.default_delay
 
     def _ir_plasticity(self, projection):
         return None
+
+    def _ir_short_term(self, projection, mask):
+        return None
+
+
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    translations = _identity_translations("weight", "delay", "U", "tau_rec", "tau_facil")
+    #: parameters held per synapse and pushed to a running simulation like weights
+    short_term_parameters = ("U", "tau_rec", "tau_facil")
+
+    def _get_minimum_delay(self):
+        return simulator.state.default_delay
+
+    def _ir_plasticity(self, projection):
+        return None
+
+    def _ir_short_term(self, projection, mask) -> ir.TsodyksMarkram:
+        """The per-synapse parameters of the synapses of ``projection`` selected by ``mask``."""
+        return ir.TsodyksMarkram(**{name: projection._attributes[name][mask]
+                                    for name in self.short_term_parameters})
 
 
 class SpikePairRule(synapses.SpikePairRule):
@@ -87,6 +130,7 @@ class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
 class STDPMechanism(synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__
     base_translations = _identity_translations("weight", "delay", "dendritic_delay_fraction")
+    short_term_parameters = ()
 
     def __init__(self, timing_dependence=None, weight_dependence=None,
                  voltage_dependence=None, dendritic_delay_fraction=1.0,
@@ -126,6 +170,9 @@ class STDPMechanism(synapses.STDPMechanism):
             rule[name] = float(values[0])
         return ir.STDP(weight_dependence=self.weight_dependence.ir_name,
                        dendritic_delay_fraction=float(self.dendritic_delay_fraction), **rule)
+
+    def _ir_short_term(self, projection, mask):
+        return None
 
 
 # --- current sources -------------------------------------------------------------------------

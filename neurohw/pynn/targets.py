@@ -12,6 +12,7 @@ A later target registers itself with one line, e.g.
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 from typing import Callable
 
@@ -27,6 +28,7 @@ def _software_simulator(name: str) -> Callable[[], type]:
 TARGETS: dict[str, Callable[[], type]] = {
     "reference": _software_simulator("reference"),
     "brian2": _software_simulator("brian2"),
+    "fpga": lambda: importlib.import_module("neurohw.targets.fpga.runner").Runner,
 }
 
 
@@ -38,19 +40,23 @@ def runner_class(target: str) -> type:
     return TARGETS[target]()
 
 
-def check_options(target: str, options: dict) -> None:
-    """Raise if ``options`` holds a keyword the target's runner does not accept.
-
-    The accepted options are read from the runner's constructor signature
-    (everything after the network); a runner that takes ``**kwargs`` accepts
-    anything and must check for itself.
-    """
+def accepted_options(target: str) -> list[str] | None:
+    """The option names the target's runner accepts, read from its constructor
+    signature (everything after the network); None if it takes ``**kwargs``
+    (it accepts anything and must check for itself)."""
     parameters = list(inspect.signature(runner_class(target)).parameters.values())[1:]
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          inspect.Parameter.KEYWORD_ONLY)]
+
+
+def check_options(target: str, options: dict) -> None:
+    """Raise if ``options`` holds a keyword the target's runner does not accept."""
+    accepted = accepted_options(target)
+    if accepted is None:
         return
-    accepted = [p.name for p in parameters
-                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                              inspect.Parameter.KEYWORD_ONLY)]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"unknown option(s) {', '.join(repr(u) for u in unknown)} for target "

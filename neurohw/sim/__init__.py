@@ -13,7 +13,9 @@ Interface (both backends)::
     sim.t                                         # current time, ms
     sim.set_parameter(pop_label, name, values)    # between runs: per-neuron arrays
     sim.set_state(pop_label, var, values)         # e.g. "v"
-    sim.set_synapses(proj_label, name, values)    # "weight" or "delay"
+    sim.set_synapses(proj_label, name, values)    # "weight", "delay"; Tsodyks-Markram
+                                                  # projections also "U", "tau_rec",
+                                                  # "tau_facil"
     sim.get_synapses(proj_label, name)            # current (learned) values
 
 Analog signals in a RunResult are sampled at ``t_start + k*record_interval``

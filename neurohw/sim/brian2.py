@@ -45,6 +45,12 @@ synapse learns ``d`` later than the reference does, so weights read at the end
 of a run lack the updates of its last ``d`` ms (they are applied early in the
 next run; a run that ends quietly is unaffected).
 
+Tsodyks-Markram short-term plasticity (the model is in :class:`neurohw.ir.TsodyksMarkram`):
+per-synapse ``tm_u``/``tm_x`` updated by the pre pathway when a spike is
+delivered.  Deliveries of a source's synapses come ``dt`` before the IR
+arrival (see above), the same shift for every spike, so the intervals between
+a synapse's arrivals, all that the model sees, are the IR's.
+
 Between runs: ``set_synapses`` changes weights in Brian2's ``Synapses``, which
 are read when a spike is *delivered*; spikes already in flight (sent less than
 one delay ago) thus arrive with the new weight, where the reference simulator
@@ -53,9 +59,13 @@ one delay ago) thus arrive with the new weight, where the reference simulator
 Integration: ``method=None`` picks Brian2's ``exact`` (linear, symbolic)
 integrator for IF_curr_exp, unless a neuron has ``tau_m == tau_syn`` (Brian2's
 symbolic solution divides by ``tau_m - tau_syn``), and ``rk4`` otherwise:
-for IF_cond_exp (not linear), for IF_curr_alpha (sympy needs ~20 s for its
-exact solution) and for that degenerate case.  RK4's local error on these
-linear-in-v equations is ~ (dt/tau)^5/120, ~3e-11 relative at dt/tau = 0.02.
+for the conductance-based cells (not linear), for IF_curr_alpha (sympy needs
+~20 s for its exact solution) and for that degenerate case.  RK4's local error
+on the linear-in-v equations is ~ (dt/tau)^5/120, ~3e-11 relative at dt/tau =
+0.02.  The AdEx cells (EIF_cond_*_isfa_ista) are NEST's aeif_cond_exp/alpha with
+fixed-step RK4 at dt: accurate below threshold, coarser in the exponential
+upswing (where the reference simulator sub-steps), which can move a spike by a
+step; the threshold is tested at the end of each step.
 """
 from __future__ import annotations
 
@@ -85,17 +95,35 @@ _UNITS = {
     "e_rev_E": b2.mV, "e_rev_I": b2.mV,
     "v": b2.mV, "isyn_exc": b2.nA, "isyn_inh": b2.nA, "gsyn_exc": b2.uS, "gsyn_inh": b2.uS,
     "rate": b2.Hz,
+    "v_spike": b2.mV, "a": b2.nS, "b": b2.nA, "delta_T": b2.mV, "tau_w": b2.ms, "w": b2.nA,
 }
 
-#: IR names that Brian2 reserves ("cm" is its centimetre).
-_BRIAN_NAME = {"cm": "c_m"}
+#: IR names that Brian2 reserves ("cm" is its centimetre) or that would clash: a
+#: Synapses may not see a postsynaptic variable named like its weight ``w``.
+_BRIAN_NAME = {"cm": "c_m", "w": "w_adapt"}
 
 _MEMBRANE = {
     "current": "dv/dt = (v_rest - v)/tau_m + (isyn_exc + isyn_inh + i_offset + i_inj)/c_m"
                " : volt (unless refractory)",
     "conductance": "dv/dt = (v_rest - v)/tau_m + (gsyn_exc*(e_rev_E - v) + gsyn_inh*(e_rev_I - v)"
                    " + i_offset + i_inj)/c_m : volt (unless refractory)",
+    # NEST's aeif_cond_exp/aeif_cond_alpha (Brette & Gerstner 2005): v is capped at the
+    # spike level v_peak in every term, so nothing overflows in the step that crosses
+    # it; while refractory v stays at v_reset and w (``w_adapt``) relaxes with it.
+    # ``slope`` is delta_T, made 1 mV where delta_T = 0 only to keep 0/0 out of the
+    # exponent: the term is multiplied by delta_T = 0 there and its exponent is <= 0.
+    "adex": """
+        dv/dt = (g_leak*(v_rest - v_capped) + g_leak*delta_T*exp((v_capped - v_thresh)/slope)
+                 + gsyn_exc*(e_rev_E - v_capped) + gsyn_inh*(e_rev_I - v_capped) - w_adapt
+                 + i_offset + i_inj)/c_m : volt (unless refractory)
+        dw_adapt/dt = (a*(v_capped - v_rest) - w_adapt)/tau_w : amp
+        v_capped = v + (v_peak - v)*int(v > v_peak) : volt
+        g_leak = c_m/tau_m : siemens
+        slope = delta_T + int(delta_T <= 0*mV)*mV : volt
+    """,
 }
+
+_ADEX_TYPES = ("EIF_cond_exp_isfa_ista", "EIF_cond_alpha_isfa_ista")
 
 # PyNN's receptor kinetics (pyNN/brian2/standardmodels/receptors.py has the same
 # forms): exponential decay, or an alpha function built from two linear ODEs
@@ -116,7 +144,16 @@ _SYNAPSES = {
         dgsyn_exc/dt = -gsyn_exc/tau_syn_E : siemens
         dgsyn_inh/dt = -gsyn_inh/tau_syn_I : siemens
     """,
+    # NEST's iaf_cond_alpha/aeif_cond_alpha: the conductance peaks at the weight
+    "IF_cond_alpha": """
+        dgsyn_exc/dt = (exp(1)*ysyn_exc - gsyn_exc)/tau_syn_E : siemens
+        dysyn_exc/dt = -ysyn_exc/tau_syn_E : siemens
+        dgsyn_inh/dt = (exp(1)*ysyn_inh - gsyn_inh)/tau_syn_I : siemens
+        dysyn_inh/dt = -ysyn_inh/tau_syn_I : siemens
+    """,
 }
+_SYNAPSES["EIF_cond_exp_isfa_ista"] = _SYNAPSES["IF_cond_exp"]
+_SYNAPSES["EIF_cond_alpha_isfa_ista"] = _SYNAPSES["IF_cond_alpha"]
 
 _LIF_PARAMETERS = """
     c_m : farad (constant)
@@ -131,12 +168,28 @@ _LIF_PARAMETERS = """
     i_inj : amp
 """
 
+# v_peak: the spike level, v_spike (v_thresh if delta_T = 0, as NEST), derived from them
+_ADEX_PARAMETERS = """
+    v_spike : volt (constant)
+    v_peak : volt (constant)
+    a : siemens (constant)
+    b : amp (constant)
+    delta_T : volt (constant)
+    tau_w : second (constant)
+"""
+
 #: the variable a spike arriving at each receptor jumps
 _RECEPTOR_VARIABLE = {
     "IF_curr_exp": {"excitatory": "isyn_exc", "inhibitory": "isyn_inh"},
     "IF_curr_alpha": {"excitatory": "ysyn_exc", "inhibitory": "ysyn_inh"},
     "IF_cond_exp": {"excitatory": "gsyn_exc", "inhibitory": "gsyn_inh"},
+    "IF_cond_alpha": {"excitatory": "ysyn_exc", "inhibitory": "ysyn_inh"},
+    "EIF_cond_exp_isfa_ista": {"excitatory": "gsyn_exc", "inhibitory": "gsyn_inh"},
+    "EIF_cond_alpha_isfa_ista": {"excitatory": "ysyn_exc", "inhibitory": "ysyn_inh"},
 }
+
+#: a step number no run reaches (2**62 steps of 1 us are ~146 000 years), exact in float64
+_NEVER_STEP = 2.0**62
 
 #: a tau_m this close (relatively) to a tau_syn rules out Brian2's exact integrator
 _DEGENERATE_TAU_RTOL = 1e-6
@@ -158,6 +211,36 @@ class _BuiltProjection:
     synapses: object
     spec: ir.Projection
     source_shift: float                  # ms taken off the delays of source spikes
+
+
+# Tsodyks-Markram short-term plasticity (the model is ir.TsodyksMarkram): u and x
+# relax from the synapse's previous spike (``tm_last``), the synapse transmits w*u*x, then x is depleted and u facilitated.
+# ``tm_seen`` marks a synapse that has transmitted: before that it is fully
+# recovered (u = U, x = 1) whatever U is set to between runs.  tau_facil = 0
+# means no facilitation (u = U at every spike); the int() guard keeps exp() from
+# seeing 0/0 for two spikes at one instant.
+_TSODYKS_MARKRAM_MODEL = """
+    tm_U : 1
+    tm_tau_rec : second
+    tm_tau_facil : second
+    tm_u : 1
+    tm_x : 1
+    tm_seen : 1
+    tm_last : second
+"""
+_TSODYKS_MARKRAM_ON_PRE = """
+    tm_facil_decay = int(tm_tau_facil > 0*ms)*exp(-(t - tm_last)/(tm_tau_facil + int(tm_tau_facil <= 0*ms)*ms))
+    tm_u = tm_U + tm_seen*(tm_u - tm_U)*tm_facil_decay
+    tm_x = 1 + tm_seen*(tm_x - 1)*exp(-(t - tm_last)/tm_tau_rec)
+    {target}_post += w*tm_u*tm_x
+    tm_x = tm_x*(1 - tm_u)
+    tm_u = tm_u + tm_U*(1 - tm_u)
+    tm_seen = 1
+    tm_last = t
+"""
+#: IR parameter -> Brian2 synaptic variable, and the variable's unit
+_SHORT_TERM_VARIABLE = {"U": "tm_U", "tau_rec": "tm_tau_rec", "tau_facil": "tm_tau_facil"}
+_SHORT_TERM_UNIT = {"tm_U": 1.0, "tm_tau_rec": b2.ms, "tm_tau_facil": b2.ms}
 
 
 class Simulation:
@@ -272,11 +355,26 @@ class Simulation:
         self._replace_population(new_pop)
         if self._pops:
             group = self._pops[pop_label].group
-            setattr(group, var, np.asarray(new_pop.initial[var]) * _UNITS[var])
+            setattr(group, _BRIAN_NAME.get(var, var),
+                    np.asarray(new_pop.initial[var]) * _UNITS[var])
 
     def set_synapses(self, proj_label: str, name: str, values) -> None:
-        """Set "weight" (nA or uS) or "delay" (ms) of every synapse of a projection."""
+        """Set "weight" (nA or uS), "delay" (ms) or, for Tsodyks-Markram projections, "U",
+        "tau_rec", "tau_facil" (ms) of every synapse of a projection."""
         prj = self._projection(proj_label)
+        if name in _SHORT_TERM_VARIABLE and prj.short_term is not None:
+            short_term = dataclasses.replace(prj.short_term, **{
+                name: np.broadcast_to(np.asarray(values, dtype=np.float64), (prj.size,))})
+            new_prj = dataclasses.replace(prj, short_term=short_term)    # validates
+            self._net = dataclasses.replace(self._net, projections=tuple(
+                new_prj if p.label == proj_label else p for p in self._net.projections))
+            if self._prjs:
+                built = self._prjs[proj_label]
+                built.spec = new_prj
+                variable = _SHORT_TERM_VARIABLE[name]
+                setattr(built.synapses, variable,
+                        getattr(short_term, name) * _SHORT_TERM_UNIT[variable])
+            return
         if name not in ("weight", "delay"):
             raise ir.NetworkError(f"projection '{proj_label}': cannot set '{name}'; "
                                   "settable: weight, delay")
@@ -299,9 +397,13 @@ class Simulation:
         if name == "delay":
             # as simulated: Brian2 rounds delays to whole steps
             return np.rint(prj.delay / self._dt) * self._dt
+        if name in _SHORT_TERM_VARIABLE and prj.short_term is not None:
+            return getattr(prj.short_term, name).copy()
         if name != "weight":
+            readable = ("weight, delay, U, tau_rec, tau_facil" if prj.short_term is not None
+                        else "weight, delay")
             raise ir.NetworkError(f"projection '{proj_label}': no synapse attribute '{name}'; "
-                                  "readable: weight, delay")
+                                  f"readable: {readable}")
         return np.array(prj.weight)
 
     # ---- building ------------------------------------------------------------------
@@ -345,19 +447,26 @@ class Simulation:
                 self._write_parameter(pop, group, name)
             return _BuiltPopulation(group)
         method = self._method or self._auto_method(pop)
-        kind = "conductance" if pop.celltype.conductance_based else "current"
+        adex = pop.cell_type in _ADEX_TYPES
+        kind = "adex" if adex else "conductance" if pop.celltype.conductance_based else "current"
         equations = "\n".join((_MEMBRANE[kind], _SYNAPSES[pop.cell_type], _LIF_PARAMETERS))
         if pop.celltype.conductance_based:
             equations += "\ne_rev_E : volt (constant)\ne_rev_I : volt (constant)\n"
+        if adex:
+            equations += _ADEX_PARAMETERS
+        if any(cs.population == pop.label for cs in self._net.currents):
+            # the piece of the step-current waveform in force (see _build_currents)
+            equations += "\ncurrent_piece : integer (shared)\n"
         group = b2.NeuronGroup(
             pop.size, equations, method=method, clock=self._clock, name=name,
-            threshold="v >= v_thresh", reset="v = v_reset",
+            threshold="v >= v_peak" if adex else "v >= v_thresh",
+            reset="v = v_reset\nw_adapt += b" if adex else "v = v_reset",
             # leave refractoriness once more than refractory_steps steps have passed
             refractory="timestep(t - lastspike, dt) <= refractory_steps")
         for name in pop.celltype.parameters:
             self._write_parameter(pop, group, name)
         for var in pop.celltype.state:
-            setattr(group, var, np.asarray(pop.initial[var]) * _UNITS[var])
+            setattr(group, _BRIAN_NAME.get(var, var), np.asarray(pop.initial[var]) * _UNITS[var])
         return _BuiltPopulation(group, method)
 
     def _auto_method(self, pop: ir.Population) -> str:
@@ -414,6 +523,9 @@ class Simulation:
             group.end_step = np.rint((start + duration) / self._dt).astype(np.int64)
         else:
             setattr(group, _BRIAN_NAME.get(name, name), values * _UNITS[name])
+        if pop.cell_type in _ADEX_TYPES and name in ("v_spike", "v_thresh", "delta_T"):
+            p = pop.params
+            group.v_peak = np.where(p["delta_T"] > 0, p["v_spike"], p["v_thresh"]) * b2.mV
 
     def _source_array_spikes(self, pop: ir.Population) -> tuple[np.ndarray, np.ndarray]:
         """(indices, times in ms) of a SpikeSourceArray on Brian2's grid, sorted by time.
@@ -442,10 +554,14 @@ class Simulation:
         """The StepCurrents into ``pop_label`` as a per-step update of its ``i_inj``.
 
         The summed current is piecewise constant between the steps where any of
-        its sources changes: ``current_piece(t)`` (a TimedArray on the step grid)
-        numbers the piece and ``current_table`` (2-D) holds each piece's
-        per-neuron total.  It is written at the start of the step, so an amplitude given
-        from ``times[j]`` drives the steps starting at or after ``times[j]``.
+        its sources changes.  ``current_table`` (2-D) holds each piece's
+        per-neuron total and ``next_change_step`` the step at which each piece
+        ends; the group's shared counter ``current_piece`` moves on to the next
+        piece when that step comes.  Memory is thus linear in the number of
+        change points, whatever their times (PyNN's DCSource stops at 1e12 ms
+        by default).  The update runs at the start of every step, so an
+        amplitude given from ``times[j]`` drives the steps starting at or after
+        ``times[j]``; change steps are distinct, so one advance per step suffices.
         """
         pop = self._net.population(pop_label)
         currents = [cs for cs in self._net.currents if cs.population == pop_label]
@@ -458,15 +574,16 @@ class Simulation:
                 active = np.searchsorted(steps, start, side="right") - 1
                 if active >= 0:
                     np.add.at(table[piece], cs.indices, cs.amplitudes[active])
-        piece_of_step = np.searchsorted(change_steps, np.arange(change_steps[-1] + 1),
-                                        side="right").astype(np.float64)
+        # the last piece never ends: a step number no run reaches
+        piece_ends = np.append(change_steps, _NEVER_STEP).astype(np.float64)
         group = self._pops[pop_label].group
-        group.namespace["current_piece"] = b2.TimedArray(piece_of_step, dt=self._dt * b2.ms)
-        # the piece index is used as a "time" in ms to look the row up
+        # piece indices are used as "times" in ms to look rows up
+        group.namespace["next_change_step"] = b2.TimedArray(piece_ends, dt=1 * b2.ms)
         group.namespace["current_table"] = b2.TimedArray(table * b2.nA, dt=1 * b2.ms)
-        group.run_regularly("i_inj = current_table(current_piece(t)*ms, i)",
-                            when="before_groups", clock=self._clock,
-                            name=f"{group.name}_currents")
+        group.run_regularly(
+            "current_piece += int(timestep(t, dt) >= next_change_step(current_piece*ms))\n"
+            "i_inj = current_table(current_piece*ms, i)",
+            when="before_groups", clock=self._clock, name=f"{group.name}_currents")
 
     def _build_projection(self, prj: ir.Projection, name: str) -> _BuiltProjection:
         pre, post = self._net.population(prj.pre), self._net.population(prj.post)
@@ -474,7 +591,12 @@ class Simulation:
         unit_name = "siemens" if post.celltype.conductance_based else "amp"
         shift = self._dt if pre.celltype.is_source else 0.0
         stdp = prj.plasticity
-        if stdp is None:
+        if prj.short_term is not None:
+            synapses = b2.Synapses(self._pops[prj.pre].group, self._pops[prj.post].group,
+                                   model=f"w : {unit_name}\n{_TSODYKS_MARKRAM_MODEL}",
+                                   on_pre=_TSODYKS_MARKRAM_ON_PRE.format(target=target),
+                                   clock=self._clock, name=name)
+        elif stdp is None:
             synapses = b2.Synapses(self._pops[prj.pre].group, self._pops[prj.post].group,
                                    model=f"w : {unit_name}", on_pre=f"{target}_post += w",
                                    clock=self._clock, name=name)
@@ -488,6 +610,12 @@ class Simulation:
             synapses.post.order = synapses.pre.order - 1
         synapses.connect(i=prj.pre_idx, j=prj.post_idx)
         synapses.w = prj.weight * self._weight_unit(prj)
+        if prj.short_term is not None:
+            for parameter, variable in _SHORT_TERM_VARIABLE.items():
+                setattr(synapses, variable,
+                        getattr(prj.short_term, parameter) * _SHORT_TERM_UNIT[variable])
+            synapses.tm_u = prj.short_term.U
+            synapses.tm_x = 1.0
         if stdp is not None:
             # "never": the value Brian2 itself gives lastspike before a first spike
             synapses.last_post_arrival = -1e4 * b2.second
@@ -613,8 +741,8 @@ class Simulation:
                 clock = (self._clock if tick_steps == 1 else
                          b2.Clock(dt=tick_steps * self._dt * b2.ms,
                                   name=f"{group.name}_{var}_clock"))
-                monitor = b2.StateMonitor(group, var, record=indices, clock=clock, when="start",
-                                          name=f"{group.name}_{var}")
+                monitor = b2.StateMonitor(group, _BRIAN_NAME.get(var, var), record=indices,
+                                          clock=clock, when="start", name=f"{group.name}_{var}")
                 monitors[pop.label, var] = (monitor, interval_steps // tick_steps)
         if monitors:
             self._brian_net.add(*[m for m, _ in monitors.values()])
@@ -642,7 +770,8 @@ class Simulation:
                 stamp_steps = steps[keep] + (0 if pop.celltype.is_source else 1)
                 result.spikes[label] = SpikeTrains(index[keep], stamp_steps * self._dt)
                 continue
-            samples = np.asarray(getattr(monitor, var)[:] / _UNITS[var]).T[::stride]
+            samples = np.asarray(getattr(monitor, _BRIAN_NAME.get(var, var))[:] / _UNITS[var]
+                                 ).T[::stride]
             sample_steps = first_step + np.arange(samples.shape[0]) * \
                 self._record_interval_steps(pop)
             result.signals.setdefault(label, {})[var] = Signal(
@@ -672,7 +801,8 @@ class Simulation:
         populations = []
         for pop in self._net.populations:
             group = self._pops[pop.label].group
-            state = {var: np.asarray(getattr(group, var)[:] / _UNITS[var], dtype=np.float64)
+            state = {var: np.asarray(getattr(group, _BRIAN_NAME.get(var, var))[:] / _UNITS[var],
+                                     dtype=np.float64)
                      for var in pop.celltype.state}
             if state:
                 result.final_state[pop.label] = {k: v.copy() for k, v in state.items()}

@@ -1,4 +1,4 @@
-"""The reference software simulator: exact-integration LIF networks, numba-compiled.
+"""The reference software simulator: LIF and AdEx networks, numba-compiled.
 
 See :mod:`neurohw.sim` for the interface and :mod:`.simulation` for the
 conventions it fixes beyond those of :mod:`neurohw.ir`.

@@ -17,12 +17,20 @@ backends must match them):
   (grid-rounded), the spike stamped ``k*dt``; ``rate*dt/1000 > 1`` is an error.
 * StepCurrent change times and ``tau_refrac`` are rounded to steps; a neuron
   is clamped for ``round(tau_refrac/dt)`` steps after its spike step.
+* AdEx cells: the spike is detected when v reaches v_spike at any RK4
+  sub-step; the sub-stepping then stops (the capped equations leave only w
+  moving for the rest of the step) and the spike is stamped at the end of the
+  step, where v is reset and w jumps by b -- one spike per step at most, where
+  NEST's aeif models may reset within a step.
 * Recorded analog values are right-continuous: the sample at ``t`` includes
   the synaptic inputs arriving at ``t`` (as NEST's multimeter does).
 * STDP: an event at the synapse is processed at its synapse time; at one
   instant all post events (potentiation) precede all pre events (depression),
   the order in which NEST's stdp_synapse applies them.  The weight a plastic
   synapse transmits is the one after its own pre-event update.
+* Tsodyks-Markram synapses (ir.TsodyksMarkram) update u and x when a spike is
+  sent, with its arrival time: a synapse's state depends only on the times of
+  its own arrivals, which come in sending order while its delay is unchanged.
 * ``wall_time["build"]`` is reported in the first RunResult only (0 after).
 """
 from __future__ import annotations
@@ -44,15 +52,25 @@ _INITIAL_QUEUE_EVENTS = 1024
 _INITIAL_SPIKE_RECORD = 4096
 
 
+#: the per-synapse parameters of ir.TsodyksMarkram, in the row order of kernel.STP_*
+_SHORT_TERM_PARAMETERS = ("U", "tau_rec", "tau_facil")
+
+
+def _state_row(var: str) -> int:
+    """The row of the kernel's per-neuron state matrix that holds ``var`` (not "v")."""
+    if var == "w":
+        return K.ADAPT_W
+    return K.SYN_E if var.endswith("_exc") else K.SYN_I
+
+
 class Simulation:
     """The reference software simulator (see :mod:`neurohw.sim` for the interface)."""
 
     backend = "reference"
 
-    def __init__(self, net: Network, seed: int | None = None, **options):
-        if options:
-            raise TypeError(f"reference simulator: unknown option(s) {', '.join(sorted(options))}"
-                            f"; it takes none")
+    # No **options: the PyNN layer reads this signature to reject unknown target
+    # options at setup() (neurohw.pynn.targets.check_options).
+    def __init__(self, net: Network, seed: int | None = None):
         started = time.perf_counter()
         if not isinstance(net, Network):
             raise TypeError(f"reference simulator: expected a neurohw.ir.Network, "
@@ -152,15 +170,23 @@ class Simulation:
         self._state_view(pop_label, var)[:] = arr
 
     def set_synapses(self, proj_label: str, name: str, values) -> None:
-        """Set ``weight`` or ``delay`` of every synapse of a projection for later runs."""
+        """Set ``weight``, ``delay`` or (Tsodyks-Markram projections) ``U``, ``tau_rec``,
+        ``tau_facil`` of every synapse of a projection for later runs."""
         prj = self._projection(proj_label)
+        if name in _SHORT_TERM_PARAMETERS and prj.short_term is not None:
+            short_term = dataclasses.replace(prj.short_term, **{
+                name: np.broadcast_to(np.asarray(values, dtype=np.float64), (prj.size,))})
+            new_prj = dataclasses.replace(prj, short_term=short_term)    # validates
+            self._replace_projection(new_prj)
+            row = _SHORT_TERM_PARAMETERS.index(name)
+            self._stp_param[row, self._stp_of_projection[proj_label]] = getattr(short_term, name)
+            return
         if name not in ("weight", "delay"):
             raise NetworkError(f"projection '{proj_label}': cannot set '{name}'; "
-                               f"settable: weight, delay")
+                               f"settable: {', '.join(self._synapse_attributes(prj))}")
         new_prj = dataclasses.replace(prj, **{name: values})
         # the Network re-validates signs, delay range and STDP bounds
-        self.net = dataclasses.replace(self.net, projections=tuple(
-            new_prj if p.label == proj_label else p for p in self.net.projections))
+        self._replace_projection(new_prj)
         pos = self._proj_csr[proj_label]
         if name == "delay":
             steps = self._delay_steps(new_prj.delay)
@@ -196,8 +222,19 @@ class Simulation:
             return sign * self._plastic_w[self._syn_plastic[pos]]
         if name == "delay":
             return self._syn_delay[pos] * self.dt
+        if name in _SHORT_TERM_PARAMETERS and prj.short_term is not None:
+            return getattr(prj.short_term, name).copy()
         raise NetworkError(f"projection '{proj_label}': no synapse attribute '{name}'; "
-                           f"have: weight, delay")
+                           f"have: {', '.join(self._synapse_attributes(prj))}")
+
+    @staticmethod
+    def _synapse_attributes(prj) -> tuple[str, ...]:
+        return ("weight", "delay") + (_SHORT_TERM_PARAMETERS if prj.short_term is not None
+                                      else ())
+
+    def _replace_projection(self, new_prj) -> None:
+        self.net = dataclasses.replace(self.net, projections=tuple(
+            new_prj if p.label == new_prj.label else p for p in self.net.projections))
 
     @property
     def nbytes(self) -> int:
@@ -219,7 +256,7 @@ class Simulation:
         self._poisson_first = np.zeros(n, dtype=np.int64)
         self._poisson_stop = np.zeros(n, dtype=np.int64)
         self._v = np.zeros(n)
-        self._syn = np.zeros((4, n))
+        self._syn = np.zeros((K.N_STATE_ROWS, n))
         self._refrac_left = np.zeros(n, dtype=np.int64)
         self._i_ext = np.zeros(n)
         self._array_ptr = np.zeros(n + 1, dtype=np.int64)
@@ -257,10 +294,8 @@ class Simulation:
         self._refrac_steps[lo:hi] = np.round(p["tau_refrac"] / dt)
         c[K.DECAY_SYN_E, lo:hi] = np.exp(-dt / p["tau_syn_E"])
         c[K.DECAY_SYN_I, lo:hi] = np.exp(-dt / p["tau_syn_I"])
-        if pop.cell_type == "IF_cond_exp":
-            c[K.G_LEAK, lo:hi] = p["cm"] / p["tau_m"]
-            c[K.E_REV_E, lo:hi] = p["e_rev_E"]
-            c[K.E_REV_I, lo:hi] = p["e_rev_I"]
+        if pop.celltype.conductance_based:
+            self._fill_conductance_based(lo, hi, pop)
             return
         prop = current_based_propagators(dt, p["cm"], p["tau_m"], p["tau_syn_E"], p["tau_syn_I"])
         for row, key in ((K.DECAY_M, "decay_m"), (K.U_CONST, "u_const"),
@@ -271,6 +306,33 @@ class Simulation:
         # an alpha PSC of weight w peaks at w (PyNN's convention): J jumps by w*e/tau_syn
         c[K.ARRIVAL_SCALE_E, lo:hi] = math.e / p["tau_syn_E"]
         c[K.ARRIVAL_SCALE_I, lo:hi] = math.e / p["tau_syn_I"]
+
+    def _fill_conductance_based(self, lo: int, hi: int, pop: Population) -> None:
+        """Coefficients of IF_cond_exp/alpha and the AdEx cells (see kernel._conductance_step)."""
+        p, c, dt = pop.params, self._coef, self.dt
+        c[K.G_LEAK, lo:hi] = p["cm"] / p["tau_m"]
+        c[K.E_REV_E, lo:hi] = p["e_rev_E"]
+        c[K.E_REV_I, lo:hi] = p["e_rev_I"]
+        alpha = pop.cell_type in ("IF_cond_alpha", "EIF_cond_alpha_isfa_ista")
+        for tau, from_drive, arrival_scale in ((p["tau_syn_E"], K.I_FROM_J_E, K.ARRIVAL_SCALE_E),
+                                               (p["tau_syn_I"], K.I_FROM_J_I, K.ARRIVAL_SCALE_I)):
+            # alpha: g(h) = (g + y h) e^{-h/tau}; a conductance of weight w peaks at w
+            # tau after the spike (NEST's iaf_cond_alpha), so y jumps by w e/tau
+            c[from_drive, lo:hi] = dt * np.exp(-dt / tau) if alpha else 0.0
+            c[arrival_scale, lo:hi] = math.e / tau if alpha else 0.0
+        if "v_spike" not in p:
+            c[K.V_PEAK, lo:hi] = np.inf
+            return
+        # AdEx: without the exponential term (delta_T = 0) NEST detects the spike at v_thresh
+        spike_level = np.where(p["delta_T"] > 0, p["v_spike"], p["v_thresh"])
+        c[K.V_THRESH, lo:hi] = spike_level
+        c[K.V_PEAK, lo:hi] = spike_level
+        c[K.V_EXP_THRESH, lo:hi] = p["v_thresh"]
+        c[K.DELTA_T, lo:hi] = p["delta_T"]
+        c[K.ADAPT_A, lo:hi] = p["a"] * 1e-3          # nS -> uS, so that a*(v - v_rest) is nA
+        c[K.ADAPT_B, lo:hi] = p["b"]
+        c[K.INV_TAU_W, lo:hi] = 1.0 / p["tau_w"]
+        c[K.DECAY_W, lo:hi] = np.exp(-dt / p["tau_w"])
 
     def _set_spike_arrays(self, first_neuron: int, trains) -> None:
         """Replace the spike steps of the SpikeSourceArray neurons from ``first_neuron`` on
@@ -315,12 +377,20 @@ class Simulation:
         net, n = self.net, self._v.size
         pre, post, receptor, delay, weight, plastic = [], [], [], [], [], []
         rules, plastic_rule, plastic_w, n_plastic = [], [], [], 0
+        stp, stp_param, n_stp = [], [], 0
         for prj in net.projections:
             pre.append(self._pop_start[self._pop_index[prj.pre]] + prj.pre_idx)
             post.append(self._pop_start[self._pop_index[prj.post]] + prj.post_idx)
             receptor.append(np.full(prj.size, 0 if prj.receptor == "excitatory" else 1))
             delay.append(self._delay_steps(prj.delay))
             weight.append(prj.weight)
+            if prj.short_term is None:
+                stp.append(np.full(prj.size, -1))
+            else:
+                tm = prj.short_term
+                stp.append(np.arange(n_stp, n_stp + prj.size))
+                stp_param.append(np.stack([tm.U, tm.tau_rec, tm.tau_facil]))
+                n_stp += prj.size
             if prj.plasticity is None:
                 plastic.append(np.full(prj.size, -1))
                 continue
@@ -348,6 +418,17 @@ class Simulation:
         self._syn_delay = joined(delay, np.int64)[order]
         self._syn_weight = joined(weight, np.float64)[order]
         self._syn_plastic = joined(plastic, np.int64)[order]
+        self._syn_stp = joined(stp, np.int64)[order]
+        # Tsodyks-Markram synapses, in projection order (kernel.STP_*)
+        self._stp_param = (np.concatenate(stp_param, axis=1) if stp_param
+                           else np.zeros((3, 0)))
+        self._stp_state = np.zeros((2, n_stp))
+        self._stp_last = np.full(n_stp, -1, dtype=np.int64)
+        self._stp_of_projection, first = {}, 0
+        for prj in net.projections:
+            if prj.short_term is not None:
+                self._stp_of_projection[prj.label] = np.arange(first, first + prj.size)
+                first += prj.size
         csr_of_synapse = np.empty_like(order)
         csr_of_synapse[order] = np.arange(order.size)
         self._proj_csr, start = {}, 0
@@ -391,8 +472,7 @@ class Simulation:
                     self._record_spikes[start + idx] = True
                     continue
                 every.append(max(1, int(round(interval / self.dt))))
-                var_code.append(K.RECORD_V if var == "v" else
-                                K.SYN_E if var.endswith("_exc") else K.SYN_I)
+                var_code.append(K.RECORD_V if var == "v" else _state_row(var))
                 first.append(sum(len(a) for a in neurons))
                 neurons.append(start + idx)
                 stop.append(first[-1] + idx.size)
@@ -420,6 +500,7 @@ class Simulation:
             self._plastic_w, self._plastic_rule, self._plastic_csr, self._rules, self._traces,
             self._trace_step, self._in_ptr, self._in_plastic,
             self._queue_syn, self._queue_next, self._queue_head, self._queue_free,
+            self._syn_stp, self._stp_param, self._stp_state, self._stp_last,
             self._record_spikes, self._group_every, self._group_var, self._group_first,
             self._group_stop, self._group_offset, self._record_neuron, record_out,
             np.zeros(record_spike_capacity, dtype=np.int64),
@@ -473,4 +554,4 @@ class Simulation:
         lo, hi = self._pop_start[index], self._pop_stop[index]
         if var == "v":
             return self._v[lo:hi]
-        return self._syn[K.SYN_E if var.endswith("_exc") else K.SYN_I, lo:hi]
+        return self._syn[_state_row(var), lo:hi]

@@ -146,6 +146,10 @@ def quantize(net: Network, shape: F.CoreShape = F.CoreShape()) -> FpgaProgram:
         delay.append(prj.delay)
         plastic.append(np.full(prj.size, prj.plasticity is not None))
         owner.append(np.full(prj.size, k))
+        if prj.short_term is not None:
+            raise UnsupportedError(f"projection '{prj.label}': the FPGA core has no short-term "
+                                   f"plasticity (Tsodyks-Markram); its synapses are static "
+                                   f"or STDP")
         if prj.plasticity is not None:
             rule = prj.plasticity
             if rule.weight_dependence != "additive":
