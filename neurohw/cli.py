@@ -35,7 +35,8 @@ def _cmd_run(args) -> int:
         print(f"neurohw: unknown software simulator(s) {', '.join(unknown) or '(none given)'}; "
               f"choose from {', '.join(BACKENDS)}", file=sys.stderr)
         return 2
-    comparison = compare_script(script, backends=backends, tolerance=args.tolerance)
+    comparison = compare_script(script, backends=backends, tolerance=args.tolerance,
+                                options={"brian2": {"codegen_target": args.brian2_codegen}})
     print_comparison(comparison)
     return 0
 
@@ -54,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="software simulators to run, comma-separated (default: %(default)s)")
         p.add_argument("--tolerance", type=float, default=None,
                        help="spike-matching window in ms (default: one time step)")
+        # numpy needs no compiler and starts at once; cython compiles each new code
+        # object (minutes the first time on a machine, cached after) and runs faster
+        p.add_argument("--brian2-codegen", choices=("numpy", "cython"), default="numpy",
+                       help="Brian2 code generation target (default: %(default)s)")
 
     run = sub.add_parser("run", help="run a PyNN script on several simulators and compare")
     run.add_argument("script", help="a PyNN script using `import neurohw.pynn as sim`")

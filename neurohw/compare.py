@@ -42,12 +42,12 @@ class Comparison:
     matches: dict[tuple[str, str], SpikeMatch] = field(default_factory=dict)  # (backend, pop)
 
 
-def _run_script(script: Path, backend: str) -> BackendRun:
+def _run_script(script: Path, backend: str, options: dict) -> BackendRun:
     import neurohw.pynn as sim
 
     out = io.StringIO()
     t0 = time.perf_counter()
-    with sim.capture(target=backend) as captured, contextlib.redirect_stdout(out):
+    with sim.capture(target=backend, **options) as captured, contextlib.redirect_stdout(out):
         runpy.run_path(str(script), run_name="__main__")
     wall = time.perf_counter() - t0
     if not captured.runs:
@@ -68,8 +68,13 @@ def _run_script(script: Path, backend: str) -> BackendRun:
 
 
 def compare_script(script: str | Path, backends: list[str],
-                   tolerance: float | None = None, progress: bool = True) -> Comparison:
-    """Run ``script`` on each backend (the first is the reference) and match spikes."""
+                   tolerance: float | None = None, progress: bool = True,
+                   options: dict[str, dict] | None = None) -> Comparison:
+    """Run ``script`` on each backend (the first is the reference) and match spikes.
+
+    ``options[backend]`` are target options forced on that backend's setup()
+    (e.g. ``{"brian2": {"codegen_target": "numpy"}}``)."""
+    options = options or {}
     script = Path(script)
     if not backends:
         raise ValueError("compare_script: give at least one backend")
@@ -79,7 +84,7 @@ def compare_script(script: str | Path, backends: list[str],
         task = bar.add_task("running", total=len(backends))
         for backend in backends:
             bar.update(task, description=f"{script.name} on {backend}")
-            runs.append(_run_script(script, backend))
+            runs.append(_run_script(script, backend, options.get(backend, {})))
             bar.advance(task)
     dt = runs[0].network.dt
     comparison = Comparison(script, dt if tolerance is None else tolerance, runs)
