@@ -10,6 +10,7 @@ BENCH_SEEDS="1,2,3").
 """
 from __future__ import annotations
 
+import json
 import os
 
 import cocotb
@@ -32,12 +33,138 @@ def bench_seeds() -> list[int]:
     return [int(s) for s in os.environ["BENCH_SEEDS"].split(",")]
 
 
+# ---- functional coverage (tests/rtl/test_rtl_coverage.py) ---------------------------------
+# core.v's FSM states, in the order of its localparams S_IDLE..S_DONE
+FSM_STATES = ("IDLE", "START", "DLV_FETCH", "DLV_LOAD", "DLV_ROW", "DLV_DRAIN", "NEU",
+              "NEU_DRAIN", "XDEC", "XDEC_DRAIN", "POT_FETCH", "POT_LOAD", "POT_COL",
+              "POT_DRAIN", "DONE")
+S_DLV_ROW, S_DLV_DRAIN, S_NEU, S_NEU_DRAIN = 4, 5, 6, 7
+S_POT_COL, S_POT_DRAIN = 12, 13
+REGION_NAMES = ("control", "profile", "v", "i_exc", "i_inh", "control_word", "post_trace",
+                "pre_trace", "delay", "weight")
+# control registers a host writes (read-only ones are covered by the reads)
+WRITABLE_REGS = {F.REG_STDP_ENABLE: "STDP_ENABLE", F.REG_N_ACTIVE: "N_ACTIVE",
+                 F.REG_N_INPUTS: "N_INPUTS", F.REG_GAIN_SHIFT: "GAIN_SHIFT",
+                 F.REG_A_PLUS: "A_PLUS", F.REG_A_MINUS: "A_MINUS", F.REG_W_MIN: "W_MIN",
+                 F.REG_W_MAX: "W_MAX", F.REG_PRE_DECAY: "PRE_DECAY",
+                 F.REG_POST_DECAY: "POST_DECAY", F.REG_STEP: "STEP",
+                 F.REG_OVERRUNS: "OVERRUNS (clear)", F.REG_DROPPED: "DROPPED (clear)",
+                 F.REG_INJECT: "INJECT"}
+S24_MAX, S24_MIN = (1 << 23) - 1, -(1 << 23)
+
+
+def coverage_points() -> list[str]:
+    """Every point the monitor can reach; test_rtl_coverage.py requires all of them."""
+    points = [f"fsm state {name}" for name in FSM_STATES]
+    points += [f"command: bus write region {name}" for name in REGION_NAMES]
+    points += [f"command: bus read region {name} (checked by the bench)" for name in REGION_NAMES]
+    points += [f"command: write register {name}" for name in WRITABLE_REGS.values()]
+    points += ["command: tick accepted", "overrun: tick while busy (counted)",
+               "overflow: delay slot full, push dropped",
+               "saturate: v clipped high (lif_neuron_update u_v_sat)",
+               "saturate: v clipped low (lif_neuron_update u_v_sat)",
+               "saturate: i_exc clipped high (syn_deliver u_exc_sat)",
+               "saturate: i_inh clipped low (syn_deliver u_inh_sat)",
+               "trace saturation: pre trace jump at 65535",
+               "trace saturation: post trace jump at 65535",
+               "weight clip: depression stopped at W_MIN",
+               "weight clip: depression stopped at W_MAX",
+               "weight clip: potentiation stopped at W_MAX",
+               "weight clip: potentiation stopped at W_MIN"]
+    return points
+
+
+class CoverageMonitor:
+    """Samples core.v at every falling edge (the values the next rising edge acts on)
+    and records which coverage points were reached.  The conditions mirror the RTL's
+    write enables, so a point counts only when its clipped or saturated value is
+    actually stored.  The reached set is rewritten to ``path`` whenever it grows."""
+
+    def __init__(self, dut, path: str):
+        self.dut, self.path = dut, path
+        self.reached: set[str] = set()
+        if os.path.exists(path):
+            self.reached.update(json.loads(open(path).read()))
+        self._new = False
+
+    def hit(self, point: str) -> None:
+        if point not in self.reached:
+            self.reached.add(point)
+            self._new = True
+
+    async def run(self):
+        dut = self.dut
+        lif, deliver, stdp = dut.u_lif_neuron_update, dut.u_syn_deliver, dut.u_stdp_update
+        while True:
+            await FallingEdge(dut.clk_i)
+            state = dut.state_q.value.to_unsigned()
+            self.hit(f"fsm state {FSM_STATES[state]}")
+            tick = dut.tick_i.value == 1
+            if state == 0:
+                self._sample_bus(tick)
+            elif tick:
+                self.hit("overrun: tick while busy (counted)")
+            if dut.ring_push.value == 1 and dut.ring_push_full.value == 1:
+                self.hit("overflow: delay slot full, push dropped")
+            stage1 = dut.stage1_valid_q.value == 1
+            if stage1 and state in (S_NEU, S_NEU_DRAIN):
+                if dut.ctl_rdata.value.to_unsigned() & 0xFF == 0:   # not refractory
+                    v_sum = lif.v_sum.value.to_signed()
+                    if v_sum > S24_MAX:
+                        self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
+                    elif v_sum < S24_MIN:
+                        self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
+                if dut.ctl_rdata.value.to_unsigned() >> 11 and \
+                        dut.u_post_trace_update.jumped_sum.value.to_unsigned() >> 16:
+                    self.hit("trace saturation: post trace jump at 65535")
+            if stage1 and state in (S_DLV_ROW, S_DLV_DRAIN):
+                if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
+                    self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
+                if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
+                    self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
+            if state == S_DLV_DRAIN and dut.u_pre_trace_update.jumped_sum.value.to_unsigned() >> 16:
+                self.hit("trace saturation: pre trace jump at 65535")
+            if dut.weight_we.value == 1 and state != 0:
+                kind = "potentiation" if state in (S_POT_COL, S_POT_DRAIN) else "depression"
+                moved = stdp.moved.value.to_signed()
+                if moved > stdp.max_ext.value.to_signed():
+                    self.hit(f"weight clip: {kind} stopped at W_MAX")
+                if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
+                    self.hit(f"weight clip: {kind} stopped at W_MIN")
+            if self._new:
+                with open(self.path, "w") as fh:
+                    json.dump(sorted(self.reached), fh, indent=0)
+                self._new = False
+
+    def record_read(self, address: int) -> None:
+        """A read whose data the bench compared (an idle bus address alone is no read)."""
+        region = address >> F.REGION_SHIFT
+        if region < len(REGION_NAMES):
+            self.hit(f"command: bus read region {REGION_NAMES[region]} (checked by the bench)")
+
+    def _sample_bus(self, tick: bool) -> None:
+        dut = self.dut
+        if tick:
+            self.hit("command: tick accepted")
+            return   # the bus is not served in the cycle of a tick
+        address = dut.bus_addr_i.value.to_unsigned()
+        region = address >> F.REGION_SHIFT
+        if region >= len(REGION_NAMES):
+            return
+        if dut.bus_we_i.value == 1:
+            self.hit(f"command: bus write region {REGION_NAMES[region]}")
+            register = address & 0x3F
+            if region == F.REGION_CONTROL and register in WRITABLE_REGS:
+                self.hit(f"command: write register {WRITABLE_REGS[register]}")
+
+
 class Bench:
     """Drives core.v: all inputs change just after a falling edge, outputs are sampled there."""
 
     def __init__(self, dut):
         self.dut = dut
         self.shape = bench_shape()
+        self.coverage: CoverageMonitor | None = None   # set by start() when coverage is on
 
     async def start(self):
         dut = self.dut
@@ -46,6 +173,9 @@ class Bench:
         dut.bus_we_i.value = 0
         dut.bus_addr_i.value = 0
         dut.bus_wdata_i.value = 0
+        if os.environ.get("BENCH_COVERAGE_FILE"):
+            self.coverage = CoverageMonitor(dut, os.environ["BENCH_COVERAGE_FILE"])
+            cocotb.start_soon(self.coverage.run())
         await self.reset()
 
     async def reset(self):
@@ -66,6 +196,8 @@ class Bench:
     async def read(self, address: int) -> int:
         self.dut.bus_addr_i.value = address
         await FallingEdge(self.dut.clk_i)
+        if self.coverage:
+            self.coverage.record_read(address)
         return self.dut.bus_rdata_o.value.to_unsigned()
 
     async def step(self) -> tuple[list[int], int]:
@@ -333,3 +465,79 @@ async def quantized_networks(dut):
             spikes += len(model_spikes)
         dut._log.info("seed %d: %d neurons, %d steps, %d spikes", seed,
                       int(model.regs[F.REG_N_ACTIVE]), program.n_steps, spikes)
+
+
+def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
+    """Writes that put every clipping path of the core on the datapath at once:
+    W_MIN = W_MAX = 0 (any plastic weight STDP touches is clipped, from above or
+    below, in depression and in potentiation); even neurons (profile 0) sit at
+    v = 2^23-1 with a bias that pushes them over the top and fire every step;
+    odd neurons (profile 1) sit at v = -2^23 with a bias below it; neuron 0's
+    i_exc and neuron 1's i_inh are at the rails when channel 0's fixed weights
+    arrive; channel 0's pre trace and every post trace start at 65535 with
+    retention 1.0, and every neuron fired last step."""
+    n, n_src, ww = shape.n_neurons, shape.n_sources, shape.weight_width
+    lo, hi = shape.weight_min, shape.weight_max
+    mask_w = (1 << ww) - 1
+    writes = []
+
+    def reg(register, value):
+        writes.append((addr(F.REGION_CONTROL, register), value & 0xFFFFFFFF))
+
+    for register, value in ((F.REG_N_ACTIVE, n), (F.REG_N_INPUTS, shape.n_inputs),
+                            (F.REG_STDP_ENABLE, 1), (F.REG_GAIN_SHIFT, 16),
+                            (F.REG_A_PLUS, 0xFFFF), (F.REG_A_MINUS, 0xFFFF),
+                            (F.REG_W_MIN, 0), (F.REG_W_MAX, 0),
+                            (F.REG_PRE_DECAY, 0xFFFF), (F.REG_POST_DECAY, 0xFFFF),
+                            (F.REG_STEP, 0)):
+        reg(register, value)
+    profiles = [  # (v_decay, exc_decay, inh_decay, exc_gain, inh_gain, bias, v_thresh, v_reset, refrac)
+        (0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0, S24_MAX, S24_MAX, S24_MAX, 0),
+        (0xFFFF, 0xFFFF, 0xFFFF, 0, 0, S24_MIN, S24_MAX, 0, 0),
+    ]
+    for p, fields in enumerate(profiles):
+        for field, (name, value) in enumerate(zip(F.PROFILE_FIELDS, fields)):
+            writes.append((addr(F.REGION_PROFILE, p << 4 | field),
+                           value & ((1 << F.PROFILE_FIELD_WIDTH[name]) - 1)))
+    for i in range(n):
+        even = i % 2 == 0
+        writes += [(addr(F.REGION_V, i), (S24_MAX if even else S24_MIN) & 0xFFFFFF),
+                   (addr(F.REGION_I_EXC, i), S24_MAX if i == 0 else 0),
+                   (addr(F.REGION_I_INH, i), S24_MIN & 0xFFFFFF if i == 1 else 0),
+                   (addr(F.REGION_CONTROL_WORD, i), 1 << 11 | (0 if even else 1) << 8),
+                   (addr(F.REGION_POST_TRACE, i), 0xFFFF)]
+    channel0, channel1 = n, n + 1
+    for s in range(n_src):
+        writes += [(addr(F.REGION_PRE_TRACE, s), 0xFFFF if s == channel0 else 0),
+                   (addr(F.REGION_DELAY, s), 0 if s >= n else 1)]
+        for i in range(n):
+            if s == channel0:      # fixed weights onto the saturated currents
+                word = (hi if i % 2 == 0 else lo) & mask_w
+            elif s == channel1:    # plastic +1 / -1
+                word = 1 << ww | ((1 if i % 2 == 0 else -1) & mask_w)
+            else:                  # plastic +1 / -1 / 0 between neurons
+                word = 1 << ww | ((1, -1, 0)[(s + i) % 3] & mask_w)
+            writes.append((addr(F.REGION_WEIGHT, s << shape.neuron_bits | i), word))
+    return writes
+
+
+@cocotb.test()
+async def directed_corners(dut):
+    """corner_program() stepped with both input channels firing every step (and, in
+    the last, more injections than a slot holds), compared with the model."""
+    bench = Bench(dut)
+    await bench.start()
+    sh = bench.shape
+    model = CoreModel(sh)
+    await load(bench, model, corner_program(sh))
+    inject = addr(F.REGION_CONTROL, F.REG_INJECT)
+    for k in range(4):
+        injections = [0, 1] if k < 3 else [0] * (sh.n_sources + 1)
+        await load(bench, model, [(inject, c) for c in injections])
+        rtl_spikes, cycles = await bench.step()
+        model_spikes = list(model.step())
+        assert rtl_spikes == model_spikes and cycles == model.last_cycles, (
+            f"step {k}: spikes {rtl_spikes} vs {model_spikes}, cycles {cycles} vs "
+            f"{model.last_cycles}")
+        compare_state(bench, model, f"directed corners, step {k}")
+    assert model.regs[F.REG_DROPPED] > 0, "the last step's injections must overfill a slot"
