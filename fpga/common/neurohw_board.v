@@ -4,8 +4,9 @@
 //   rx_i -> uart_rx -> frame_decoder -> frame_sequencer -> command front end -> core
 //   tx_o <- uart_tx <- frame_encoder <------------------- command front end
 //
-// The command front end is fpga/common/placeholder_frontend.v until the real
-// one exists (see the comment there); it is the only instance to replace.
+// The command front end is rtl/cmd_frontend.v.  A frame that arrives while it
+// is still busy with the previous one is not passed to the sequencer (the
+// front end's accept_o): for the link it is lost, and the host retransmits it.
 // WITH_CORE = 0 builds the link alone, with a scratch memory on the bus, for
 // bringing up the link on a board (and for a build that fits any device).
 // spike_o pulses for one clock per neuron spike; the board top stretches it
@@ -19,7 +20,8 @@ module neurohw_board #(
   parameter integer N_INPUTS     = 256,
   parameter integer WEIGHT_W     = 8,
   parameter integer DELAY_DEPTH  = 16,
-  parameter integer WITH_CORE    = 1     // 0: fpga/common/bus_scratch.v instead of the core
+  parameter integer WITH_CORE    = 1,    // 0: fpga/common/bus_scratch.v instead of the core
+  parameter [31:0]  BUILD_ID     = 32'h0000_0001  // reported by IDENTIFY
 ) (
   input  wire clk_i,
   input  wire rst_ni,      // synchronous-release reset (reset_sync)
@@ -47,18 +49,15 @@ module neurohw_board #(
     .payload_o(payload), .payload_idx_o(payload_idx), .payload_valid_o(payload_valid),
     .frame_ok_o(frame_ok), .frame_err_o(frame_err), .err_code_o(frame_err_code));
 
+  wire       frontend_accept;  // the front end can take the frame that ends now
   wire       verdict_valid;
   wire [1:0] verdict;
   wire [7:0] nack_code, expected_seq;
-  // the link counters are for the real front end's READ_COUNTERS; unused by the placeholder
-  /* verilator lint_off UNUSEDSIGNAL */
-  wire [15:0] accepted, duplicates, out_of_order, frame_errors, link_nacks;
-  wire        hdr_valid_unused = hdr_valid;
-  /* verilator lint_on UNUSEDSIGNAL */
+  wire [15:0] accepted, duplicates, out_of_order, frame_errors, link_nacks;  // READ_COUNTERS
 
   frame_sequencer u_frame_sequencer (
     .clk_i(clk_i), .rst_ni(rst_ni),
-    .frame_ok_i(frame_ok), .frame_err_i(frame_err), .err_code_i(frame_err_code),
+    .frame_ok_i(frame_ok & frontend_accept), .frame_err_i(frame_err & frontend_accept), .err_code_i(frame_err_code),
     .cmd_i(frame_cmd), .seq_i(frame_seq),
     .verdict_valid_o(verdict_valid), .verdict_o(verdict), .nack_code_o(nack_code),
     .expected_seq_o(expected_seq),
@@ -82,52 +81,74 @@ module neurohw_board #(
     .clk_i(clk_i), .rst_ni(rst_ni),
     .data_i(tx_byte), .valid_i(tx_valid), .ready_o(tx_ready), .tx_o(tx_o));
 
-  // ---- command front end (placeholder) --------------------------------------------------------
-  wire        core_busy, tick, bus_we;
+  // ---- command front end ----------------------------------------------------------------------------
+  wire        core_busy, core_done, core_reset, tick, bus_we;
+  wire [31:0] step_cycles;
+  wire        core_spike;
+  wire [$clog2(N_NEURONS)-1:0] spike_id;
   wire [23:0] bus_addr;
   wire [31:0] bus_wdata, bus_rdata;
 
-  placeholder_frontend u_frontend (
+  cmd_frontend #(
+    .MAX_PAYLOAD(MAX_PAYLOAD), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .HAS_CORE(WITH_CORE), .BUILD_ID(BUILD_ID)
+  ) u_frontend (
     .clk_i(clk_i), .rst_ni(rst_ni),
-    .cmd_i(frame_cmd), .seq_i(frame_seq), .len_i(frame_len),
+    .cmd_i(frame_cmd), .seq_i(frame_seq), .len_i(frame_len), .hdr_valid_i(hdr_valid),
     .payload_i(payload), .payload_idx_i(payload_idx), .payload_valid_i(payload_valid),
+    .frame_end_i(frame_ok | frame_err), .accept_o(frontend_accept),
     .verdict_valid_i(verdict_valid), .verdict_i(verdict), .nack_code_i(nack_code),
     .expected_seq_i(expected_seq),
+    .link_accepted_i(accepted), .link_duplicates_i(duplicates),
+    .link_out_of_order_i(out_of_order), .link_frame_errors_i(frame_errors),
+    .link_nacks_i(link_nacks),
     .enc_idle_i(enc_idle), .enc_start_o(enc_start), .enc_len_o(enc_len),
     .enc_cmd_o(enc_cmd), .enc_seq_o(enc_seq), .enc_payload_o(enc_payload),
     .enc_payload_valid_o(enc_payload_valid), .enc_payload_ready_i(enc_payload_ready),
-    .core_busy_i(core_busy), .tick_o(tick),
+    .core_busy_i(core_busy), .core_done_i(core_done), .core_step_cycles_i(step_cycles),
+    .core_spike_valid_i(core_spike), .core_spike_id_i(spike_id), .core_reset_o(core_reset),
+    .tick_o(tick),
     .bus_we_o(bus_we), .bus_addr_o(bus_addr), .bus_wdata_o(bus_wdata), .bus_rdata_i(bus_rdata));
 
   // ---- the core (or the scratch memory of the link bring-up build) ---------------------------------
   generate
     if (WITH_CORE != 0) begin : g_core
-      /* verilator lint_off UNUSEDSIGNAL */
-      wire        core_done;                   // the front end polls busy instead
-      wire [31:0] step_cycles;                 // readable over the bus (STEP_CYCLES)
-      wire [$clog2(N_NEURONS)-1:0] spike_id;   // for the spike stream of the real front end
-      /* verilator lint_on UNUSEDSIGNAL */
+      // RESET bit 4 resets the core alone (registers, profiles, delay ring), like power-up
+      wire core_rst_n = rst_ni & ~core_reset;
 
       core #(
         .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
         .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
       ) u_core (
-        .clk_i(clk_i), .rst_ni(rst_ni),
+        .clk_i(clk_i), .rst_ni(core_rst_n),
         .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
         .step_cycles_o(step_cycles),
-        .spike_valid_o(spike_o), .spike_id_o(spike_id),
+        .spike_valid_o(core_spike), .spike_id_o(spike_id),
         .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
         .bus_rdata_o(bus_rdata));
     end else begin : g_scratch
       bus_scratch u_scratch (
         .clk_i(clk_i), .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
         .bus_rdata_o(bus_rdata));
-      // nothing runs: RUN is accepted and its ticks are absorbed at once
-      assign core_busy = 1'b0;
-      assign spike_o   = tick;
-      assign overrun_o = 1'b0;
+      // nothing runs: a step ends the clock after its tick, without spikes
+      reg step_done_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) step_done_q <= 1'b0;
+        else         step_done_q <= tick;
+      end
+      assign core_busy   = step_done_q;
+      assign core_done   = step_done_q;
+      assign step_cycles = 32'd0;
+      assign core_spike  = 1'b0;
+      assign spike_id    = {$clog2(N_NEURONS){1'b0}};
+      assign overrun_o   = 1'b0;
+      /* verilator lint_off UNUSEDSIGNAL */
+      wire scratch_core_reset = core_reset;   // no core to reset
+      /* verilator lint_on UNUSEDSIGNAL */
     end
   endgenerate
+
+  assign spike_o = core_spike;
 endmodule
 
 `default_nettype wire

@@ -4,7 +4,7 @@
     .venv/bin/python fpga/sim/run_bench.py --core   # the link with a 16-neuron core
 
 The bench (bench_board.py) sends frames built by neurohw.targets.fpga.protocol
-and checks the replies of the placeholder command front end: ACKs with data,
+and checks the replies of the command front end (rtl/cmd_frontend.v): ACKs with data,
 duplicates re-ACKed but not re-applied, NACKs for a bad CRC, a gap (once per
 gap), an unknown command and a bad length; with the core, a read of
 N_NEURONS and RUN 3 -> STEP = 3.  The UART runs at 8 clocks per bit.
@@ -34,7 +34,7 @@ def main() -> int:
     os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     sources = (sorted((REPO / "rtl").glob("*.v"))
                + [REPO / "fpga" / "common" / name
-                  for name in ("neurohw_board.v", "placeholder_frontend.v", "bus_scratch.v")])
+                  for name in ("neurohw_board.v", "bus_scratch.v")])
     build_dir = REPO / "build" / "fpga" / "sim" / ("core" if with_core else "link")
     runner = cocotb_runner.get_runner("verilator")
     runner.build(sources=sources, hdl_toplevel="neurohw_board", build_dir=build_dir,

@@ -1,0 +1,1004 @@
+// cmd_frontend: the board's command front end (rtl/PROTOCOL.md section 6):
+// executes the commands of the frames that frame_sequencer passes on, on the
+// core bus (rtl/README.md, "Bus and memory map"), and answers each one with an
+// ACK (with its reply data) or a NACK through frame_encoder.
+//
+//   frame_decoder --payload--> payload RAM (one frame)      spike RAM <-- core spikes
+//   frame_sequencer --verdict--> command FSM --bus--> core <--bus-- run FSM <-- input FIFO
+//                                           \--reply bytes--> frame_encoder
+//
+// One frame at a time (IDENTIFY advertises a window of 1): from a verdict
+// until the last reply byte has been handed to the encoder the front end is
+// busy, and a frame that arrives meanwhile is not passed to the sequencer
+// (accept_o low at its end): for the link it was lost, and the host
+// retransmits it.  So the payload RAM is never overwritten while a command
+// reads it, and a frame the decoder flagged bad is never executed (only a
+// verdict starts a command, and the sequencer gives APPLY/REPLAY only after
+// frame_ok).
+//
+// Commands are executed as a list of items, one bus access (or FIFO / RAM
+// access) each: the payload bytes an item needs are gathered from the payload
+// RAM, then the item is checked (pre-scan of sparse payloads, before anything
+// is written), written, or read into the reply.  Validation that depends only
+// on the frame and the build parameters is done for APPLY and REPLAY alike;
+// BUSY (the core is running) only for APPLY, so that a duplicate of an
+// applied command is always re-ACKed.
+//
+// RUN is executed by the run FSM after its ACK: before each step the input
+// spikes due are written to INJECT, then the core is ticked (as soon as it is
+// idle, or every RUN period clocks), then STEP, OVERRUNS and DROPPED are read
+// back into shadow registers (READ_COUNTERS works while the core runs).  A
+// step is not started while the spike RAM has room for fewer than N_NEURONS
+// events: the host's READ_OUTPUT_SPIKES frees them, so no spike is ever lost.
+`default_nettype none
+
+module cmd_frontend #(
+  parameter integer MAX_PAYLOAD = 255,        // the decoder's, reported by IDENTIFY
+  parameter integer N_NEURONS   = 256,        // the core's parameters (rtl/README.md)
+  parameter integer N_INPUTS    = 256,
+  parameter integer WEIGHT_W    = 8,
+  parameter integer DELAY_DEPTH = 16,
+  parameter integer HAS_CORE    = 1,          // 0: a scratch memory is on the bus (IDENTIFY says so)
+  parameter integer SPIKE_DEPTH = 2 * N_NEURONS,  // output spike events buffered, a power of two >= N_NEURONS
+  parameter integer INPUT_DEPTH = 256,        // input spike events queued, a power of two
+  parameter [31:0]  BUILD_ID    = 32'h0000_0001
+) (
+  input  wire        clk_i,
+  input  wire        rst_ni,
+  // frame_decoder
+  input  wire [7:0]  cmd_i,
+  input  wire [7:0]  seq_i,
+  input  wire [7:0]  len_i,
+  input  wire        hdr_valid_i,
+  input  wire [7:0]  payload_i,
+  input  wire [7:0]  payload_idx_i,
+  input  wire        payload_valid_i,
+  input  wire        frame_end_i,      // frame_ok_o | frame_err_o of the decoder
+  output wire        accept_o,         // pass this frame end on to the sequencer
+  // frame_sequencer
+  input  wire        verdict_valid_i,
+  input  wire [1:0]  verdict_i,
+  input  wire [7:0]  nack_code_i,
+  input  wire [7:0]  expected_seq_i,
+  input  wire [15:0] link_accepted_i,
+  input  wire [15:0] link_duplicates_i,
+  input  wire [15:0] link_out_of_order_i,
+  input  wire [15:0] link_frame_errors_i,
+  input  wire [15:0] link_nacks_i,
+  // frame_encoder
+  input  wire        enc_idle_i,
+  output wire        enc_start_o,
+  output wire [7:0]  enc_len_o,
+  output wire [7:0]  enc_cmd_o,
+  output wire [7:0]  enc_seq_o,
+  output wire [7:0]  enc_payload_o,
+  output wire        enc_payload_valid_o,
+  input  wire        enc_payload_ready_i,
+  // core
+  input  wire        core_busy_i,
+  input  wire        core_done_i,
+  input  wire [31:0] core_step_cycles_i,
+  input  wire        core_spike_valid_i,
+  input  wire [$clog2(N_NEURONS)-1:0] core_spike_id_i,
+  output wire        core_reset_o,     // RESET bit 4: the core's rst_ni, for one clock
+  output wire        tick_o,
+  output wire        bus_we_o,
+  output wire [23:0] bus_addr_o,
+  output wire [31:0] bus_wdata_o,
+  input  wire [31:0] bus_rdata_i
+);
+  localparam integer NEU_W = $clog2(N_NEURONS);
+  localparam integer SRC_W = NEU_W + 1;
+  localparam integer IN_W  = $clog2(N_INPUTS);
+  localparam integer SP_W  = $clog2(SPIKE_DEPTH);
+  localparam integer IF_W  = $clog2(INPUT_DEPTH);
+  localparam integer WB    = (WEIGHT_W + 8) / 8;   // bytes of a weight word {plastic, weight}
+  localparam [7:0]   WB8   = WB[7:0];
+  localparam [20:0]  N21   = N_NEURONS[20:0];
+  localparam [8:0]   WB9   = WB[8:0];
+  localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
+
+  // ---- protocol constants ---------------------------------------------------------------
+  localparam [1:0] V_SILENT = 2'd0;
+  localparam [1:0] V_APPLY  = 2'd1;
+  localparam [1:0] V_NACK   = 2'd3;
+
+  localparam [7:0] C_IDENTIFY       = 8'h01;
+  localparam [7:0] C_RESET          = 8'h02;
+  localparam [7:0] C_WRITE_BUS      = 8'h08;
+  localparam [7:0] C_READ_BUS       = 8'h09;
+  localparam [7:0] C_WRITE_NEURONS  = 8'h10;
+  localparam [7:0] C_READ_NEURONS   = 8'h11;
+  localparam [7:0] C_WRITE_W_BULK   = 8'h20;
+  localparam [7:0] C_WRITE_W_SPARSE = 8'h21;
+  localparam [7:0] C_READ_W_BULK    = 8'h22;
+  localparam [7:0] C_READ_W_SPARSE  = 8'h23;
+  localparam [7:0] C_WRITE_DELAYS   = 8'h24;
+  localparam [7:0] C_WRITE_STDP     = 8'h30;
+  localparam [7:0] C_LOAD_INPUTS    = 8'h40;
+  localparam [7:0] C_RUN            = 8'h41;
+  localparam [7:0] C_READ_SPIKES    = 8'h42;
+  localparam [7:0] C_READ_COUNTERS  = 8'h50;
+  localparam [7:0] C_ACK            = 8'h80;
+  localparam [7:0] C_NACK           = 8'h81;
+
+  localparam [7:0] E_NONE            = 8'h00;
+  localparam [7:0] E_UNKNOWN_COMMAND = 8'h11;
+  localparam [7:0] E_BAD_LENGTH      = 8'h12;
+  localparam [7:0] E_OUT_OF_RANGE    = 8'h13;
+  localparam [7:0] E_BUSY            = 8'h14;
+  localparam [7:0] FIRST_COMMAND_ERROR = 8'h10;   // lower codes are the decoder's
+
+  localparam [3:0] R_CONTROL = 4'h0;
+  localparam [3:0] R_V       = 4'h2;
+  localparam [3:0] R_I_EXC   = 4'h3;
+  localparam [3:0] R_I_INH   = 4'h4;
+  localparam [3:0] R_CTL     = 4'h5;
+  localparam [3:0] R_POST    = 4'h6;
+  localparam [3:0] R_PRE     = 4'h7;
+  localparam [3:0] R_DELAY   = 4'h8;
+  localparam [3:0] R_WEIGHT  = 4'h9;
+  localparam [19:0] REG_STEP     = 20'h10;
+  localparam [19:0] REG_OVERRUNS = 20'h12;
+  localparam [19:0] REG_DROPPED  = 20'h13;
+  localparam [19:0] REG_INJECT   = 20'h14;
+
+  // neuron record: v, i_exc, i_inh (3 bytes each), control word, post trace (2 each) = 13 bytes;
+  // STDP block: enable u8, A+, A-, w_min, w_max, pre decay, post decay (2 each) = 13 bytes
+  localparam [8:0] N_COUNTERS  = 9'd16;   // READ_COUNTERS words
+  localparam [8:0] IDENT_WORDS = 9'd5;    // IDENTIFY reply after the echoed command: 20 bytes
+
+  // ---- command FSM states ------------------------------------------------------------------
+  localparam [3:0] S_IDLE     = 4'd0;
+  localparam [3:0] S_CHECK    = 4'd1;   // act on the validation; set up the item loop
+  localparam [3:0] S_ITEM     = 4'd2;   // next item: gather its bytes, or act on it
+  localparam [3:0] S_GATHER   = 4'd3;   // payload RAM address out
+  localparam [3:0] S_GATHER_D = 4'd4;   // payload byte in
+  localparam [3:0] S_READ     = 4'd5;   // bus / spike RAM address out
+  localparam [3:0] S_READ_D   = 4'd6;   // read data in: the item's reply bytes
+  localparam [3:0] S_RESET    = 4'd7;   // RESET: core reset, front-end counters
+  localparam [3:0] S_FILL     = 4'd8;   // RESET: zero-fill sweeps
+  localparam [3:0] S_FILL_RMW = 4'd9;   // RESET: control word write-back (profile kept)
+  localparam [3:0] S_SNAP     = 4'd10;  // read STEP, OVERRUNS, DROPPED into the shadows
+  localparam [3:0] S_START    = 4'd11;  // hand the reply header to the encoder
+  localparam [3:0] S_EMIT     = 4'd12;  // stream the bytes of out_q
+  localparam [3:0] S_DONE     = 4'd13;  // the encoder took the last byte
+  localparam [3:0] S_VALIDATE = 4'd14;  // validate the frame (registered: a clock of its own)
+
+  localparam [1:0] P_SCAN  = 2'd0;      // item passes: check every item, write, reply
+  localparam [1:0] P_WRITE = 2'd1;
+  localparam [1:0] P_REPLY = 2'd2;
+
+  // ---- run FSM states ----------------------------------------------------------------------
+  localparam [2:0] RS_IDLE   = 3'd0;
+  localparam [2:0] RS_INJ    = 3'd1;    // input FIFO address out
+  localparam [2:0] RS_INJ_D  = 3'd2;    // its entry in: inject it if due
+  localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike room and the period
+  localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step
+  localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED
+
+  // ---- frame capture --------------------------------------------------------------------------
+  reg  [3:0]  state_q, state_d;
+  wire        cmd_busy = (state_q != S_IDLE);
+  reg         lost_q;                     // part of the frame in progress arrived while busy
+  reg  [63:0] arg_q;                      // payload bytes 0..7, byte i at [8i +: 8]
+  wire        payload_take = payload_valid_i & ~cmd_busy;
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      lost_q <= 1'b0;
+      arg_q  <= 64'd0;
+    end else begin
+      if (frame_end_i)                                       lost_q <= 1'b0;
+      else if ((hdr_valid_i | payload_valid_i) & cmd_busy)   lost_q <= 1'b1;
+      if (payload_take && payload_idx_i < 8'd8) arg_q[payload_idx_i[2:0]*8 +: 8] <= payload_i;
+    end
+  end
+  assign accept_o = ~cmd_busy & ~lost_q;
+
+  // payload length divided by the record sizes, counted as the bytes arrive (no dividers):
+  // (quotient, remainder) of LEN - 2 by 13, LEN by 6, LEN by 4 + WB, LEN - 3 by WB
+  reg  [7:0] q13_q, q6_q, q_sparse_q, q_wb_q;
+  reg  [3:0] r13_q, r6_q, r_sparse_q, r_wb_q;
+  localparam [3:0] SPARSE_LAST = WB[3:0] + 4'd3;   // 4 + WB - 1
+  localparam [3:0] WB_LAST     = WB[3:0] - 4'd1;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      q13_q <= 8'd0; q6_q <= 8'd0; q_sparse_q <= 8'd0; q_wb_q <= 8'd0;
+      r13_q <= 4'd0; r6_q <= 4'd0; r_sparse_q <= 4'd0; r_wb_q <= 4'd0;
+    end else if (hdr_valid_i && !cmd_busy) begin
+      q13_q <= 8'd0; q6_q <= 8'd0; q_sparse_q <= 8'd0; q_wb_q <= 8'd0;
+      r13_q <= 4'd0; r6_q <= 4'd0; r_sparse_q <= 4'd0; r_wb_q <= 4'd0;
+    end else if (payload_take) begin
+      if (payload_idx_i >= 8'd2) begin
+        r13_q <= (r13_q == 4'd12) ? 4'd0 : r13_q + 4'd1;
+        if (r13_q == 4'd12) q13_q <= q13_q + 8'd1;
+      end
+      r6_q <= (r6_q == 4'd5) ? 4'd0 : r6_q + 4'd1;
+      if (r6_q == 4'd5) q6_q <= q6_q + 8'd1;
+      r_sparse_q <= (r_sparse_q == SPARSE_LAST) ? 4'd0 : r_sparse_q + 4'd1;
+      if (r_sparse_q == SPARSE_LAST) q_sparse_q <= q_sparse_q + 8'd1;
+      if (payload_idx_i >= 8'd3) begin
+        r_wb_q <= (r_wb_q == WB_LAST) ? 4'd0 : r_wb_q + 4'd1;
+        if (r_wb_q == WB_LAST) q_wb_q <= q_wb_q + 8'd1;
+      end
+    end
+  end
+
+  reg  [7:0] pidx_q, pidx_d;              // payload RAM read index
+  wire [7:0] payload_rdata;
+  ram_1r1w #(.WIDTH(8), .ADDR_W(8)) u_payload_ram (
+    .clk_i(clk_i), .raddr_i(pidx_q), .rdata_o(payload_rdata),
+    .we_i(payload_take), .waddr_i(payload_idx_i), .wdata_i(payload_i));
+
+  // ---- command registers -----------------------------------------------------------------------
+  reg  [7:0]  cmd_q, cmd_d, seq_q, seq_d, len_q, len_d;
+  reg         apply_q, apply_d;           // APPLY (else REPLAY: validate and answer only)
+  reg  [1:0]  pass_q, pass_d;
+  reg  [8:0]  items_q, items_d;           // items left in this pass
+  reg  [8:0]  items_all_q, items_all_d;   // items of a pass, for the next pass
+  reg  [2:0]  field_q, field_d;           // field within a record (neuron, STDP block)
+  reg  [31:0] index_q, index_d;           // bus offset / neuron / source / event of the item
+  reg  [55:0] gather_q, gather_d;         // the item's payload bytes, little-endian
+  reg  [2:0]  gathered_q, gathered_d;
+  reg         scan_bad_q, scan_bad_d;     // the pre-scan found an item out of range
+  reg  [7:0]  reply_cmd_q, reply_cmd_d, reply_len_q, reply_len_d;
+  reg  [47:0] out_q, out_d;               // reply bytes of the current item, next in [7:0]
+  reg  [2:0]  out_n_q, out_n_d;
+  reg  [4:0]  reset_what_q, reset_what_d;
+  reg  [3:0]  fill_q, fill_d;             // RESET sweep phase
+  reg  [19:0] sweep_q, sweep_d;
+  reg  [1:0]  snap_q;
+  reg  [15:0] rejected_q;                 // command NACKs (BoardEndpoint.counters.rejected)
+
+  // shared state with the run FSM
+  reg  [2:0]  run_q, run_d;
+  reg  [31:0] run_left_q, run_left_d;
+  reg  [31:0] period_q;
+  reg  [31:0] since_q;                    // clocks since the last tick (saturating)
+  reg  [31:0] step_q, overruns_q, dropped_q;   // shadows of the core's registers
+  reg  [31:0] cycles_max_q, cycles_total_q, late_q;
+  reg  [31:0] spike_head_q, spike_tail_q;  // absolute event indices: written, freed
+  reg  [IF_W:0] in_wr_q, in_rd_q;
+  wire        running = (run_q != RS_IDLE);
+
+  // ---- per-command item descriptors ------------------------------------------------------------
+  // region of neuron record field f
+  function [3:0] neuron_region;
+    input [2:0] f;
+    case (f)
+      3'd0: neuron_region = R_V;
+      3'd1: neuron_region = R_I_EXC;
+      3'd2: neuron_region = R_I_INH;
+      3'd3: neuron_region = R_CTL;
+      default: neuron_region = R_POST;
+    endcase
+  endfunction
+  function [2:0] neuron_bytes;
+    input [2:0] f;
+    neuron_bytes = (f < 3'd3) ? 3'd3 : 3'd2;
+  endfunction
+  function [19:0] stdp_reg;
+    input [2:0] f;
+    case (f)
+      3'd0: stdp_reg = 20'h00;              // STDP_ENABLE
+      default: stdp_reg = {17'd0, f} + 20'h03;  // A_PLUS 0x04 .. POST_DECAY 0x09
+    endcase
+  endfunction
+  // words in each bus region (rtl/README.md memory map); 0: unmapped
+  function [20:0] region_size;
+    input [3:0] r;
+    case (r)
+      4'h0: region_size = 21'd64;
+      4'h1: region_size = 21'd128;
+      4'h2, 4'h3, 4'h4, 4'h5, 4'h6: region_size = N21;
+      4'h7, 4'h8: region_size = N21 << 1;
+      4'h9: region_size = (N21 << 1) * N21;
+      default: region_size = 21'd0;
+    endcase
+  endfunction
+  // a span of count words from addr lies inside one region
+  function span_ok;
+    input [23:0] addr;
+    input [20:0] count;
+    span_ok = ({1'b0, addr[19:0]} + count) <= region_size(addr[23:20]);
+  endfunction
+
+  wire [8:0]  len9     = {1'b0, len_q};
+  wire [23:0] arg_u24  = arg_q[23:0];
+  wire [15:0] arg_u16  = arg_q[15:0];
+  wire [31:0] arg_u32  = arg_q[31:0];
+  wire [7:0]  arg_b2   = arg_q[23:16];      // count after a u16
+  wire [7:0]  arg_b3   = arg_q[31:24];      // count after a u24
+  wire [7:0]  arg_b4   = arg_q[39:32];      // count after a u32
+  wire [8:0]  data3    = len9 - 9'd3;       // payload bytes after a u24 address
+  wire [8:0]  data2    = len9 - 9'd2;       // after a u16 index
+  wire [8:0]  spikes_available = spike_head_q[8:0] - arg_u32[8:0];
+  wire [31:0] spikes_ahead     = spike_head_q - arg_u32;
+  // first_event must lie in [tail, head]: else it is freed already, or not yet written
+  wire        spikes_unkept    = spikes_ahead > (spike_head_q - spike_tail_q);
+  wire [IF_W:0] in_used = in_wr_q - in_rd_q;
+
+  // payload bytes an item needs, in pass pass_q
+  reg [2:0] item_in;
+  always @(*) begin
+    case (cmd_q)
+      C_WRITE_BUS:      item_in = 3'd4;
+      C_WRITE_NEURONS:  item_in = neuron_bytes(field_q);
+      C_WRITE_W_BULK:   item_in = WB[2:0];
+      C_WRITE_W_SPARSE: item_in = 3'd4 + WB[2:0];
+      C_READ_W_SPARSE:  item_in = 3'd4;
+      C_WRITE_DELAYS:   item_in = 3'd1;
+      C_WRITE_STDP:     item_in = (field_q == 3'd0) ? 3'd1 : 3'd2;
+      C_LOAD_INPUTS:    item_in = 3'd6;
+      default:          item_in = 3'd0;
+    endcase
+  end
+
+  wire [15:0] sparse_pre  = gather_q[15:0];
+  wire [15:0] sparse_post = gather_q[31:16];
+  wire [15:0] load_channel = gather_q[47:32];
+  wire sparse_in_range = (sparse_pre < {N21[14:0], 1'b0}) && (sparse_post < N21[15:0]);
+
+  // bus address of the item
+  reg [23:0] item_addr;
+  always @(*) begin
+    case (cmd_q)
+      C_WRITE_NEURONS, C_READ_NEURONS: item_addr = {neuron_region(field_q), index_q[19:0]};
+      C_WRITE_W_BULK, C_READ_W_BULK:   item_addr = {R_WEIGHT, index_q[19:0]};
+      C_WRITE_W_SPARSE, C_READ_W_SPARSE:
+        item_addr = {R_WEIGHT, {{(20-SRC_W-NEU_W){1'b0}}, sparse_pre[SRC_W-1:0], sparse_post[NEU_W-1:0]}};
+      C_WRITE_DELAYS:                  item_addr = {R_DELAY, index_q[19:0]};
+      C_WRITE_STDP:                    item_addr = {R_CONTROL, stdp_reg(field_q)};
+      default:                         item_addr = index_q[23:0];   // WRITE_BUS, READ_BUS
+    endcase
+  end
+  wire [31:0] item_wdata = (cmd_q == C_WRITE_W_SPARSE) ? {8'd0, gather_q[55:32]} : gather_q[31:0];
+
+  // reply bytes of a read item
+  reg [2:0] item_out;
+  always @(*) begin
+    case (cmd_q)
+      C_READ_NEURONS:                  item_out = neuron_bytes(field_q);
+      C_READ_W_BULK, C_READ_W_SPARSE:  item_out = WB[2:0];
+      C_READ_SPIKES:                   item_out = 3'd6;
+      default:                         item_out = 3'd4;
+    endcase
+  end
+  // fields per record, for the record index to advance
+  wire [2:0] last_field = (cmd_q == C_WRITE_NEURONS || cmd_q == C_READ_NEURONS) ? 3'd4
+                        : (cmd_q == C_WRITE_STDP) ? 3'd6 : 3'd0;
+
+  // ---- RESET sweeps ---------------------------------------------------------------------------
+  // phase: region, first offset, words, the RESET bit that selects it
+  reg [3:0]  fill_region;
+  reg [19:0] fill_base;
+  reg [20:0] fill_words;
+  reg        fill_enabled;
+  always @(*) begin
+    fill_base  = 20'd0;
+    fill_words = N21;
+    case (fill_q)
+      4'd0: begin fill_region = R_V;       fill_enabled = reset_what_q[0]; end
+      4'd1: begin fill_region = R_I_EXC;   fill_enabled = reset_what_q[0]; end
+      4'd2: begin fill_region = R_I_INH;   fill_enabled = reset_what_q[0]; end
+      4'd3: begin fill_region = R_POST;    fill_enabled = reset_what_q[0]; end
+      4'd4: begin fill_region = R_PRE;     fill_enabled = reset_what_q[0]; fill_words = N21 << 1; end
+      4'd5: begin fill_region = R_CTL;     fill_enabled = reset_what_q[0]; end
+      4'd6: begin fill_region = R_WEIGHT;  fill_enabled = reset_what_q[1]; fill_words = (N21 << 1) * N21; end
+      4'd7: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_STEP;     fill_words = 21'd1; end
+      4'd8: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_OVERRUNS; fill_words = 21'd1; end
+      default: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_DROPPED; fill_words = 21'd1; end
+    endcase
+  end
+  localparam [3:0] FILL_CTL    = 4'd5;    // read-modify-write: the profile index stays
+  localparam [3:0] FILL_PHASES = 4'd10;
+  wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
+
+  // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
+  // all of them, latched when a READ_COUNTERS is validated: the reply takes many UART
+  // byte times while a run goes on, and its words must belong to one instant
+  wire [16*32-1:0] counters_now = {
+    16'd0, rejected_q, 16'd0, link_nacks_i, 16'd0, link_frame_errors_i,
+    16'd0, link_out_of_order_i, 16'd0, link_duplicates_i, 16'd0, link_accepted_i,
+    {{(31-IF_W){1'b0}}, in_used}, spike_head_q, run_left_q, late_q,
+    dropped_q, overruns_q, cycles_total_q, cycles_max_q, core_step_cycles_i, step_q};
+  reg  [16*32-1:0] counters_q;
+
+  localparam [7:0] PROTO_MAJOR = 8'd1;
+  localparam [7:0] PROTO_MINOR = 8'd0;
+  localparam [7:0] MAX_WINDOW  = 8'd1;
+  wire [159:0] identity = {BUILD_ID,
+                           INPUT_DEPTH[15:0], SPIKE_DEPTH[15:0],
+                           HAS_CORE[7:0], WB8, DELAY_DEPTH[7:0], WEIGHT_W[7:0],
+                           N_INPUTS[15:0], N_NEURONS[15:0],
+                           MAX_WINDOW, MAX_PAYLOAD[7:0], PROTO_MINOR, PROTO_MAJOR};
+
+  // ---- spike RAM (output events) and input FIFO --------------------------------------------------
+  wire [31:0]      spike_step;
+  wire [NEU_W-1:0] spike_neuron;
+  ram_1r1w #(.WIDTH(32 + NEU_W), .ADDR_W(SP_W)) u_spike_ram (
+    .clk_i(clk_i), .raddr_i(index_q[SP_W-1:0]), .rdata_o({spike_step, spike_neuron}),
+    .we_i(core_spike_valid_i), .waddr_i(spike_head_q[SP_W-1:0]),
+    .wdata_i({step_q, core_spike_id_i}));
+
+  wire            fifo_write = (state_q == S_ITEM) & (pass_q == P_WRITE) & (cmd_q == C_LOAD_INPUTS)
+                               & (gathered_q == item_in) & (items_q != 9'd0);
+  wire [31:0]     input_step;
+  wire [IN_W-1:0] input_channel;
+  ram_1r1w #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
+    .clk_i(clk_i), .raddr_i(in_rd_q[IF_W-1:0]), .rdata_o({input_step, input_channel}),
+    .we_i(fifo_write), .waddr_i(in_wr_q[IF_W-1:0]),
+    .wdata_i({gather_q[31:0], load_channel[IN_W-1:0]}));
+
+  // ---- validation ------------------------------------------------------------------------------
+  // check_code: the answer a frame gets whatever the core's state (E_NONE: go on)
+  reg [7:0] check_code;
+  reg [8:0] check_items;                   // items of the first pass
+  reg [1:0] check_pass;
+  always @(*) begin
+    check_code  = E_NONE;
+    check_items = 9'd0;
+    check_pass  = P_WRITE;
+    case (cmd_q)
+      C_IDENTIFY: begin
+        check_pass = P_REPLY; check_items = IDENT_WORDS;
+        if (len_q != 8'd0) check_code = E_BAD_LENGTH;
+      end
+      C_RESET: begin
+        if (len_q != 8'd1)                check_code = E_BAD_LENGTH;
+        else if (arg_q[7:5] != 3'd0)      check_code = E_OUT_OF_RANGE;
+      end
+      C_WRITE_BUS: begin
+        check_items = data3 >> 2;
+        if (len_q < 8'd7 || data3[1:0] != 2'd0)            check_code = E_BAD_LENGTH;
+        else if (!span_ok(arg_u24, {12'd0, check_items}))  check_code = E_OUT_OF_RANGE;
+      end
+      C_READ_BUS: begin
+        check_pass = P_REPLY; check_items = {1'b0, arg_b3};
+        if (len_q != 8'd4)                                               check_code = E_BAD_LENGTH;
+        else if (arg_b3 == 8'd0 || arg_b3 > 8'd63 || !span_ok(arg_u24, {13'd0, arg_b3}))
+                                                                         check_code = E_OUT_OF_RANGE;
+      end
+      C_WRITE_NEURONS: begin
+        check_items = {1'b0, q13_q} * 9'd5;  // five fields per record
+        if (len_q < 8'd15 || r13_q != 4'd0)                         check_code = E_BAD_LENGTH;
+        else if ({5'd0, arg_u16} + {13'd0, q13_q} > N21)            check_code = E_OUT_OF_RANGE;
+      end
+      C_READ_NEURONS: begin
+        check_pass = P_REPLY; check_items = {1'b0, arg_b2} * 9'd5;
+        if (len_q != 8'd3)                                                 check_code = E_BAD_LENGTH;
+        else if (arg_b2 == 8'd0 || arg_b2 > 8'd19 || {5'd0, arg_u16} + {13'd0, arg_b2} > N21)
+                                                                           check_code = E_OUT_OF_RANGE;
+      end
+      C_WRITE_W_BULK: begin
+        check_items = {1'b0, q_wb_q};
+        if (len_q < 8'd3 + WB8 || r_wb_q != 4'd0)                     check_code = E_BAD_LENGTH;
+        else if (!span_ok({R_WEIGHT, arg_u24[19:0]}, {12'd0, check_items}) || arg_u24[23:20] != 4'd0)
+                                                                           check_code = E_OUT_OF_RANGE;
+      end
+      C_READ_W_BULK: begin
+        check_pass = P_REPLY; check_items = {1'b0, arg_b3};
+        if (len_q != 8'd4)                                                 check_code = E_BAD_LENGTH;
+        else if (arg_b3 == 8'd0 || {1'b0, arg_b3} > MAX_W_READ
+                 || !span_ok({R_WEIGHT, arg_u24[19:0]}, {13'd0, arg_b3}) || arg_u24[23:20] != 4'd0)
+                                                                           check_code = E_OUT_OF_RANGE;
+      end
+      C_WRITE_W_SPARSE: begin
+        check_pass = P_SCAN; check_items = {1'b0, q_sparse_q};
+        if (len_q == 8'd0 || r_sparse_q != 4'd0) check_code = E_BAD_LENGTH;
+      end
+      C_READ_W_SPARSE: begin
+        check_pass = P_SCAN; check_items = len9 >> 2;
+        if (len_q == 8'd0 || len_q[1:0] != 2'd0) check_code = E_BAD_LENGTH;
+      end
+      C_WRITE_DELAYS: begin
+        check_items = data2;
+        if (len_q < 8'd3)                                          check_code = E_BAD_LENGTH;
+        else if ({5'd0, arg_u16} + {12'd0, data2} > (N21 << 1))    check_code = E_OUT_OF_RANGE;
+      end
+      C_WRITE_STDP: begin
+        check_items = 9'd7;
+        if (len_q != 8'd13) check_code = E_BAD_LENGTH;
+      end
+      C_LOAD_INPUTS: begin
+        check_pass = P_SCAN; check_items = {1'b0, q6_q};
+        if (len_q == 8'd0 || r6_q != 4'd0) check_code = E_BAD_LENGTH;
+      end
+      C_RUN: begin
+        if (len_q != 8'd4 && len_q != 8'd8) check_code = E_BAD_LENGTH;
+      end
+      C_READ_SPIKES: begin
+        check_pass = P_REPLY;
+        check_items = (spikes_ahead < {24'd0, arg_b4}) ? spikes_available : {1'b0, arg_b4};
+        if (len_q != 8'd5)                                          check_code = E_BAD_LENGTH;
+        else if (arg_b4 > 8'd41)                                    check_code = E_OUT_OF_RANGE;
+        // events already freed, or not yet written (this check depends on the
+        // state, which a read's may: a rejected read changes nothing)
+        else if (spikes_unkept)                                     check_code = E_OUT_OF_RANGE;
+      end
+      C_READ_COUNTERS: begin
+        check_pass = P_REPLY; check_items = N_COUNTERS;
+        if (len_q != 8'd0) check_code = E_BAD_LENGTH;
+      end
+      default: check_code = E_UNKNOWN_COMMAND;
+    endcase
+  end
+
+  // the validation, registered in S_VALIDATE and used from S_CHECK on
+  reg [7:0]  check_code_q;
+  reg [8:0]  check_items_q;
+  reg [1:0]  check_pass_q;
+  reg [31:0] spikes_ahead_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      check_code_q   <= E_NONE;
+      check_items_q  <= 9'd0;
+      check_pass_q   <= P_WRITE;
+      spikes_ahead_q <= 32'd0;
+    end else if (state_q == S_VALIDATE) begin
+      check_code_q   <= check_code;
+      check_items_q  <= check_items;
+      check_pass_q   <= check_pass;
+      spikes_ahead_q <= spikes_ahead;
+    end
+  end
+
+  // commands that use the bus (refused while the core runs) or the FIFO (refused when full)
+  wire uses_bus = (cmd_q != C_IDENTIFY) && (cmd_q != C_READ_SPIKES) && (cmd_q != C_READ_COUNTERS)
+                  && (cmd_q != C_LOAD_INPUTS);
+  localparam [IF_W+8:0] INPUT_ROOM = INPUT_DEPTH[IF_W+8:0];
+  // registered, off the FSM's path: the queue only drains meanwhile, so a stale value errs on BUSY
+  reg  fifo_room_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) fifo_room_q <= 1'b0;
+    else         fifo_room_q <= ({8'd0, in_used} + {{(IF_W+1){1'b0}}, check_items_q[7:0]} <= INPUT_ROOM);
+  end
+  wire fifo_room = fifo_room_q;
+  wire writes_bus = (cmd_q == C_RESET) || (cmd_q == C_WRITE_BUS) || (cmd_q == C_WRITE_NEURONS)
+                    || (cmd_q == C_WRITE_W_BULK) || (cmd_q == C_WRITE_W_SPARSE)
+                    || (cmd_q == C_WRITE_DELAYS) || (cmd_q == C_WRITE_STDP);
+  wire is_read = (check_pass_q == P_REPLY) || (cmd_q == C_READ_W_SPARSE);
+
+  // ---- command FSM ------------------------------------------------------------------------------
+  reg        cmd_we;                      // the command FSM writes the bus this clock
+  reg [23:0] cmd_addr;
+  reg [31:0] cmd_wdata;
+  reg        core_reset_d, core_reset_q;
+  reg        start_run, free_spikes, clear_counters, clear_inputs, count_reject;
+
+  task automatic nack;
+    input [7:0] code;
+    begin
+      reply_cmd_d  = C_NACK;
+      reply_len_d  = 8'd3;
+      out_d        = {24'd0, expected_seq_i, code, cmd_q};
+      out_n_d      = 3'd3;
+      state_d      = S_START;
+      count_reject = 1'b1;
+    end
+  endtask
+
+  // the reply is an ACK: the echoed command, then the items (reads)
+  task automatic ack;
+    begin
+      reply_cmd_d = C_ACK;
+      out_d       = {40'd0, cmd_q};
+      out_n_d     = 3'd1;
+      state_d     = S_START;
+    end
+  endtask
+
+  always @(*) begin
+    state_d        = state_q;
+    cmd_d          = cmd_q;
+    seq_d          = seq_q;
+    len_d          = len_q;
+    apply_d        = apply_q;
+    pass_d         = pass_q;
+    items_d        = items_q;
+    items_all_d    = items_all_q;
+    field_d        = field_q;
+    index_d        = index_q;
+    gather_d       = gather_q;
+    gathered_d     = gathered_q;
+    scan_bad_d     = scan_bad_q;
+    pidx_d         = pidx_q;
+    reply_cmd_d    = reply_cmd_q;
+    reply_len_d    = reply_len_q;
+    out_d          = out_q;
+    out_n_d        = out_n_q;
+    reset_what_d   = reset_what_q;
+    fill_d         = fill_q;
+    sweep_d        = sweep_q;
+    cmd_we         = 1'b0;
+    cmd_addr       = item_addr;
+    cmd_wdata      = item_wdata;
+    core_reset_d   = 1'b0;
+    start_run      = 1'b0;
+    free_spikes    = 1'b0;
+    clear_counters = 1'b0;
+    clear_inputs   = 1'b0;
+    count_reject   = 1'b0;
+    case (state_q)
+      S_IDLE: begin
+        if (verdict_valid_i && verdict_i != V_SILENT) begin
+          cmd_d   = cmd_i;
+          seq_d   = seq_i;
+          len_d   = len_i;
+          apply_d = (verdict_i == V_APPLY);
+          if (verdict_i == V_NACK) begin
+            // the sequencer's NACK: the frame is not executed
+            reply_cmd_d = C_NACK;
+            reply_len_d = 8'd3;
+            out_n_d     = 3'd3;
+            state_d     = S_START;
+            if (nack_code_i < FIRST_COMMAND_ERROR) begin
+              // an unreadable frame: nothing of it is echoed
+              seq_d = expected_seq_i;
+              out_d = {24'd0, expected_seq_i, nack_code_i, 8'd0};
+            end else begin
+              out_d = {24'd0, expected_seq_i, nack_code_i, cmd_i};
+            end
+          end else begin
+            state_d = S_VALIDATE;
+          end
+        end
+      end
+
+      S_VALIDATE: state_d = S_CHECK;
+
+      S_CHECK: begin
+        pass_d      = check_pass_q;
+        items_d     = check_items_q;
+        items_all_d = check_items_q;
+        field_d     = 3'd0;
+        gathered_d  = 3'd0;
+        scan_bad_d  = 1'b0;
+        reply_len_d = 8'd1;
+        case (cmd_q)
+          C_WRITE_BUS, C_READ_BUS, C_READ_W_BULK:  begin index_d = {8'd0, arg_u24}; pidx_d = 8'd3; end
+          C_WRITE_W_BULK:                          begin index_d = {8'd0, arg_u24}; pidx_d = 8'd3; end
+          C_WRITE_NEURONS, C_READ_NEURONS, C_WRITE_DELAYS: begin index_d = {16'd0, arg_u16}; pidx_d = 8'd2; end
+          C_READ_SPIKES:                           begin index_d = arg_u32; pidx_d = 8'd0; end
+          default:                                 begin index_d = 32'd0; pidx_d = 8'd0; end
+        endcase
+        reset_what_d = arg_q[4:0];
+        if (check_code_q != E_NONE) begin
+          nack(check_code_q);
+        end else if (apply_q && running && uses_bus) begin
+          nack(E_BUSY);
+        end else if (!apply_q && !is_read) begin
+          ack();                             // a duplicate of a write: answered, not applied
+        end else if (cmd_q == C_RESET) begin
+          state_d = S_RESET;
+        end else if (cmd_q == C_RUN) begin
+          start_run = 1'b1;
+          ack();
+        end else begin
+          state_d = S_ITEM;
+          if (check_pass_q == P_REPLY) begin
+            // the reply header: echoed command, and for READ_OUTPUT_SPIKES the events available
+            ack();
+            state_d     = S_START;
+            reply_len_d = 8'd1 + ((cmd_q == C_READ_SPIKES) ? 8'd4 : 8'd0)
+                          + check_items_q[7:0] * ((cmd_q == C_READ_NEURONS) ? 8'd0 : {5'd0, item_out});
+            if (cmd_q == C_READ_NEURONS) reply_len_d = 8'd1 + arg_b2 * 8'd13;
+            if (cmd_q == C_READ_SPIKES) begin
+              out_d       = {8'd0, spikes_ahead_q, cmd_q};
+              out_n_d     = 3'd5;
+              free_spikes = apply_q;
+            end
+          end
+        end
+      end
+
+      S_ITEM: begin
+        if (items_q == 9'd0) begin
+          // end of a pass
+          pidx_d     = 8'd0;
+          gathered_d = 3'd0;
+          field_d    = 3'd0;
+          items_d    = items_all_q;
+          case (pass_q)
+            P_SCAN: begin
+              if (scan_bad_q)                       nack(E_OUT_OF_RANGE);
+              else if (cmd_q == C_READ_W_SPARSE) begin
+                pass_d      = P_REPLY;
+                ack();
+                reply_len_d = 8'd1 + items_all_q[7:0] * WB8;
+              end else if (!apply_q)                ack();
+              else if (cmd_q == C_LOAD_INPUTS && !fifo_room) nack(E_BUSY);   // checked here, after the scan
+              else                                  pass_d = P_WRITE;
+            end
+            P_WRITE: begin
+              if (writes_bus) state_d = S_SNAP;
+              else            ack();
+            end
+            default: state_d = S_DONE;       // P_REPLY: every byte has been handed over
+          endcase
+        end else if (gathered_q != item_in) begin
+          state_d = S_GATHER;
+        end else if (pass_q == P_REPLY) begin
+          state_d = S_READ;                  // the item is counted when its data is in
+        end else begin
+          // the item's bytes are in gather_q: check or write it
+          gathered_d = 3'd0;
+          gather_d   = 56'd0;
+          items_d    = items_q - 9'd1;
+          field_d    = (field_q == last_field) ? 3'd0 : field_q + 3'd1;
+          if (field_q == last_field) index_d = index_q + 32'd1;
+          case (pass_q)
+            P_SCAN: begin
+              if (cmd_q == C_LOAD_INPUTS) begin
+                if (load_channel >= N_INPUTS[15:0]) scan_bad_d = 1'b1;
+              end else if (!sparse_in_range) begin
+                scan_bad_d = 1'b1;
+              end
+            end
+            default: cmd_we = (cmd_q != C_LOAD_INPUTS);   // LOAD_INPUT_SPIKES: fifo_write
+          endcase
+        end
+      end
+
+      S_GATHER: state_d = S_GATHER_D;        // payload RAM address pidx_q out
+
+      S_GATHER_D: begin
+        gather_d[gathered_q*8 +: 8] = payload_rdata;
+        gathered_d = gathered_q + 3'd1;
+        pidx_d     = pidx_q + 8'd1;
+        state_d    = S_ITEM;
+      end
+
+      S_READ: state_d = S_READ_D;            // bus / spike RAM address out
+
+      S_READ_D: begin
+        case (cmd_q)
+          C_IDENTIFY:      out_d = {16'd0, identity[index_q[2:0]*32 +: 32]};
+          C_READ_COUNTERS: out_d = {16'd0, counters_q[index_q[3:0]*32 +: 32]};
+          C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron, spike_step};
+          default:         out_d = {16'd0, bus_rdata_i};
+        endcase
+        out_n_d    = item_out;
+        gathered_d = 3'd0;
+        gather_d   = 56'd0;
+        items_d    = items_q - 9'd1;
+        field_d    = (field_q == last_field) ? 3'd0 : field_q + 3'd1;
+        if (field_q == last_field) index_d = index_q + 32'd1;
+        state_d    = S_EMIT;
+      end
+
+      S_RESET: begin
+        core_reset_d   = reset_what_q[4];
+        clear_counters = reset_what_q[2];
+        clear_inputs   = reset_what_q[3];
+        fill_d         = 4'd0;
+        sweep_d        = 20'd0;
+        state_d        = S_FILL;
+      end
+
+      S_FILL: begin
+        cmd_addr  = {fill_region, fill_base + sweep_q};
+        cmd_wdata = 32'd0;
+        if (core_reset_q) begin
+          cmd_we = 1'b0;                     // the core is in reset this clock
+        end else if (fill_q == FILL_PHASES) begin
+          state_d = S_SNAP;
+        end else if (!fill_enabled) begin
+          fill_d = fill_q + 4'd1;
+        end else if (fill_q == FILL_CTL) begin
+          state_d = S_FILL_RMW;              // the control word is read; written back next clock
+        end else begin
+          cmd_we  = 1'b1;
+          sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
+          if (fill_last) fill_d = fill_q + 4'd1;
+        end
+      end
+
+      S_FILL_RMW: begin
+        cmd_addr  = {fill_region, fill_base + sweep_q};
+        cmd_wdata = bus_rdata_i & 32'h0000_0700;   // keep the profile; refractory and spike flag 0
+        cmd_we    = 1'b1;
+        sweep_d   = fill_last ? 20'd0 : sweep_q + 20'd1;
+        if (fill_last) fill_d = fill_q + 4'd1;
+        state_d   = S_FILL;
+      end
+
+      S_SNAP: if (snap_q == 2'd3) ack();
+
+      S_START: begin
+        if (enc_idle_i) state_d = S_EMIT;
+      end
+
+      S_EMIT: begin
+        if (enc_payload_ready_i) begin
+          out_d   = {8'd0, out_q[47:8]};
+          out_n_d = out_n_q - 3'd1;
+          if (out_n_q == 3'd1) state_d = (reply_cmd_q == C_ACK && pass_q == P_REPLY) ? S_ITEM : S_DONE;
+        end
+      end
+
+      S_DONE: state_d = S_IDLE;
+
+      default: state_d = S_IDLE;
+    endcase
+  end
+
+  // ---- run FSM -----------------------------------------------------------------------------------
+  reg        run_we, run_tick;
+  reg [23:0] run_addr;
+  reg [31:0] run_wdata;
+  wire       spike_room = (spike_head_q - spike_tail_q) <= (SPIKE_DEPTH - N_NEURONS);
+  wire       period_due = (since_q >= period_q);
+  wire       input_due  = (input_step <= step_q);
+  wire       fifo_empty = (in_rd_q == in_wr_q);
+
+  always @(*) begin
+    run_d      = run_q;
+    run_left_d = run_left_q;
+    run_we     = 1'b0;
+    run_tick   = 1'b0;
+    run_addr   = {R_CONTROL, REG_INJECT};
+    run_wdata  = {{(32-IN_W){1'b0}}, input_channel};
+    case (run_q)
+      RS_IDLE:  if (run_left_q != 32'd0) run_d = RS_INJ;
+      RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_D;
+      RS_INJ_D: begin
+        if (input_due) begin
+          run_we = 1'b1;
+          run_d  = RS_INJ;
+        end else begin
+          run_d  = RS_WAIT;
+        end
+      end
+      RS_WAIT: begin
+        if (spike_room && period_due && !core_busy_i) begin
+          run_tick = 1'b1;
+          run_d    = RS_STEP;
+        end
+      end
+      RS_STEP: if (core_done_i) run_d = RS_SNAP;
+      RS_SNAP: begin
+        if (snap_q == 2'd3) begin
+          run_left_d = run_left_q - 32'd1;
+          run_d      = (run_left_q == 32'd1) ? RS_IDLE : RS_INJ;
+        end
+      end
+      default: run_d = RS_IDLE;
+    endcase
+    if (start_run) run_left_d = arg_u32;
+  end
+
+  // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 1..3
+  wire        snapping  = (state_q == S_SNAP) | (run_q == RS_SNAP);
+  wire [19:0] snap_reg  = (snap_q == 2'd0) ? REG_STEP : (snap_q == 2'd1) ? REG_OVERRUNS : REG_DROPPED;
+
+  // ---- registers --------------------------------------------------------------------------------
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      state_q      <= S_IDLE;
+      cmd_q        <= 8'd0;
+      seq_q        <= 8'd0;
+      len_q        <= 8'd0;
+      apply_q      <= 1'b0;
+      pass_q       <= P_WRITE;
+      items_q      <= 9'd0;
+      items_all_q  <= 9'd0;
+      field_q      <= 3'd0;
+      index_q      <= 32'd0;
+      gather_q     <= 56'd0;
+      gathered_q   <= 3'd0;
+      scan_bad_q   <= 1'b0;
+      pidx_q       <= 8'd0;
+      reply_cmd_q  <= C_ACK;
+      reply_len_q  <= 8'd0;
+      out_q        <= 48'd0;
+      out_n_q      <= 3'd0;
+      reset_what_q <= 5'd0;
+      fill_q       <= 4'd0;
+      sweep_q      <= 20'd0;
+      snap_q       <= 2'd0;
+      core_reset_q <= 1'b0;
+      rejected_q   <= 16'd0;
+      counters_q   <= {16*32{1'b0}};
+      run_q        <= RS_IDLE;
+      run_left_q   <= 32'd0;
+      period_q     <= 32'd0;
+      since_q      <= 32'd0;
+    end else begin
+      state_q      <= state_d;
+      cmd_q        <= cmd_d;
+      seq_q        <= seq_d;
+      len_q        <= len_d;
+      apply_q      <= apply_d;
+      pass_q       <= pass_d;
+      items_q      <= items_d;
+      items_all_q  <= items_all_d;
+      field_q      <= field_d;
+      index_q      <= index_d;
+      gather_q     <= gather_d;
+      gathered_q   <= gathered_d;
+      scan_bad_q   <= scan_bad_d;
+      pidx_q       <= pidx_d;
+      reply_cmd_q  <= reply_cmd_d;
+      reply_len_q  <= reply_len_d;
+      out_q        <= out_d;
+      out_n_q      <= out_n_d;
+      reset_what_q <= reset_what_d;
+      fill_q       <= fill_d;
+      sweep_q      <= sweep_d;
+      snap_q       <= snapping ? snap_d : 2'd0;
+      core_reset_q <= core_reset_d;
+      rejected_q   <= rejected_q + {15'd0, count_reject};
+      if (state_q == S_CHECK && cmd_q == C_READ_COUNTERS) counters_q <= counters_now;
+      run_q        <= run_d;
+      run_left_q   <= run_left_d;
+      if (start_run) period_q <= (len_q == 8'd8) ? arg_q[63:32] : 32'd0;
+      // clocks since the last tick; a run's first step is never late
+      if (start_run)            since_q <= 32'hFFFF_FFFF;
+      else if (run_tick)        since_q <= 32'd1;
+      else if (since_q != 32'hFFFF_FFFF) since_q <= since_q + 32'd1;
+    end
+  end
+
+  // snapshot phase: 0..3 while an FSM is in its snapshot state
+  wire [1:0] snap_d = snap_q + 2'd1;
+
+  // ---- shadows, counters, spike and input indices --------------------------------------------------
+  reg stats_take_q;                        // the step just finished: step_cycles_i is its count
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      step_q         <= 32'd0;
+      overruns_q     <= 32'd0;
+      dropped_q      <= 32'd0;
+      cycles_max_q   <= 32'd0;
+      cycles_total_q <= 32'd0;
+      late_q         <= 32'd0;
+      spike_head_q   <= 32'd0;
+      spike_tail_q   <= 32'd0;
+      in_wr_q        <= {(IF_W+1){1'b0}};
+      in_rd_q        <= {(IF_W+1){1'b0}};
+      stats_take_q   <= 1'b0;
+    end else begin
+      if (snapping && snap_q == 2'd1) step_q     <= bus_rdata_i;
+      if (snapping && snap_q == 2'd2) overruns_q <= bus_rdata_i;
+      if (snapping && snap_q == 2'd3) dropped_q  <= bus_rdata_i;
+      stats_take_q <= (run_q == RS_STEP) & core_done_i;
+      if (clear_counters) begin
+        cycles_max_q   <= 32'd0;
+        cycles_total_q <= 32'd0;
+        late_q         <= 32'd0;
+        spike_head_q   <= 32'd0;
+        spike_tail_q   <= 32'd0;
+      end else begin
+        if (stats_take_q) begin
+          cycles_total_q <= cycles_total_q + core_step_cycles_i;
+          if (core_step_cycles_i > cycles_max_q) cycles_max_q <= core_step_cycles_i;
+        end
+        // a step of a stepped run that starts after its period has passed
+        if (run_tick && period_q != 32'd0 && since_q != 32'hFFFF_FFFF && since_q > period_q)
+          late_q <= late_q + 32'd1;
+        if (core_spike_valid_i) spike_head_q <= spike_head_q + 32'd1;
+        if (free_spikes)        spike_tail_q <= arg_u32;
+      end
+      if (fifo_write) in_wr_q <= in_wr_q + 1'b1;
+      if (clear_inputs) in_rd_q <= in_wr_q;
+      else if (run_we)  in_rd_q <= in_rd_q + 1'b1;
+    end
+  end
+
+  // ---- outputs -------------------------------------------------------------------------------------
+  assign enc_start_o         = (state_q == S_START) & enc_idle_i;
+  assign enc_len_o           = reply_len_q;
+  assign enc_cmd_o           = reply_cmd_q;
+  assign enc_seq_o           = seq_q;
+  assign enc_payload_o       = out_q[7:0];
+  assign enc_payload_valid_o = (state_q == S_EMIT);
+  assign core_reset_o        = core_reset_q;
+  assign tick_o              = run_tick;
+  assign bus_we_o            = cmd_we | run_we;
+  assign bus_addr_o          = snapping ? {R_CONTROL, snap_reg} : running ? run_addr : cmd_addr;
+  assign bus_wdata_o         = running ? run_wdata : cmd_wdata;
+endmodule
+
+`default_nettype wire
