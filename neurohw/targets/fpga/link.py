@@ -82,7 +82,7 @@ class BoardIdentity:
     protocol_minor: int
     max_payload: int
     max_window: int
-    core_info: bytes  # layout defined in rtl/README.md
+    core_info: bytes  # layout defined in rtl/PROTOCOL.md, section 6
 
 
 @dataclass
