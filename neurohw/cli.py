@@ -71,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from neurohw.targets.fpga.synth import add_synth_commands
     add_synth_commands(sub)      # neurohw synth / neurohw bitstream --board ...
+    from neurohw.targets.fpga.virtual import add_board_command
+    add_board_command(sub)       # neurohw board --virtual
     return parser
 
 

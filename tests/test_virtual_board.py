@@ -1,0 +1,149 @@
+"""The virtual board (neurohw.targets.fpga.virtual) through a real serial device path.
+
+The Verilated board design (fpga/common/neurohw_board.v with the real UART)
+runs behind a pseudo-terminal; the host opens it with pyserial and talks to it
+with link.Link and board.Board, exactly as to a board on a USB UART.  The
+program and the expected results come from tests/rtl/test_cmd_frontend.py
+(a random core program and the golden model's run of it).
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import serial
+
+sys.path.insert(0, str(Path(__file__).parent / "rtl"))  # the cmd_frontend bench's helpers
+
+from test_cmd_frontend import SEED, SHAPE, model_run, random_fpga_program  # noqa: E402
+
+from neurohw.targets.fpga import formats as F  # noqa: E402
+from neurohw.targets.fpga.board import Board  # noqa: E402
+from neurohw.targets.fpga.link import Link  # noqa: E402
+from neurohw.targets.fpga.program import load_model  # noqa: E402
+from neurohw.targets.fpga.virtual import VirtualBoard, VirtualBoardError, build_harness  # noqa: E402
+
+BUILD_ID = 0x5EED
+
+
+@pytest.fixture(scope="module")
+def virtual_board():
+    with VirtualBoard(SHAPE, clks_per_bit=4, build_id=BUILD_ID) as virtual:
+        yield virtual
+
+
+def test_program_through_the_serial_port(virtual_board):
+    port = serial.Serial(virtual_board.port, baudrate=115200, timeout=0.1)
+    try:
+        board = Board(Link(port, reply_timeout=2.0))
+        info = board.identify()
+        assert info.protocol == (1, 0) and info.max_window == 1 and info.max_payload == 255
+        assert info.shape == SHAPE and info.weight_bytes == 2 and info.has_core
+        assert info.build_id == BUILD_ID and info.spike_buffer == 2 * SHAPE.n_neurons
+        assert board.port_name == virtual_board.port
+
+        program = random_fpga_program(SEED)
+        board.upload(program, verify=True)
+        model = load_model(program)
+        steps, fired, counters = board.run_program(program)
+        events, cycles = model_run(model, program.inputs)
+        assert events, "the program should make the core fire"
+        assert list(zip(steps.tolist(), fired.tolist())) == events
+        assert counters.step == int(model.regs[F.REG_STEP])  # the program sets a random start step
+        assert counters.last_step_cycles == cycles[-1]
+        assert counters.max_step_cycles == max(cycles)
+        assert counters.total_step_cycles == sum(cycles)
+        assert counters.spike_events == len(events) and counters.steps_left == 0
+
+        # a few more steps without inputs, spikes read separately
+        board.run(3)
+        more, counters = board.wait()
+        events, cycles = model_run(model, [[]] * 3)
+        assert more == events and counters.last_step_cycles == cycles[-1]
+        assert board.read_bus(F.REGION_V << F.REGION_SHIFT, SHAPE.n_neurons) == \
+            [model.read(F.REGION_V << F.REGION_SHIFT | n) for n in range(SHAPE.n_neurons)]
+        # the pty is a clean wire: nothing was lost, corrupted or retransmitted
+        assert board.link.stats.retransmissions == 0 and board.link.stats.corrupt_replies == 0
+        assert counters.frame_errors == 0 and counters.link_nacks == 0
+    finally:
+        port.close()
+
+
+def test_port_can_be_reopened(virtual_board):
+    """A second session on the same port synchronises again (IDENTIFY) and sees the first's writes."""
+    address = F.REGION_V << F.REGION_SHIFT | SHAPE.n_neurons - 1
+    with serial.Serial(virtual_board.port, baudrate=115200, timeout=0.1) as port:
+        first = Board(port, reply_timeout=2.0)
+        first.identify()
+        first.write_bus(address, [0x0ABCDE])
+    with serial.Serial(virtual_board.port, baudrate=115200, timeout=0.1) as port:
+        second = Board(port, reply_timeout=2.0)
+        assert second.identify().build_id == BUILD_ID
+        assert second.read_bus(address, 1) == [0x0ABCDE]
+
+
+def test_idle_board_does_not_spin():
+    """Left alone, the harness sleeps most of the time instead of clocking flat out."""
+    with VirtualBoard(SHAPE, clks_per_bit=4, build_id=BUILD_ID) as virtual:
+        pid = virtual.pid
+        time.sleep(3)  # past the full-speed grace period after start-up
+        before = _cpu_seconds(pid)
+        time.sleep(2)
+        used = _cpu_seconds(pid) - before
+    assert used < 1.0, f"{used:.2f} s of CPU in 2 s of idling"
+
+
+def _cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def test_missing_harness_is_a_clear_error(tmp_path):
+    missing = tmp_path / "board_pty"
+    with pytest.raises(VirtualBoardError, match=f"cannot start the virtual board {missing}"):
+        VirtualBoard(executable=missing).start()
+
+
+def test_harness_that_exits_is_a_clear_error(tmp_path):
+    # the real harness, allowed 4 file descriptors: it gets the pty's controller side but cannot
+    # open the peripheral side, and exits before reporting a port
+    harness = build_harness(SHAPE, 4, BUILD_ID)
+    limited = tmp_path / "board_pty_few_files"
+    limited.write_text(f"#!/bin/sh\nexec prlimit --nofile=4 {harness}\n")
+    limited.chmod(0o755)
+    with pytest.raises(VirtualBoardError) as error:
+        VirtualBoard(executable=limited).start()
+    message = str(error.value)
+    assert str(limited) in message and "exit status 1" in message
+    assert "Too many open files" in message
+
+
+def test_board_command_serves_until_interrupted():
+    """``neurohw board --virtual`` (add_board_command) prints a port that works; Ctrl-C ends it."""
+    script = ("import argparse, sys\n"
+              "from neurohw.targets.fpga.virtual import add_board_command\n"
+              "parser = argparse.ArgumentParser(prog='neurohw')\n"
+              "add_board_command(parser.add_subparsers(dest='command', required=True))\n"
+              "args = parser.parse_args(sys.argv[1:])\n"
+              "sys.exit(args.func(args))\n")
+    command = subprocess.Popen([sys.executable, "-c", script, "board", "--virtual",
+                                "--neurons", str(SHAPE.n_neurons), "--inputs", str(SHAPE.n_inputs),
+                                "--delay-depth", str(SHAPE.delay_depth)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=Path(__file__).parents[1])
+    try:
+        port_path = command.stdout.readline().strip()
+        assert port_path.startswith("/dev/"), command.stderr.read() if command.poll() is not None else port_path
+        with serial.Serial(port_path, baudrate=115200, timeout=0.1) as port:
+            info = Board(port, reply_timeout=2.0).identify()
+        assert info.shape == SHAPE
+        command.send_signal(signal.SIGINT)
+        assert command.wait(10) == 0, command.stderr.read()
+    finally:
+        if command.poll() is None:
+            command.kill()
+            command.wait()
