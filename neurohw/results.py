@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SpikeTrains", "Signal", "RunResult", "QuantizationError", "HardwareRun"]
+__all__ = ["SpikeTrains", "Signal", "RunResult", "QuantizationError", "HostMeasurement",
+           "HardwareRun"]
 
 
 @dataclass
@@ -74,6 +75,46 @@ class QuantizationError:
 
 
 @dataclass
+class HostMeasurement:
+    """What the host measured while a run went to a device (a board over UART, or
+    the virtual board), beside the target model's predictions.
+
+    Times are wall-clock seconds on the host; on the virtual board they measure
+    the Verilated RTL and the pseudo-terminal, not a board's clock (``virtual``
+    says which).  Byte counts are on the wire, framing, stuffing and
+    acknowledgements included.
+    """
+    port: str                                   # device path
+    virtual: bool                               # the virtual board (Verilated RTL behind a pty)
+    baudrate: int                               # the port's configured rate, baud (a pty ignores it)
+    latency_timer_ms: float | None = None       # FTDI latency timer as read, ms (None: not an FTDI port)
+    upload_s: float = 0.0                       # program upload, s
+    verify_s: float = 0.0                       # read-back verification, s
+    run_s: float = 0.0                          # RUN commands to the last result read, s
+    bytes_to_board: int = 0                     # bytes written to the port
+    bytes_from_board: int = 0                   # bytes read from it
+    upload_payload_bytes: int = 0               # command payload bytes of the upload
+    chunk_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))   # steps per RUN
+    chunk_wall_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # s, RUN sent -> results in
+    round_trip_s: np.ndarray = field(default_factory=lambda: np.zeros(0))  # s, small command round trips
+    link: dict[str, int] = field(default_factory=dict)            # LinkStats (retransmissions, ...)
+    board_counters: dict[str, int] = field(default_factory=dict)  # READ_COUNTERS after the run
+    recoveries: int = 0                         # times the run restarted after a board reset / lost link
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.chunk_steps = np.asarray(self.chunk_steps, dtype=np.int64)
+        self.chunk_wall_s = np.asarray(self.chunk_wall_s, dtype=np.float64)
+        self.round_trip_s = np.asarray(self.round_trip_s, dtype=np.float64)
+
+    @property
+    def step_latency_s(self) -> float:
+        """Host-measured wall time per step over the run's RUN chunks, s (NaN if none)."""
+        steps = int(self.chunk_steps.sum())
+        return float(self.chunk_wall_s.sum()) / steps if steps else float("nan")
+
+
+@dataclass
 class HardwareRun(RunResult):
     """A :class:`RunResult` from a hardware target (a cycle model or a device).
 
@@ -93,7 +134,9 @@ class HardwareRun(RunResult):
       ``owner`` a population or projection label, errors in PyNN units;
     * ``target``, its ``config`` (build parameters, clock, mode, scales chosen
       by the compiler; values in the units their keys name) and ``notes``
-      (the compiler's warnings, e.g. possible saturation).
+      (the compiler's warnings, e.g. possible saturation);
+    * ``host``: for a run on a device (a board, the virtual board), what the host
+      measured (:class:`HostMeasurement`); None for a run of the target's model.
     """
     target: str = ""
     config: dict[str, object] = field(default_factory=dict)
@@ -104,6 +147,7 @@ class HardwareRun(RunResult):
     elapsed_ns: float = 0.0                                                 # ns
     quantization: dict[str, dict[str, QuantizationError]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    host: HostMeasurement | None = None
 
     def __post_init__(self):
         self.step_cycles = np.asarray(self.step_cycles, dtype=np.int64)
