@@ -11,6 +11,7 @@ def _status(ok: bool, good: str, bad: str) -> str:
 
 
 def print_report(doc: dict, console=None, paths=None) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -21,14 +22,15 @@ def print_report(doc: dict, console=None, paths=None) -> None:
                   f"window {fmt(settings['tolerance_ms'])} ms")
 
     comparisons = {c["run"]: c for c in doc["comparisons"]}
-    runs = Table(title="runs")
-    for col in ("run", "kind", "spikes", "recall / precision", "mean |Δt| (ms)",
-                "inverted pairs", "HW real-time factor", "overrun steps", "slowest HW step",
-                "wall / step (host)"):
-        runs.add_column(col, justify="left" if col in ("run", "kind") else "right")
+    runs = Table(title="runs (recall / precision and |Δt| against the baseline)",
+                 box=box.SIMPLE_HEAD)
+    for col in ("run", "kind", "spikes", "recall / precision", "|Δt| ms", "inverted pairs",
+                "RTF (HW)", "overruns", "max step (HW)", "host / step"):
+        runs.add_column(col, justify="left" if col in ("run", "kind") else "right",
+                        overflow="fold")
     for run in doc["runs"]:
         if not run["ok"]:
-            runs.add_row(run["name"], run["kind"], f"[bold red]failed[/]: {run['error']}")
+            runs.add_row(run["name"], run["kind"], "[bold red]failed[/] (below)")
             continue
         c, hw = comparisons.get(run["name"]), run.get("hardware")
         spikes = sum(p["spikes"] or 0 for p in run["populations"].values())
@@ -47,11 +49,12 @@ def print_report(doc: dict, console=None, paths=None) -> None:
 
     for c in doc["comparisons"]:
         table = Table(title=f"{c['run']} vs {c['reference']}"
-                            + (" (software baseline pair)" if c["software_baseline"] else ""))
-        for col in ("population", "spikes", "recall", "precision", "mean |Δt| (ms)",
-                    "rate (Hz)", "rate RMS err/neuron (Hz)", "ISI distortion |·| (ms)",
-                    "disordered spikes"):
-            table.add_column(col, justify="left" if col == "population" else "right")
+                            + (" (software baseline pair)" if c["software_baseline"] else ""),
+                      box=box.SIMPLE_HEAD)
+        for col in ("population", "spikes", "recall", "precision", "|Δt| ms", "rate Hz",
+                    "neuron rate RMS err Hz", "ISI dist. |·| ms", "disordered"):
+            table.add_column(col, justify="left" if col == "population" else "right",
+                             overflow="fold")
         for label, p in c["populations"].items():
             table.add_row(label, f"{fmt(p['n_reference'])} → {fmt(p['n_test'])}",
                           pct(p["recall"]), pct(p["precision"]),
@@ -97,6 +100,9 @@ def print_report(doc: dict, console=None, paths=None) -> None:
                       f"{fmt_time_ns((d['host_step_latency_s'] or 0) * 1e9)} vs model "
                       f"{fmt_time_ns((d['model_step_s'] or 0) * 1e9)}; "
                       f"{fmt(d['retransmissions'])} retransmissions")
+    for run in doc["runs"]:
+        for note in run["notes"]:
+            console.print(f"[yellow]note[/] {run['name']}: {note}")
     for note in doc["notes"]:
         console.print(f"[yellow]note[/]: {note}")
     if paths:
