@@ -25,7 +25,7 @@ STYLE = """
 .neurohw-report table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.88em; }
 .neurohw-report th, .neurohw-report td { border: 1px solid #d8d8d8; padding: 3px 7px; }
 .neurohw-report th { background: #f3f3f5; text-align: left; font-weight: 600; }
-.neurohw-report td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.neurohw-report td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .neurohw-report .bad { color: #b00020; font-weight: 600; }
 .neurohw-report .good { color: #116611; }
 .neurohw-report .muted { color: #666; }
@@ -218,8 +218,8 @@ def _timing(doc: dict) -> str:
         t = run["hardware"]["timing"]
         rows.append([run["name"], fmt(run["hardware"]["clock_hz"] / 1e6, unit="MHz"),
                      _e(run["hardware"]["config"].get("mode", "—")),
-                     fmt_time_ns(t["deadline_ns"]), fmt(t["step_cycles"]["min"]),
-                     fmt(t["step_cycles"]["median"]), fmt(t["step_cycles"]["max"]),
+                     fmt_time_ns(t["deadline_ns"]), _cycles(t["step_cycles"]["min"]),
+                     _cycles(t["step_cycles"]["median"]), _cycles(t["step_cycles"]["max"]),
                      fmt_time_ns(t["step_ns"]["mean"]), fmt_time_ns(t["step_ns"]["p99"]),
                      fmt_time_ns(t["step_ns"]["max"]), fmt(t["real_time_factor"]),
                      fmt(t["elapsed_real_time_factor"]),
@@ -242,6 +242,10 @@ def _timing(doc: dict) -> str:
           fmt_time_ns(r["wall_per_step_s"] * 1e9),
           fmt(r["wall_per_step_s"] * 1e3 / r["dt_ms"])] for r in sw], numeric_from=2))
     return "".join(parts)
+
+
+def _cycles(value) -> str:
+    return "—" if value is None else f"{value:,.0f}" if float(value).is_integer() else fmt(value)
 
 
 def _link(doc: dict) -> str:
