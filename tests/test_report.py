@@ -216,6 +216,7 @@ def test_realtime_mode_at_a_slow_clock_overruns_and_drops_ticks(schema):
     (dict(target_options={"fpga": {"weight_bits": 9}}), "unknown option(s) 'weight_bits'"),
     (dict(target_options={"spinnaker": {}}), "target_options for spinnaker"),
     (dict(baudrate=9600), "baudrate is the board's"),
+    (dict(targets=(), board="virtual"), "give targets= (available: fpga)"),
 ])
 def test_bad_arguments_are_refused_before_anything_runs(kwargs, message):
     with pytest.raises(ValueError) as info:
@@ -477,3 +478,20 @@ def test_fpga_link_counts_are_a_lower_bound_when_spikes_are_not_all_recorded():
     notes = fpga_reporting.link_estimate(run, net).notes
     assert notes == ["population 'cells' records the spikes of 1 of its 4 neurons: the output "
                      "bytes are a lower bound"]
+
+
+def test_after_a_reset_the_last_segment_is_compared():
+    import neurohw.pynn as sim
+
+    def two_segments():
+        small_network(runs=(50.0,))
+        sim.reset()
+        sim.run(120.0)
+
+    rep = compare(two_segments, sw=("reference",), targets=("fpga",), progress=False)
+    for name in ("reference", "fpga"):
+        r = record(rep, name)
+        assert (r.result.t_start, r.result.t_stop) == (0.0, 120.0)
+        assert any("2 segments" in n for n in r.notes)
+        assert all(t <= 120.0 for trains in r.result.spikes.values() for t in trains.times)
+    assert run_doc(rep.to_dict(), "fpga")["n_steps"] == 1200

@@ -120,6 +120,9 @@ def plan(sw=("reference", "brian2"), targets=("fpga",), board=None, clock_hz=Non
         raise ValueError(f"report: clock_hz must be a finite number > 0 Hz, got {clock_hz!r}")
     if baudrate is not None and board is None:
         raise ValueError("report: baudrate is the board's; give board= (a port or 'virtual')")
+    if board is not None and not targets:
+        raise ValueError(f"report: board={board!r} runs a hardware target on its device; "
+                         f"give targets= (available: {', '.join(hardware)})")
 
     runs = []
     for name in sw:
@@ -129,7 +132,7 @@ def plan(sw=("reference", "brian2"), targets=("fpga",), board=None, clock_hz=Non
     device_targets = [t for t in targets if _takes(t, "port")]
     if board is not None and not device_targets:
         # no target has a device path: the runner's own refusal names what it accepts
-        check_options(targets[0] if targets else "fpga", {"port": board})
+        check_options(targets[0], {"port": board})
     for target in targets:
         options = dict(target_options.get(target, {}))
         # the timing options go to every target that takes them; one that cannot be

@@ -14,6 +14,11 @@ the run as the report compares it (times in PyNN time); ``network`` is the
 network as built for the run, whose time 0 is ``network.metadata["t_offset"]``
 ms of PyNN time (0 unless PyNN rebuilt it mid-run).  A target without a hook
 gets :data:`NO_ESTIMATES`: no link model, energy "not published".
+
+Energy costs must be published ones, cited in the hook (e.g. a Loihi hook would
+take the per-operation energies of Davies et al., "Loihi: A Neuromorphic
+Manycore Processor with On-Chip Learning", IEEE Micro 38(1), 2018, table 2);
+where nothing defensible is published the hook says "not published" and why.
 """
 from __future__ import annotations
 

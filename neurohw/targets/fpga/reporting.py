@@ -44,7 +44,7 @@ import numpy as np
 from ...ir import Network
 from ...results import HardwareRun
 from ..estimates import EnergyEstimate, LinkEstimate, TargetEstimates
-from .board import MAX_SPIKES_PER_READ, SPIKE_EVENT_BYTES
+from .board import MAX_SPIKES_PER_READ
 from .protocol import MAX_PAYLOAD, SEQ_MODULUS, Command, encode_frame
 from .synth import UART_BAUD
 
