@@ -224,17 +224,53 @@ def test_bad_arguments_are_refused_before_anything_runs(kwargs, message):
     assert message in str(info.value)
 
 
-def test_a_board_needs_the_targets_device_path():
+def tiny_network():
+    """Fits the default virtual board (16 neurons, 8 inputs, delays up to 3 steps)."""
+    import neurohw.pynn as sim
+
+    sim.setup(timestep=0.1, min_delay=0.1)
+    rng = np.random.default_rng(5)
+    trains = [np.unique(np.round(np.sort(rng.uniform(1.0, 50.0, 6)), 1)) for _ in range(4)]
+    inputs = sim.Population(4, sim.SpikeSourceArray(spike_times=trains), label="input")
+    cells = sim.Population(8, sim.IF_curr_exp(cm=0.5, v_thresh=-58.0, tau_refrac=1.0),
+                           label="cells")
+    sim.Projection(inputs, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=1.5, delay=0.2), label="in->cells")
+    cells.record("spikes")
+    sim.run(50.0)
+
+
+def test_a_board_needs_the_targets_device_path(schema):
     from neurohw.pynn.targets import accepted_options
+    from neurohw.targets.fpga.virtual import DEFAULT_SHAPE
     if "port" in accepted_options("fpga"):
         runs = plan(sw=("reference",), targets=("fpga",), board="/dev/ttyUSB7", baudrate=9600)
         device = runs[-1]
         assert (device.name, device.kind) == ("fpga@/dev/ttyUSB7", DEVICE)
         assert device.options["port"] == "/dev/ttyUSB7" and device.options["baudrate"] == 9600
+        # the virtual board for real: the device run must be the model run, spike for
+        # spike and cycle for cycle, with the host's measurements beside it
+        shape = dataclasses.asdict(DEFAULT_SHAPE)
+        rep = compare(tiny_network, sw=("reference",), targets=("fpga",), board="virtual",
+                      target_options={"fpga": shape}, progress=False)
+        doc = rep.to_dict()
+        validate(schema, doc)
+        assert [r["name"] for r in doc["runs"]] == ["reference", "fpga", "fpga@virtual"]
+        assert all(r["ok"] for r in doc["runs"]), doc["notes"]
+        (d,) = doc["device_vs_model"]
+        assert d["virtual"] and d["spikes_equal"] and d["step_cycles_equal"], d
+        host = run_doc(doc, "fpga@virtual")["hardware"]["host"]
+        assert host["virtual"] and host["bytes_to_board"] > 0 and host["run_s"] > 0
     else:
         # until the device path lands, setup(target="fpga") refuses the port by name
         with pytest.raises(ValueError, match=r"unknown option\(s\) 'port' for target 'fpga'"):
             plan(sw=("reference",), targets=("fpga",), board="virtual")
+        # the tiny network does run on the model of the virtual board's core
+        rep = compare(tiny_network, sw=("reference",), targets=("fpga",),
+                      target_options={"fpga": dataclasses.asdict(DEFAULT_SHAPE)},
+                      progress=False)
+        assert all(r.result is not None for r in rep.records)
+        assert len(record(rep, "fpga").hardware.spikes["cells"]) > 0
 
 
 def test_a_missing_script_is_named(tmp_path):

@@ -56,7 +56,10 @@ def fmt(value, digits: int = 3, unit: str = "") -> str:
 
 
 def pct(value) -> str:
-    return "—" if value is None else f"{100 * value:.1f} %"
+    """A fraction as a percentage to 3 significant digits (a 0.04 % error is not 0.0 %)."""
+    if value is None:
+        return "—"
+    return "0 %" if value == 0 else f"{100 * value:.3g} %"
 
 
 def fmt_time_ns(ns) -> str:
@@ -305,7 +308,7 @@ def _energy(doc: dict) -> str:
     if not rows:
         return ""
     return "<h2>Energy</h2>" + _table(["run", "status", "energy", "per step", "breakdown / why",
-                                       "source"], rows, numeric_from=2)
+                                       "source"], rows, numeric_from=6)  # prose: left-aligned
 
 
 def _device(doc: dict) -> str:
