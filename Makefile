@@ -10,7 +10,9 @@ venv:
 demo: venv
 	@$(PY) -m neurohw.cli demo
 
+# the report's browser test needs Debian's chromium + chromedriver (installed when missing)
 test: venv
+	@bash tools/ensure_chromium.sh
 	@$(PY) -m pytest -n $(JOBS) --dist loadgroup -q
 
 clean:

@@ -1,14 +1,16 @@
 """The ``neurohw`` command line.
 
-``neurohw run SCRIPT --sw reference,brian2`` runs an unchanged PyNN script
-(written against ``neurohw.pynn``) once per simulator and prints, per
-population, how the runs differ.  ``neurohw demo`` does that for the bundled
-example.  Later layers add ``compile``, ``deploy``, ``board``, ``synth`` and
-``report`` here.
+``neurohw report SCRIPT`` runs an unchanged PyNN script (written against
+``neurohw.pynn``) on the software simulators and the hardware targets and
+writes the hardware-vs-software report (HTML, JSON, terminal summary);
+``neurohw demo`` does that for the bundled example.  ``neurohw run SCRIPT``
+compares software simulators only, in the terminal.  ``board``, ``synth`` and
+``bitstream`` drive the FPGA core; later layers add ``compile`` and ``deploy``.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -41,9 +43,62 @@ def _cmd_run(args) -> int:
     return 0
 
 
+_FREQUENCY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([kMG]?)(?:Hz)?\s*$",
+                        re.IGNORECASE)
+_PREFIX = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9}
+
+
+def parse_frequency(text: str) -> float:
+    """"48MHz", "48 MHz", "48M", "48e6" or "48000000" -> Hz."""
+    match = _FREQUENCY.match(text)
+    value = float(match.group(1)) * _PREFIX[match.group(2).lower()] if match else 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"not a clock frequency: {text!r} (e.g. 48MHz, "
+                                         f"100 MHz, 24e6)")
+    return value
+
+
+def _report(args, script) -> int:
+    from rich.console import Console
+
+    from neurohw.report import compare
+
+    board = "virtual" if args.virtual else args.board
+    try:
+        report = compare(script, sw=_parse_list(args.sw), targets=_parse_list(args.targets),
+                         board=board, clock_hz=args.clock,
+                         mode="realtime" if args.realtime else "fast",
+                         target_options={"brian2": {"codegen_target": args.brian2_codegen}}
+                         if "brian2" in _parse_list(args.sw) else None,
+                         tolerance=args.tolerance, baudrate=args.baud)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"neurohw: {exc}", file=sys.stderr)
+        return 2
+    paths = report.write(args.out)
+    # a pipe or a CI log has no width: give the tables room instead of rich's 80 columns
+    console = Console() if sys.stdout.isatty() else Console(width=130)
+    report.print(console)
+    console.print(f"report: [bold]{paths[0]}[/] (and {paths[1].name} beside it)")
+    failed = [r.name for r in report.records if r.result is None]
+    return 1 if failed else 0
+
+
+def _cmd_report(args) -> int:
+    return _report(args, args.script)
+
+
 def _cmd_demo(args) -> int:
-    args.script = str(BUNDLED_EXAMPLE)
-    return _cmd_run(args)
+    from neurohw.pynn.targets import accepted_options
+
+    # The main job runs on the virtual board once the fpga target has its device path
+    # (setup(target="fpga", port=...)); until then on the core's model alone.
+    accepted = accepted_options("fpga")
+    has_device = accepted is None or "port" in accepted
+    args.board, args.virtual, args.baud = None, has_device, None
+    print(f"neurohw demo: {BUNDLED_EXAMPLE.name} on {args.sw}, the fpga model"
+          + (" and the virtual board" if has_device else
+             " (the fpga device path is not there yet: no virtual board run)"))
+    return _report(args, BUNDLED_EXAMPLE)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,8 +120,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_compare_options(run)
     run.set_defaults(func=_cmd_run)
 
-    demo = sub.add_parser("demo", help="run the bundled example (%s)" % BUNDLED_EXAMPLE.name)
+    def add_report_options(p, out_default):
+        p.add_argument("--targets", default="fpga",
+                       help="hardware targets, comma-separated (default: %(default)s)")
+        p.add_argument("--clock", type=parse_frequency, default=None,
+                       help="hardware clock, e.g. 48MHz (default: each target's own)")
+        pacing = p.add_mutually_exclusive_group()
+        pacing.add_argument("--realtime", action="store_true",
+                            help="a timer ticks every dt; ticks that find the core busy drop")
+        pacing.add_argument("--fast", action="store_true",
+                            help="each step starts when the previous is done (default)")
+        p.add_argument("--out", default=out_default,
+                       help="directory for report.html and report.json (default: %(default)s)")
+
+    report = sub.add_parser("report", help="hardware-vs-software report of a PyNN script "
+                                           "(HTML, JSON, terminal)")
+    report.add_argument("script", help="a PyNN script using `import neurohw.pynn as sim`")
+    add_compare_options(report)
+    add_report_options(report, "neurohw-report")
+    device = report.add_mutually_exclusive_group()
+    device.add_argument("--board", metavar="PORT", default=None,
+                        help="also run on the board at this serial port")
+    device.add_argument("--virtual", action="store_true",
+                        help="also run on a virtual board (the Verilated RTL behind a pty)")
+    report.add_argument("--baud", type=int, default=None,
+                        help="the board's baud rate (default: the target's)")
+    report.set_defaults(func=_cmd_report)
+
+    demo = sub.add_parser("demo", help="the report of the bundled example (%s)"
+                                       % BUNDLED_EXAMPLE.name)
     add_compare_options(demo)
+    add_report_options(demo, str(Path("build") / "demo-report"))
     demo.set_defaults(func=_cmd_demo)
 
     from neurohw.targets.fpga.synth import add_synth_commands
