@@ -29,7 +29,7 @@ The experiment
   incoming weights are scaled so that they sum to ``total_weight``.  What STDP
   gives the pattern's synapses is taken from the others, and the detector's
   total drive stays at a set point.  ``total_weight`` is chosen so that a
-  detector fires when at least ``match_fraction`` of its learned drive arrives.
+  detector fires when at least ``match_fraction`` of that total arrives at once.
 * Testing: learning is frozen (a new network with the learned weights as
   static synapses), then every trained pattern is presented, and *lures*: each
   trained pattern with ``lure_changes`` of its inputs moved elsewhere, and
@@ -68,11 +68,6 @@ import neurohw.pynn as sim
 __all__ = ["Config", "CI", "FULL", "PatternSet", "Training", "Evaluation", "Trial",
            "SweepRow", "Sweep", "make_patterns", "synaptic_scaling", "train", "evaluate",
            "run_trial", "script", "sweep", "core_options", "psp_peak_per_nA"]
-
-PAPER = ("S. Davies, A. Gait, A. Rowley, A. Di Nuovo, \"Supervised learning of spatial "
-         "features with STDP and homeostasis using Spiking Neural Networks on SpiNNaker\", "
-         "arXiv:2312.02659 (2023); Neurocomputing 611:128650 (2025)")
-
 
 @dataclass(frozen=True)
 class Config:
@@ -520,10 +515,6 @@ class SweepRow:
     def accuracy(self) -> float:
         return self.correct / self.presentations
 
-    @property
-    def hit_rate(self) -> float:
-        return self.hits / self.positives
-
 
 @dataclass
 class Sweep:
@@ -532,7 +523,9 @@ class Sweep:
     trials: dict[tuple[str, int, int], Trial]     # (target name, n_patterns, seed)
 
     def rows(self) -> list[SweepRow]:
-        keys = sorted({(name, n) for name, n, _ in self.trials}, key=lambda k: (k[1], k[0]))
+        order = self.targets()
+        keys = sorted({(name, n) for name, n, _ in self.trials},
+                      key=lambda k: (k[1], order.index(k[0])))
         rows = []
         for name, n in keys:
             mine = [t for (tn, tc, _), t in self.trials.items() if tn == name and tc == n]
@@ -588,21 +581,6 @@ class Sweep:
                          f"{r.confusions} | {r.lure_alarms} |")
         return "\n".join(lines)
 
-    def plot(self, ax=None, **style):
-        """Accuracy against the number of trained patterns, one line per target."""
-        import matplotlib.pyplot as plt
-        ax = ax or plt.gca()
-        markers = "osD^v"
-        for i, t in enumerate(self.targets()):
-            n, acc = self.accuracy(t)
-            ax.plot(n, 100 * acc, marker=markers[i % len(markers)], label=t, **style)
-        ax.set_xlabel("trained patterns")
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_xticks(sorted({n for _, n, _ in self.trials}))
-        ax.set_ylim(0, 105)
-        ax.legend()
-        return ax
-
 
 def sweep(config: Config, pattern_counts: Sequence[int], seeds: Sequence[int],
           targets: Mapping[str, tuple[str, Mapping | Callable[[int], Mapping]]],
@@ -613,10 +591,10 @@ def sweep(config: Config, pattern_counts: Sequence[int], seeds: Sequence[int],
     may also be a function of the pattern count (e.g. a core just big enough,
     :func:`core_options`).  The same seed gives every target the same patterns and
     initial weights."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     jobs = [(name, n, seed) for n in pattern_counts for seed in seeds for name in targets]
     trials = {}
-    for name, n, seed in tqdm(jobs, desc="trials", disable=not progress):
+    for name, n, seed in tqdm(jobs, desc="trials", disable=not progress, mininterval=1.0):
         target, options = targets[name]
         options = options(n) if callable(options) else options
         trials[(name, n, seed)] = run_trial(config, n, seed, target, options)
