@@ -11,13 +11,13 @@
 // payload_valid_o); whether they may be used is decided only at the end:
 // exactly one of frame_ok_o / frame_err_o pulses per frame.  frame_ok_o needs
 // the closing FLAG right after exactly LEN + 5 body bytes, well-formed
-// escapes, no UART framing error, and a CRC residue of 0; it is never raised
+// escapes, no UART framing error or receive FIFO overflow, and a CRC residue of 0; it is never raised
 // for a frame with a byte in error unless the error pattern is one that
 // CRC-16 cannot see (see PROTOCOL.md, "Error detection").
 // Bytes outside frames (before the first FLAG, after an error) are skipped
 // without a report; a FLAG directly after a FLAG is an empty frame, ignored.
 //
-// Takes at most one byte per clock.  Outputs are registered: one clock after
+// Takes at most one byte (or error entry) per clock.  Outputs are registered: one clock after
 // the byte that causes them.  cmd_o / seq_o / len_o are valid from
 // hdr_valid_o until the next frame's LEN byte has been taken, so they are
 // valid together with frame_ok_o.
@@ -33,6 +33,7 @@ module frame_decoder #(
   input  wire [7:0] byte_i,           // received byte, with byte_valid_i
   input  wire       byte_valid_i,     // a byte with a good stop bit (uart_rx valid_o)
   input  wire       byte_err_i,       // a byte with a 0 stop bit (uart_rx frame_err_o)
+  input  wire       byte_ovf_i,       // rx_fifo's overflow mark: bytes were dropped here
   output wire [7:0] len_o,            // payload length, 0..MAX_PAYLOAD
   output wire [7:0] cmd_o,
   output wire [7:0] seq_o,
@@ -57,6 +58,7 @@ module frame_decoder #(
   localparam [3:0] ERR_BAD_ESCAPE = 4'h4;  // ESCAPE not followed by 0x5E or 0x5D
   localparam [3:0] ERR_OVERSIZE   = 4'h5;  // LEN > MAX_PAYLOAD
   localparam [3:0] ERR_UART       = 4'h6;  // a byte with a UART framing error
+  localparam [3:0] ERR_OVERFLOW   = 4'h7;  // the receive FIFO dropped bytes of this frame
 
   localparam [2:0] S_HUNT    = 3'd0;  // skipping bytes until a FLAG
   localparam [2:0] S_LEN     = 3'd1;  // after a FLAG: expecting LEN
@@ -112,10 +114,10 @@ module frame_decoder #(
     crc_init        = 1'b0;
     crc_take        = 1'b0;
 
-    if (byte_err_i) begin
+    if (byte_err_i || byte_ovf_i) begin
       if (state_q != S_HUNT) begin
         err_d   = 1'b1;
-        code_d  = ERR_UART;
+        code_d  = byte_ovf_i ? ERR_OVERFLOW : ERR_UART;
         state_d = S_HUNT;
         esc_d   = 1'b0;
       end
