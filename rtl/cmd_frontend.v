@@ -63,6 +63,7 @@ module cmd_frontend #(
   input  wire [7:0]  payload_idx_i,
   input  wire        payload_valid_i,
   input  wire        frame_end_i,      // frame_ok_o | frame_err_o of the decoder
+  input  wire [15:0] frame_crc_i,      // the decoder's crc_o: the frame's CRC
   // frame_sequencer
   input  wire        verdict_valid_i,
   input  wire [1:0]  verdict_i,
@@ -139,6 +140,7 @@ module cmd_frontend #(
   localparam [7:0] E_BAD_LENGTH      = 8'h12;
   localparam [7:0] E_OUT_OF_RANGE    = 8'h13;
   localparam [7:0] E_BUSY            = 8'h14;
+  localparam [7:0] E_NOT_SYNCED      = 8'h15;
   localparam [7:0] FIRST_COMMAND_ERROR = 8'h10;   // lower codes are the decoder's
 
   localparam [3:0] R_CONTROL = 4'h0;
@@ -243,6 +245,7 @@ module cmd_frontend #(
 
   // ---- command registers -----------------------------------------------------------------------
   reg  [7:0]  cmd_q, cmd_d, seq_q, seq_d, len_q, len_d;
+  reg  [15:0] crc_q, crc_d;               // the frame's CRC: a duplicate carries the same
   reg         apply_q, apply_d;           // APPLY (else REPLAY: validate and answer only)
   reg  [1:0]  pass_q, pass_d;
   reg  [8:0]  items_q, items_d;           // items left in this pass
@@ -611,14 +614,19 @@ module cmd_frontend #(
 
   // ---- answers of side-effecting commands, by SEQ -------------------------------------------------
   // A duplicate (REPLAY) of a side-effecting command gets the answer its first copy got:
-  // ACK (0) or the NACK code, written as that answer goes to the encoder.  So a command
-  // answered BUSY (or OUT_OF_RANGE by a pre-scan) whose NACK was lost is NACKed again,
-  // never ACKed unapplied.  Reads (REPLAY) are executed again instead.
-  wire [7:0] outcome;
-  wire       outcome_we = (state_q == S_START) & apply_q & ~is_read;
-  ram_1r1w #(.WIDTH(8), .ADDR_W(8)) u_outcome_ram (
-    .clk_i(clk_i), .raddr_i(seq_q), .rdata_o(outcome),
-    .we_i(outcome_we), .waddr_i(seq_q), .wdata_i((reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE));
+  // ACK (0) or the NACK code, written with that frame's CRC as the answer goes to the
+  // encoder.  So a command answered BUSY (or OUT_OF_RANGE by a pre-scan) whose NACK was
+  // lost is NACKed again, never ACKed unapplied.  A "duplicate" whose CRC differs from the
+  // frame applied under its SEQ is another frame: the host is out of step with the board
+  // (it is behind; e.g. another host identified the board): NACK NOT_SYNCED, applied
+  // nothing.  Reads (REPLAY) are executed again instead.
+  wire [15:0] outcome_crc;
+  wire [7:0]  outcome;
+  wire        outcome_we = (state_q == S_START) & apply_q & ~is_read;
+  ram_1r1w #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
+    .clk_i(clk_i), .raddr_i(seq_q), .rdata_o({outcome_crc, outcome}),
+    .we_i(outcome_we), .waddr_i(seq_q),
+    .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
 
   // ---- command FSM ------------------------------------------------------------------------------
   reg        cmd_we;                      // the command FSM writes the bus this clock
@@ -654,6 +662,7 @@ module cmd_frontend #(
     cmd_d          = cmd_q;
     seq_d          = seq_q;
     len_d          = len_q;
+    crc_d          = crc_q;
     apply_d        = apply_q;
     pass_d         = pass_q;
     items_d        = items_q;
@@ -688,6 +697,7 @@ module cmd_frontend #(
           cmd_d   = cmd_i;
           seq_d   = seq_i;
           len_d   = len_i;
+          crc_d   = frame_crc_i;
           apply_d = (verdict_i == V_APPLY);
           if (verdict_i == V_NACK) begin
             // the sequencer's NACK: the frame is not executed
@@ -728,8 +738,9 @@ module cmd_frontend #(
         reset_what_d = arg_q[4:0];
         if (!apply_q && !is_read) begin
           // a duplicate of a side-effecting command: the answer its first copy got, not applied
-          if (outcome == E_NONE) ack();
-          else                   nack(outcome);
+          if (outcome_crc != crc_q)  nack(E_NOT_SYNCED);
+          else if (outcome == E_NONE) ack();
+          else                        nack(outcome);
         end else if (check_code_q != E_NONE) begin
           nack(check_code_q);
         end else if (running && uses_bus) begin
@@ -968,6 +979,7 @@ module cmd_frontend #(
       cmd_q        <= 8'd0;
       seq_q        <= 8'd0;
       len_q        <= 8'd0;
+      crc_q        <= 16'd0;
       apply_q      <= 1'b0;
       pass_q       <= P_WRITE;
       items_q      <= 9'd0;
@@ -1000,6 +1012,7 @@ module cmd_frontend #(
       cmd_q        <= cmd_d;
       seq_q        <= seq_d;
       len_q        <= len_d;
+      crc_q        <= crc_d;
       apply_q      <= apply_d;
       pass_q       <= pass_d;
       items_q      <= items_d;

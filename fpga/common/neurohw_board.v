@@ -56,6 +56,7 @@ module neurohw_board #(
   wire [7:0] frame_len, frame_cmd, frame_seq, payload, payload_idx;
   wire       hdr_valid, payload_valid, frame_ok, frame_err;
   wire [3:0] frame_err_code;
+  wire [15:0] frame_crc;
 
   frame_decoder #(.MAX_PAYLOAD(MAX_PAYLOAD)) u_frame_decoder (
     .clk_i(clk_i), .rst_ni(rst_ni),
@@ -63,7 +64,8 @@ module neurohw_board #(
     .byte_err_i(pop & entry[8] & ~entry[0]), .byte_ovf_i(pop & entry[8] & entry[0]),
     .len_o(frame_len), .cmd_o(frame_cmd), .seq_o(frame_seq), .hdr_valid_o(hdr_valid),
     .payload_o(payload), .payload_idx_o(payload_idx), .payload_valid_o(payload_valid),
-    .frame_ok_o(frame_ok), .frame_err_o(frame_err), .err_code_o(frame_err_code));
+    .frame_ok_o(frame_ok), .frame_err_o(frame_err), .err_code_o(frame_err_code),
+    .crc_o(frame_crc));
 
   wire       verdict_valid;
   wire [1:0] verdict;
@@ -113,7 +115,7 @@ module neurohw_board #(
     .clk_i(clk_i), .rst_ni(rst_ni), .ready_o(frontend_ready), .rx_overflow_i(rx_overflow),
     .cmd_i(frame_cmd), .seq_i(frame_seq), .len_i(frame_len), .hdr_valid_i(hdr_valid),
     .payload_i(payload), .payload_idx_i(payload_idx), .payload_valid_i(payload_valid),
-    .frame_end_i(frame_ok | frame_err),
+    .frame_end_i(frame_ok | frame_err), .frame_crc_i(frame_crc),
     .verdict_valid_i(verdict_valid), .verdict_i(verdict), .nack_code_i(nack_code),
     .expected_seq_i(expected_seq),
     .link_accepted_i(accepted), .link_duplicates_i(duplicates),

@@ -401,8 +401,18 @@ async def rejections(dut):
         uart.reset_input_buffer()
         assert replies == [Frame(Command.NACK, seq, bytes([Command.RUN, ErrorCode.BUSY,
                                                            (seq + 1) % 256]))], replies
+        # a frame "behind" the board whose CRC is not that of the frame applied under its SEQ
+        # is not a duplicate: the host is out of step (NOT_SYNCED), nothing is applied
+        stale = encode_frame(Command.WRITE_BUS, (seq - 3) % 256,
+                             struct.pack("<I", F.REGION_V << 20)[:3] + struct.pack("<I", 0xBAD))
+        uart.write(stale)
+        uart.drained()
+        replies = [f for f in StreamDecoder().decode(bytes(uart.from_board)) if isinstance(f, Frame)]
+        uart.reset_input_buffer()
+        assert [f.payload[:2] for f in replies] == [bytes([Command.WRITE_BUS, ErrorCode.NOT_SYNCED])]
         events, log, counters = board.wait()
         assert len(events) == 5 * SHAPE.n_neurons and len(log) == 5 and counters.steps_left == 0
+        assert board.read_bus(F.REGION_V << 20, 1) != [0xBAD]
 
         # the record commands write the words the memory map says
         records = [(0x7FFFFF, 0x800000, 0x123456, 0x5A7, 0xBEEF), (1, 2, 3, 0xF00, 0xFFFF)]

@@ -280,8 +280,9 @@ class Link:
             code, expected = frame.payload[1], frame.payload[2]
             if matched and code == ErrorCode.NOT_SYNCED:
                 raise BoardReset(self.port_name, sent.cmd, frame.seq,
-                                 "the board was reset since it was identified (NACK NOT_SYNCED): "
-                                 "nothing more was applied; identify, upload and run again")
+                                 "the board is not synchronised with this host (NACK NOT_SYNCED: "
+                                 "it was reset, or identified by another host): it did not apply "
+                                 "this command; identify, upload and run again")
             if matched and code == ErrorCode.OUT_OF_ORDER and expected not in in_flight:
                 raise BoardReset(self.port_name, sent.cmd, frame.seq,
                                  f"lost sequence sync: the board expects seq {expected}, which is "

@@ -184,6 +184,11 @@ def frame_body(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     return body + bytes((crc >> 8, crc & 0xFF))
 
 
+def frame_crc(cmd: int, seq: int, payload: bytes = b"") -> int:
+    """The CRC a frame carries (what frame_decoder.v's crc_o holds after it)."""
+    return int.from_bytes(frame_body(cmd, seq, payload)[-2:], "big")
+
+
 def encode_frame(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     """The bytes on the wire, exactly as rtl/frame_encoder.v sends them."""
     return bytes((FLAG,)) + stuff(frame_body(cmd, seq, payload)) + bytes((FLAG,))
@@ -535,9 +540,11 @@ class BoardEndpoint:
         self.rx_fifo = RxFifo(rx_buffer)
         self.sequencer = BoardSequencer()
         self.counters = self.sequencer.counters
-        # the answer (0: ACK, else the NACK code) each SEQ's side-effecting command got when
-        # applied: a duplicate gets it again (cmd_frontend.v's outcome RAM, zero at power-up)
-        self._outcomes = bytearray(SEQ_MODULUS)
+        # (frame CRC, answer) of the side-effecting command each SEQ last applied (answer 0:
+        # ACK, else the NACK code): a duplicate gets the same answer, and a frame with that
+        # SEQ but another CRC is not a duplicate but a host out of step (cmd_frontend.v's
+        # outcome RAM, zero at power-up)
+        self._outcomes = [(0, 0)] * SEQ_MODULUS
         self.last_verdict: Optional[Verdict] = None
 
     @property
@@ -589,8 +596,11 @@ class BoardEndpoint:
                 return nack_frame(self.expected_seq, 0, code, self.expected_seq)
             return nack_frame(event.seq, event.cmd, code, self.expected_seq)
         side_effecting = event.cmd not in IDEMPOTENT_COMMANDS
+        crc = frame_crc(event.cmd, event.seq, event.payload)
         if verdict == Verdict.REPLAY and side_effecting:
-            outcome = self._outcomes[event.seq]
+            applied_crc, outcome = self._outcomes[event.seq]
+            if applied_crc != crc:
+                outcome = ErrorCode.NOT_SYNCED
             if outcome:
                 self.counters.rejected += 1
                 return nack_frame(event.seq, event.cmd, outcome, self.expected_seq)
@@ -605,9 +615,9 @@ class BoardEndpoint:
         except CommandRejected as rejection:
             self.counters.rejected += 1
             if side_effecting:
-                self._outcomes[event.seq] = rejection.code
+                self._outcomes[event.seq] = (crc, rejection.code)
             return nack_frame(event.seq, event.cmd, rejection.code, self.expected_seq)
         if side_effecting:
-            self._outcomes[event.seq] = 0
+            self._outcomes[event.seq] = (crc, 0)
             reply = b""  # side-effecting commands carry no data
         return ack_frame(event.seq, event.cmd, reply)
