@@ -479,15 +479,17 @@ class Board:
             pass
         return entries
 
-    def poll(self) -> tuple[Counters, list[tuple[int, int]], list[tuple[int, bool]]]:
+    def poll(self, events: Optional[list] = None, entries: Optional[list] = None
+             ) -> tuple[Counters, list[tuple[int, int]], list[tuple[int, bool]]]:
         """READ_COUNTERS, then every spike event and step log entry the board holds (freeing
         them), the first three reads in one window.  The spikes and entries include all those
-        of the steps the counters count."""
+        of the steps the counters count.  They are appended to ``events`` / ``entries`` (new
+        lists by default) as they arrive, so that an interruption loses none."""
+        events = [] if events is None else events
+        entries = [] if entries is None else entries
         counters_reply, spike_reply, log_reply = self.link.transact(
             [(Command.READ_COUNTERS, b""), self._spike_request(), self._log_request()])
         counters = self._counters(counters_reply)
-        events: list[tuple[int, int]] = []
-        entries: list[tuple[int, bool]] = []
         spikes_done = self._take_spikes(spike_reply, events)
         log_done = self._take_log(log_reply, entries)
         while not (spikes_done and log_done):
@@ -500,20 +502,20 @@ class Board:
                 log_done = self._take_log(next(replies), entries)
         return counters, events, entries
 
-    def wait(self, on_steps: Optional[Callable[[int], None]] = None
+    def wait(self, on_steps: Optional[Callable[[int], None]] = None,
+             events: Optional[list] = None, entries: Optional[list] = None
              ) -> tuple[list[tuple[int, int]], list[tuple[int, bool]], Counters]:
         """Poll until the run is over, fetching spikes and step log entries meanwhile (the
         board pauses when its spike buffer or log is full); returns the spikes, the log
-        entries and the final counters.  ``on_steps(n)`` is called with each batch of
-        log entries fetched."""
-        events: list[tuple[int, int]] = []
-        entries: list[tuple[int, bool]] = []
+        entries and the final counters (appended to ``events`` / ``entries`` if given, as
+        they arrive).  ``on_steps(n)`` is called with each batch of log entries fetched."""
+        events = [] if events is None else events
+        entries = [] if entries is None else entries
         while True:
-            counters, new_events, new_entries = self.poll()
-            events += new_events
-            entries += new_entries
+            held = len(entries)
+            counters, _, _ = self.poll(events, entries)
             if on_steps is not None:
-                on_steps(len(new_entries))
+                on_steps(len(entries) - held)
             if counters.steps_left == 0:
                 return events, entries, counters
 
@@ -543,9 +545,7 @@ class Board:
                 self.load_inputs((counters.step + k - step, c) for k in range(step, end)
                                  for c in program.inputs[k])
                 self.run(end - step, period)
-                new_events, new_entries, counters = self.wait(tracker.advance)
-                events += new_events
-                entries += new_entries
+                _, _, counters = self.wait(tracker.advance, events, entries)
                 step = end
         except KeyboardInterrupt:
             raise RunStopped(self._stop_and_collect(events, entries)) from None
@@ -553,11 +553,12 @@ class Board:
 
     def _stop_and_collect(self, events: list, entries: list) -> BoardRun:
         """After Ctrl-C: resynchronise (the interrupted exchange left frames in flight), STOP,
-        and fetch everything the run produced."""
+        and fetch everything the run produced (the reads are idempotent: what an interrupted
+        read fetched is fetched again)."""
         self.identify()
         self.stop()
-        new_events, new_entries, counters = self.wait()
-        return _board_run(events + new_events, entries + new_entries, counters, stopped=True)
+        _, _, counters = self.wait(events=events, entries=entries)
+        return _board_run(events, entries, counters, stopped=True)
 
 
 def _board_run(events, entries, counters: Counters, stopped: bool) -> BoardRun:
