@@ -331,13 +331,27 @@ module cmd_frontend #(
   wire [8:0]  data3    = len9 - 9'd3;       // payload bytes after a u24 address
   wire [8:0]  data2    = len9 - 9'd2;       // after a u16 index
   // READ_OUTPUT_SPIKES / READ_STEP_LOG: first must lie in [tail, committed head]: else it
-  // is freed already, or not yet readable; the reply holds min(max, available) items
-  wire [31:0] spikes_ahead  = spike_done_q - arg_u32;
-  wire        spikes_unkept = spikes_ahead > (spike_done_q - spike_tail_q);
-  wire [31:0] log_ahead     = log_head_q - arg_u32;
-  wire        log_unkept    = log_ahead > (log_head_q - log_tail_q);
-  wire [31:0] ahead         = (cmd_q == C_READ_LOG) ? log_ahead : spikes_ahead;
-  wire [8:0]  read_items    = (ahead < {24'd0, arg_b4}) ? ahead[8:0] : {1'b0, arg_b4};
+  // is freed already, or not yet readable; the reply holds min(max, available) items.
+  // The two differences are registered every clock (off S_VALIDATE's path), from the
+  // decoder's command (cmd_q is latched only with the verdict): S_VALIDATE sees the
+  // buffers as they were in the clock before (rtl/PROTOCOL.md section 7).
+  reg  [31:0] ahead_pre_q;                 // items from first to the committed head
+  reg  [31:0] held_pre_q;                  // items held: committed head - tail
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ahead_pre_q <= 32'd0;
+      held_pre_q  <= 32'd0;
+    end else if (cmd_i == C_READ_LOG) begin
+      ahead_pre_q <= log_head_q - arg_u32;
+      held_pre_q  <= log_head_q - log_tail_q;
+    end else begin
+      ahead_pre_q <= spike_done_q - arg_u32;
+      held_pre_q  <= spike_done_q - spike_tail_q;
+    end
+  end
+  wire        read_unkept = ahead_pre_q > held_pre_q;
+  wire        read_fewer  = (ahead_pre_q[31:8] == 24'd0) && (ahead_pre_q[7:0] < arg_b4);
+  wire [8:0]  read_items  = {1'b0, read_fewer ? ahead_pre_q[7:0] : arg_b4};
   wire [IF_W:0] in_used = in_wr_q - in_rd_q;
 
   // payload bytes an item needs, in pass pass_q
@@ -548,13 +562,13 @@ module cmd_frontend #(
         else if (arg_b4 > MAX_SPIKES_READ)                          check_code = E_OUT_OF_RANGE;
         // events already freed, or not yet readable (this check depends on the
         // state, which a read's may: a rejected read changes nothing)
-        else if (spikes_unkept)                                     check_code = E_OUT_OF_RANGE;
+        else if (read_unkept)                                       check_code = E_OUT_OF_RANGE;
       end
       C_READ_LOG: begin
         check_pass = P_REPLY; check_items = read_items;
         if (len_q != 8'd5)                                          check_code = E_BAD_LENGTH;
         else if (arg_b4 > MAX_LOG_READ)                             check_code = E_OUT_OF_RANGE;
-        else if (log_unkept)                                        check_code = E_OUT_OF_RANGE;
+        else if (read_unkept)                                       check_code = E_OUT_OF_RANGE;
       end
       C_STOP: begin
         if (len_q != 8'd0) check_code = E_BAD_LENGTH;
@@ -567,32 +581,39 @@ module cmd_frontend #(
     endcase
   end
 
-  // the reply length of a read (P_REPLY): the echoed command, the available count of the
-  // streamed reads, the items; READ_WEIGHTS_SPARSE sets its own after the pre-scan
-  wire       counted_read = (cmd_q == C_READ_SPIKES) || (cmd_q == C_READ_LOG);
-  wire [7:0] check_reply_len = (cmd_q == C_READ_NEURONS) ? 8'd1 + arg_b2 * 8'd13
-                             : 8'd1 + (counted_read ? 8'd4 : 8'd0) + check_items[7:0] * {5'd0, item_out};
-
   // the validation, registered in S_VALIDATE and used from S_CHECK on
   reg [7:0]  check_code_q;
   reg [8:0]  check_items_q;
   reg [1:0]  check_pass_q;
-  reg [7:0]  check_reply_len_q;
   reg [31:0] ahead_q;                      // READ_OUTPUT_SPIKES / READ_STEP_LOG: items available
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       check_code_q      <= E_NONE;
       check_items_q     <= 9'd0;
       check_pass_q      <= P_WRITE;
-      check_reply_len_q <= 8'd0;
       ahead_q           <= 32'd0;
     end else if (state_q == S_VALIDATE) begin
       check_code_q      <= check_code;
       check_items_q     <= check_items;
       check_pass_q      <= check_pass;
-      check_reply_len_q <= check_reply_len;
-      ahead_q           <= ahead;
+      ahead_q           <= ahead_pre_q;
     end
+  end
+
+  // the reply length of a read (P_REPLY), from the registered item count (used in
+  // S_CHECK): the echoed command, the available count of the streamed reads, the items
+  // (constant sizes: no multiplier); READ_WEIGHTS_SPARSE sets its own after the pre-scan
+  wire       counted_read = (cmd_q == C_READ_SPIKES) || (cmd_q == C_READ_LOG);
+  wire [7:0] items8       = check_items_q[7:0];
+  reg  [7:0] check_reply_len;
+  always @(*) begin
+    case (cmd_q)
+      C_READ_NEURONS:  check_reply_len = 8'd1 + arg_b2 * 8'd13;
+      C_READ_W_BULK:   check_reply_len = 8'd1 + items8 * WB8;
+      C_READ_SPIKES:   check_reply_len = 8'd5 + items8 * 8'd6;
+      C_READ_LOG:      check_reply_len = 8'd5 + items8 * 8'd4;
+      default:         check_reply_len = 8'd1 + items8 * 8'd4;   // words: READ_BUS, IDENTIFY, READ_COUNTERS
+    endcase
   end
 
   // commands that use the bus (refused while the core runs) or the FIFO (refused when full)
@@ -758,7 +779,7 @@ module cmd_frontend #(
           if (check_pass_q == P_REPLY) begin
             // the reply header: echoed command, and for the streamed reads the items available
             ack();
-            reply_len_d = check_reply_len_q;
+            reply_len_d = check_reply_len;
             if (counted_read) begin
               out_d       = {8'd0, ahead_q, cmd_q};
               out_n_d     = 3'd5;

@@ -287,10 +287,11 @@ class BoardModel:
     # ---- one frame through the sequencer and the command FSM -----------------------------------
     def _frame_end(self, event, clock: int) -> None:
         """The decoder reports ``event`` in clock+1; the sequencer's verdict is in clock+2;
-        the command FSM validates in clock+3 (S_VALIDATE) and acts in clock+4 (S_CHECK)."""
+        the command FSM validates in clock+3 (S_VALIDATE, with the buffer counts registered
+        in clock+2) and acts in clock+4 (S_CHECK)."""
         self._v, self._s = clock + 3, clock + 4
         self._timing = None
-        self._advance_run(self._v)
+        self._advance_run(self._v - 1)
         reply = self.endpoint.handle(event)
         verdict = self.endpoint.last_verdict
         if verdict == Verdict.SILENT:
@@ -613,7 +614,8 @@ class BoardModel:
 
     def _read_streamed(self, payload: bytes, apply: bool, items: list, done: int, tail: _Tail,
                        limit: int, encode) -> bytes:
-        """READ_OUTPUT_SPIKES / READ_STEP_LOG: validated in S_VALIDATE, freed in S_CHECK."""
+        """READ_OUTPUT_SPIKES / READ_STEP_LOG: validated in S_VALIDATE on the buffers as they
+        were the clock before (registered differences), freed in S_CHECK."""
         if len(payload) != 5:
             raise CommandRejected(ErrorCode.BAD_LENGTH)
         first, most = int.from_bytes(payload[:4], "little"), payload[4]
