@@ -55,9 +55,9 @@ POLL_CYCLES = 64
 BIT_CLOCKS = CLKS_PER_BIT
 
 
-def model_board() -> BoardModel:
+def model_board(has_core=True) -> BoardModel:
     return BoardModel(SHAPE, clock_hz=CLOCK_HZ, clks_per_bit=CLKS_PER_BIT, rx_buffer=RX_FIFO_BYTES,
-                      step_log=STEP_LOG_DEPTH, build_id=BUILD_ID)
+                      step_log=STEP_LOG_DEPTH, build_id=BUILD_ID, has_core=has_core)
 
 
 class History:
@@ -199,10 +199,10 @@ async def start(dut):
     return uart, board
 
 
-def compare_with_model(uart, label):
+def compare_with_model(uart, label, has_core=True):
     """Replay what the host sent (and the reset pulses) into a fresh model board; its reply
     bytes must leave on the same clocks as the RTL's.  Returns the model."""
-    model = model_board()
+    model = model_board(has_core)
     latency = uart_rx_latency(CLKS_PER_BIT)
     resets = list(uart.resets)
     for first_edge, byte, uart_error in uart.sent:
@@ -587,6 +587,37 @@ async def garbage_never_writes_and_the_link_resynchronises(dut):
     compare_with_model(uart, "garbage")
 
 
+@cocotb.test()
+async def link_build_session(dut):
+    """The link bring-up build (WITH_CORE = 0, the scratch memory on the bus) against the
+    model board with has_core = False: bus words, RESET's sweeps over the scratch words, RUNs
+    whose steps end the clock after their tick (0 cycles, no spikes), late flags."""
+    uart, board = await start(dut)
+
+    def host():
+        info = board.identify()
+        assert not info.has_core and info.shape == SHAPE
+        board.write_bus(F.REGION_V << 20, list(range(0x100, 0x110)))
+        assert board.read_bus(F.REGION_V << 20, 16) == list(range(0x100, 0x110))
+        # the region bits are ignored: the weight region's offsets are the same words
+        assert board.read_bus(F.REGION_WEIGHT << 20 | 3, 2) == [0x103, 0x104]
+        board.write_bus(F.REGION_CONTROL << 20 | F.REG_STEP, [41])
+        run = board.run_program(FpgaProgram(shape=SHAPE, dt=1.0, n_steps=5, writes=[],
+                                            inputs=[[1], [], [2, 3], [], []], neurons={},
+                                            channels={}, v_rest=np.zeros(SHAPE.n_neurons),
+                                            weight_lsb=1.0, gain_shift=0))
+        assert run.step_cycles.tolist() == [0] * 5 and len(run.spike_steps) == 0
+        board.run(4, 1)
+        events, log, counters = board.wait()
+        assert [late for _, late in log] == [False, True, True, True] and counters.late_steps == 3
+        board.reset()
+        assert board.read_bus(F.REGION_V << 20, 16) == [0] * 16
+        uart.drained()
+
+    await bridge(host)()
+    compare_with_model(uart, "link build", has_core=False)
+
+
 def test_cmd_frontend_lint():
     for parameters in ({}, {"WITH_CORE": 0}, {"N_NEURONS": 512, "N_INPUTS": 512, "WEIGHT_W": 16,
                                               "DELAY_DEPTH": 32, "RX_FIFO_BYTES": 32768,
@@ -606,7 +637,11 @@ def lint_board(parameters):
     assert result.returncode == 0, f"{parameters}:\n{result.stderr}"
 
 
-def test_cmd_frontend_bench():
+CORE_TESTS = ("windowed_sessions", "rejections", "reset_is_detected", "fifo_overflow_is_visible",
+              "garbage_never_writes_and_the_link_resynchronises")
+
+
+def run_benches(with_core):
     import sys
     import cocotb_tools.runner as cocotb_runner
     here = str(REPO / "tests" / "rtl")
@@ -620,13 +655,24 @@ def test_cmd_frontend_bench():
     cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
     sources = (sorted((REPO / "rtl").glob("*.v"))
                + [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")])
-    build_dir = REPO / "build" / "rtl" / "cmd_frontend"
+    build_dir = REPO / "build" / "rtl" / ("cmd_frontend" if with_core else "cmd_frontend_link")
+    tests = CORE_TESTS if with_core else ("link_build_session",)
     runner = cocotb_runner.get_runner("verilator")
     runner.build(sources=sources, hdl_toplevel="neurohw_board", build_dir=build_dir,
-                 parameters=PARAMETERS, build_args=["--x-assign", "0", "--x-initial", "0"],
+                 parameters=dict(PARAMETERS, WITH_CORE=int(with_core)),
+                 build_args=["--x-assign", "0", "--x-initial", "0"],
                  log_file=build_dir / "build.log")
     results = runner.test(test_module="test_cmd_frontend", hdl_toplevel="neurohw_board",
                           build_dir=build_dir, test_dir=build_dir, log_file=build_dir / "sim.log",
+                          test_filter=r"\.(" + "|".join(tests) + ")$",
                           extra_env={"CMD_FRONTEND_SEEDS": ",".join(map(str, SEEDS))})
     total, failed = cocotb_runner.get_results(results)
-    assert total == 5 and failed == 0, (build_dir / "sim.log").read_text()[-8000:]
+    assert total == len(tests) and failed == 0, (build_dir / "sim.log").read_text()[-8000:]
+
+
+def test_cmd_frontend_bench():
+    run_benches(with_core=True)
+
+
+def test_cmd_frontend_link_build_bench():
+    run_benches(with_core=False)
