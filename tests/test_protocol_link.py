@@ -17,9 +17,7 @@ import pytest
 import serial
 
 from neurohw.targets.fpga.link import BoardReset, CommandFailed, Link, LinkError, LinkTimeout
-from neurohw.targets.fpga.protocol import (
-    BoardEndpoint, Command, CommandRejected, ErrorCode, encode_frame, nack_frame,
-)
+from neurohw.targets.fpga.protocol import BoardEndpoint, Command, CommandRejected, ErrorCode
 
 BAUD_115200_BYTE_TIME = 10 / 115200  # 8N1: ten bits per byte
 

@@ -27,9 +27,7 @@ from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from neurohw.targets.fpga import formats as F
-from neurohw.targets.fpga.board import (
-    RESET_NEURON_STATE, RESET_WEIGHTS, Board, BoardError,
-)
+from neurohw.targets.fpga.board import RESET_NEURON_STATE, RESET_WEIGHTS, Board
 from neurohw.targets.fpga.board_model import BoardModel, uart_rx_latency
 from neurohw.targets.fpga.link import BoardReset, CommandFailed
 from neurohw.targets.fpga.program import FpgaProgram, load_model

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import struct
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from . import formats as F
@@ -99,8 +99,7 @@ class _Run:
     left: int = 0                # steps left, the step in progress included
     period: int = 0
     last_tick: Optional[int] = None  # None: no step of this RUN has started (never late)
-    tick: int = 0                # the step in progress: tick clock, done clock, ...
-    done: int = 0
+    done: int = 0                # the step in progress: the core's done clock, ...
     cycles: int = 0
     late: bool = False
     next_event: int = 0          # 0: done, 1: STEP shadow, 2: OVERRUNS, 3: DROPPED + commit
@@ -719,7 +718,7 @@ class BoardModel:
         (nothing can observe the core before its done)."""
         run.late = (run.period != 0 and run.last_tick is not None
                     and tick - run.last_tick > run.period)
-        run.last_tick = run.tick = tick
+        run.last_tick = tick
         if self.core is not None:
             fired = self.core.step()
             run.cycles = self.core.last_cycles
