@@ -246,7 +246,7 @@ module cmd_frontend #(
   // ---- command registers -----------------------------------------------------------------------
   reg  [7:0]  cmd_q, cmd_d, seq_q, seq_d, len_q, len_d;
   reg  [15:0] crc_q, crc_d;               // the frame's CRC: a duplicate carries the same
-  reg         apply_q, apply_d;           // APPLY (else REPLAY: validate and answer only)
+  reg         apply_q, apply_d;           // APPLY (else REPLAY: a read again, or the outcome RAM's answer)
   reg  [1:0]  pass_q, pass_d;
   reg  [8:0]  items_q, items_d;           // items left in this pass
   reg  [8:0]  items_all_q, items_all_d;   // items of a pass, for the next pass

@@ -157,6 +157,7 @@ def test_windowed_upload_reaches_the_wire_rate():
 
 def test_progress_reports_to_tqdm_and_rich():
     import io
+    import threading
 
     from rich.console import Console
     from rich.progress import Progress
@@ -164,6 +165,9 @@ def test_progress_reports_to_tqdm_and_rich():
 
     model, port, board = connect()
     program = random_fpga_program(13)
+    # tqdm's default lock is a multiprocessing lock, which fixes this process's start method;
+    # Lava, imported later by another test in the same pytest worker, sets it and would fail
+    tqdm.set_lock(threading.RLock())
     bar = tqdm(file=io.StringIO())
     board.upload(program, verify=False, progress=bar)
     assert bar.n == bar.total == len(dict(program.writes))
