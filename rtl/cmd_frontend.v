@@ -3,48 +3,57 @@
 // core bus (rtl/README.md, "Bus and memory map"), and answers each one with an
 // ACK (with its reply data) or a NACK through frame_encoder.
 //
-//   frame_decoder --payload--> payload RAM (one frame)      spike RAM <-- core spikes
-//   frame_sequencer --verdict--> command FSM --bus--> core <--bus-- run FSM <-- input FIFO
+//   rx_fifo --(ready_o)--> frame_decoder --payload--> payload RAM (one frame)
+//   frame_sequencer --verdict--> command FSM --bus--> core <--bus-- run FSM <-- input queue
 //                                           \--reply bytes--> frame_encoder
+//   core spikes --> spike RAM            run FSM --> step log RAM
 //
-// One frame at a time (IDENTIFY advertises a window of 1): from a verdict
-// until the last reply byte has been handed to the encoder the front end is
-// busy, and a frame that arrives meanwhile is not passed to the sequencer
-// (accept_o low at its end): for the link it was lost, and the host
-// retransmits it.  So the payload RAM is never overwritten while a command
-// reads it, and a frame the decoder flagged bad is never executed (only a
-// verdict starts a command, and the sequencer gives APPLY/REPLAY only after
-// frame_ok).
+// Windowed receive: frames wait in the receive FIFO (rtl/rx_fifo.v) in front
+// of the decoder, which is fed only while ready_o is high: the command FSM is
+// idle and no frame end is on its way through the decoder and the sequencer
+// (the two clocks after a frame's last byte).  So a frame is decoded only when
+// the front end can take it, none is lost while it is busy, and the payload
+// RAM is never overwritten while a command reads it.  A frame the decoder
+// flagged bad is never executed (only a verdict starts a command, and the
+// sequencer gives APPLY/REPLAY only after frame_ok).
 //
 // Commands are executed as a list of items, one bus access (or FIFO / RAM
 // access) each: the payload bytes an item needs are gathered from the payload
 // RAM, then the item is checked (pre-scan of sparse payloads, before anything
-// is written), written, or read into the reply.  Validation that depends only
-// on the frame and the build parameters is done for APPLY and REPLAY alike;
-// BUSY (the core is running) only for APPLY, so that a duplicate of an
-// applied command is always re-ACKed.
+// is written), written, or read into the reply.  A duplicate (REPLAY) of a
+// side-effecting command is answered from the outcome RAM with the answer its
+// first copy got, and applied nothing; a duplicate read is executed again.
 //
 // RUN is executed by the run FSM after its ACK: before each step the input
 // spikes due are written to INJECT, then the core is ticked (as soon as it is
 // idle, or every RUN period clocks), then STEP, OVERRUNS and DROPPED are read
-// back into shadow registers (READ_COUNTERS works while the core runs).  A
-// step is not started while the spike RAM has room for fewer than N_NEURONS
-// events: the host's READ_OUTPUT_SPIKES frees them, so no spike is ever lost.
+// back into shadow registers (READ_COUNTERS works while the core runs) and the
+// step is committed: its log entry (cycles, late) is written, its spikes become
+// readable and steps_left counts down, all in one clock.  A step is not started
+// while the spike RAM has room for fewer than N_NEURONS events or the step log
+// is full: the host's reads free them, so nothing is ever lost.  STOP ends the
+// run after the step in progress.  Every clock of this is in rtl/PROTOCOL.md
+// ("RUN timing"); neurohw.targets.fpga.board_model reproduces it.
 `default_nettype none
 
 module cmd_frontend #(
-  parameter integer MAX_PAYLOAD = 255,        // the decoder's, reported by IDENTIFY
-  parameter integer N_NEURONS   = 256,        // the core's parameters (rtl/README.md)
-  parameter integer N_INPUTS    = 256,
-  parameter integer WEIGHT_W    = 8,
-  parameter integer DELAY_DEPTH = 16,
-  parameter integer HAS_CORE    = 1,          // 0: a scratch memory is on the bus (IDENTIFY says so)
-  parameter integer SPIKE_DEPTH = 2 * N_NEURONS,  // output spike events buffered, a power of two >= N_NEURONS
-  parameter integer INPUT_DEPTH = 256,        // input spike events queued, a power of two
-  parameter [31:0]  BUILD_ID    = 32'h0000_0001
+  parameter integer MAX_PAYLOAD    = 255,        // the decoder's, reported by IDENTIFY
+  parameter integer N_NEURONS      = 256,        // the core's parameters (rtl/README.md)
+  parameter integer N_INPUTS       = 256,
+  parameter integer WEIGHT_W       = 8,
+  parameter integer DELAY_DEPTH    = 16,
+  parameter integer HAS_CORE       = 1,          // 0: a scratch memory is on the bus (IDENTIFY says so)
+  parameter integer SPIKE_DEPTH    = 2 * N_NEURONS,  // output spike events buffered, a power of two >= N_NEURONS
+  parameter integer INPUT_DEPTH    = 256,        // input spike events queued, a power of two
+  parameter integer STEP_LOG_DEPTH = 512,        // step log entries, a power of two, <= 32768
+  parameter integer RX_FIFO_BYTES  = 2048,       // the receive FIFO's size, reported by IDENTIFY
+  parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // this clock, reported by IDENTIFY
+  parameter [31:0]  BUILD_ID       = 32'h0000_0001
 ) (
   input  wire        clk_i,
   input  wire        rst_ni,
+  output wire        ready_o,          // the decoder may take the next receive FIFO entry
+  input  wire        rx_overflow_i,    // rx_fifo queued an overflow mark (counted)
   // frame_decoder
   input  wire [7:0]  cmd_i,
   input  wire [7:0]  seq_i,
@@ -54,7 +63,7 @@ module cmd_frontend #(
   input  wire [7:0]  payload_idx_i,
   input  wire        payload_valid_i,
   input  wire        frame_end_i,      // frame_ok_o | frame_err_o of the decoder
-  output wire        accept_o,         // pass this frame end on to the sequencer
+  input  wire [15:0] frame_crc_i,      // the decoder's crc_o: the frame's CRC
   // frame_sequencer
   input  wire        verdict_valid_i,
   input  wire [1:0]  verdict_i,
@@ -65,6 +74,7 @@ module cmd_frontend #(
   input  wire [15:0] link_out_of_order_i,
   input  wire [15:0] link_frame_errors_i,
   input  wire [15:0] link_nacks_i,
+  input  wire [15:0] link_not_synced_i,
   // frame_encoder
   input  wire        enc_idle_i,
   output wire        enc_start_o,
@@ -92,6 +102,7 @@ module cmd_frontend #(
   localparam integer IN_W  = $clog2(N_INPUTS);
   localparam integer SP_W  = $clog2(SPIKE_DEPTH);
   localparam integer IF_W  = $clog2(INPUT_DEPTH);
+  localparam integer LOG_W = $clog2(STEP_LOG_DEPTH);
   localparam integer WB    = (WEIGHT_W + 8) / 8;   // bytes of a weight word {plastic, weight}
   localparam [7:0]   WB8   = WB[7:0];
   localparam [20:0]  N21   = N_NEURONS[20:0];
@@ -118,6 +129,8 @@ module cmd_frontend #(
   localparam [7:0] C_LOAD_INPUTS    = 8'h40;
   localparam [7:0] C_RUN            = 8'h41;
   localparam [7:0] C_READ_SPIKES    = 8'h42;
+  localparam [7:0] C_READ_LOG       = 8'h43;
+  localparam [7:0] C_STOP           = 8'h44;
   localparam [7:0] C_READ_COUNTERS  = 8'h50;
   localparam [7:0] C_ACK            = 8'h80;
   localparam [7:0] C_NACK           = 8'h81;
@@ -127,6 +140,7 @@ module cmd_frontend #(
   localparam [7:0] E_BAD_LENGTH      = 8'h12;
   localparam [7:0] E_OUT_OF_RANGE    = 8'h13;
   localparam [7:0] E_BUSY            = 8'h14;
+  localparam [7:0] E_NOT_SYNCED      = 8'h15;
   localparam [7:0] FIRST_COMMAND_ERROR = 8'h10;   // lower codes are the decoder's
 
   localparam [3:0] R_CONTROL = 4'h0;
@@ -145,8 +159,10 @@ module cmd_frontend #(
 
   // neuron record: v, i_exc, i_inh (3 bytes each), control word, post trace (2 each) = 13 bytes;
   // STDP block: enable u8, A+, A-, w_min, w_max, pre decay, post decay (2 each) = 13 bytes
-  localparam [8:0] N_COUNTERS  = 9'd16;   // READ_COUNTERS words
-  localparam [8:0] IDENT_WORDS = 9'd5;    // IDENTIFY reply after the echoed command: 20 bytes
+  localparam [8:0] N_COUNTERS  = 9'd19;   // READ_COUNTERS words
+  localparam [8:0] IDENT_WORDS = 9'd7;    // IDENTIFY reply after the echoed command: 28 bytes
+  localparam [7:0] MAX_SPIKES_READ = 8'd41;   // events of 6 bytes in one reply
+  localparam [7:0] MAX_LOG_READ    = 8'd62;   // log entries of 4 bytes in one reply
 
   // ---- command FSM states ------------------------------------------------------------------
   localparam [3:0] S_IDLE     = 4'd0;
@@ -171,30 +187,26 @@ module cmd_frontend #(
 
   // ---- run FSM states ----------------------------------------------------------------------
   localparam [2:0] RS_IDLE   = 3'd0;
-  localparam [2:0] RS_INJ    = 3'd1;    // input FIFO address out
+  localparam [2:0] RS_INJ    = 3'd1;    // input queue address out
   localparam [2:0] RS_INJ_D  = 3'd2;    // its entry in: inject it if due
-  localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike room and the period
+  localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike and log room, the period, an idle core
   localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step
-  localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED
+  localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED; commit the step
 
   // ---- frame capture --------------------------------------------------------------------------
+  // The decoder is fed only while ready_o (see the header), so every header and payload
+  // byte it streams arrives while the command FSM is idle.
   reg  [3:0]  state_q, state_d;
-  wire        cmd_busy = (state_q != S_IDLE);
-  reg         lost_q;                     // part of the frame in progress arrived while busy
   reg  [63:0] arg_q;                      // payload bytes 0..7, byte i at [8i +: 8]
-  wire        payload_take = payload_valid_i & ~cmd_busy;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      lost_q <= 1'b0;
-      arg_q  <= 64'd0;
-    end else begin
-      if (frame_end_i)                                       lost_q <= 1'b0;
-      else if ((hdr_valid_i | payload_valid_i) & cmd_busy)   lost_q <= 1'b1;
-      if (payload_take && payload_idx_i < 8'd8) arg_q[payload_idx_i[2:0]*8 +: 8] <= payload_i;
+      arg_q <= 64'd0;
+    end else if (payload_valid_i && payload_idx_i < 8'd8) begin
+      arg_q[payload_idx_i[2:0]*8 +: 8] <= payload_i;
     end
   end
-  assign accept_o = ~cmd_busy & ~lost_q;
+  assign ready_o = (state_q == S_IDLE) & ~frame_end_i & ~verdict_valid_i;
 
   // payload length divided by the record sizes, counted as the bytes arrive (no dividers):
   // (quotient, remainder) of LEN - 2 by 13, LEN by 6, LEN by 4 + WB, LEN - 3 by WB
@@ -206,10 +218,10 @@ module cmd_frontend #(
     if (!rst_ni) begin
       q13_q <= 8'd0; q6_q <= 8'd0; q_sparse_q <= 8'd0; q_wb_q <= 8'd0;
       r13_q <= 4'd0; r6_q <= 4'd0; r_sparse_q <= 4'd0; r_wb_q <= 4'd0;
-    end else if (hdr_valid_i && !cmd_busy) begin
+    end else if (hdr_valid_i) begin
       q13_q <= 8'd0; q6_q <= 8'd0; q_sparse_q <= 8'd0; q_wb_q <= 8'd0;
       r13_q <= 4'd0; r6_q <= 4'd0; r_sparse_q <= 4'd0; r_wb_q <= 4'd0;
-    end else if (payload_take) begin
+    end else if (payload_valid_i) begin
       if (payload_idx_i >= 8'd2) begin
         r13_q <= (r13_q == 4'd12) ? 4'd0 : r13_q + 4'd1;
         if (r13_q == 4'd12) q13_q <= q13_q + 8'd1;
@@ -229,11 +241,12 @@ module cmd_frontend #(
   wire [7:0] payload_rdata;
   ram_1r1w #(.WIDTH(8), .ADDR_W(8)) u_payload_ram (
     .clk_i(clk_i), .raddr_i(pidx_q), .rdata_o(payload_rdata),
-    .we_i(payload_take), .waddr_i(payload_idx_i), .wdata_i(payload_i));
+    .we_i(payload_valid_i), .waddr_i(payload_idx_i), .wdata_i(payload_i));
 
   // ---- command registers -----------------------------------------------------------------------
   reg  [7:0]  cmd_q, cmd_d, seq_q, seq_d, len_q, len_d;
-  reg         apply_q, apply_d;           // APPLY (else REPLAY: validate and answer only)
+  reg  [15:0] crc_q, crc_d;               // the frame's CRC: a duplicate carries the same
+  reg         apply_q, apply_d;           // APPLY (else REPLAY: a read again, or the outcome RAM's answer)
   reg  [1:0]  pass_q, pass_d;
   reg  [8:0]  items_q, items_d;           // items left in this pass
   reg  [8:0]  items_all_q, items_all_d;   // items of a pass, for the next pass
@@ -251,14 +264,18 @@ module cmd_frontend #(
   reg  [1:0]  snap_q;
   reg  [15:0] rejected_q;                 // command NACKs (BoardEndpoint.counters.rejected)
 
+  reg  [15:0] overflows_q;                // receive FIFO overflow marks
+
   // shared state with the run FSM
   reg  [2:0]  run_q, run_d;
-  reg  [31:0] run_left_q, run_left_d;
+  reg  [31:0] run_left_q, run_left_d;     // steps left of the RUN, the step in progress included
   reg  [31:0] period_q;
-  reg  [31:0] since_q;                    // clocks since the last tick (saturating)
+  reg  [31:0] since_q;                    // clocks since the last tick (saturating; all ones: none yet)
   reg  [31:0] step_q, overruns_q, dropped_q;   // shadows of the core's registers
   reg  [31:0] cycles_max_q, cycles_total_q, late_q;
-  reg  [31:0] spike_head_q, spike_tail_q;  // absolute event indices: written, freed
+  // absolute output event indices: written by the core, committed (readable), freed
+  reg  [31:0] spike_head_q, spike_done_q, spike_tail_q;
+  reg  [31:0] log_head_q, log_tail_q;     // absolute step log indices: written, freed
   reg  [IF_W:0] in_wr_q, in_rd_q;
   wire        running = (run_q != RS_IDLE);
 
@@ -313,10 +330,28 @@ module cmd_frontend #(
   wire [7:0]  arg_b4   = arg_q[39:32];      // count after a u32
   wire [8:0]  data3    = len9 - 9'd3;       // payload bytes after a u24 address
   wire [8:0]  data2    = len9 - 9'd2;       // after a u16 index
-  wire [8:0]  spikes_available = spike_head_q[8:0] - arg_u32[8:0];
-  wire [31:0] spikes_ahead     = spike_head_q - arg_u32;
-  // first_event must lie in [tail, head]: else it is freed already, or not yet written
-  wire        spikes_unkept    = spikes_ahead > (spike_head_q - spike_tail_q);
+  // READ_OUTPUT_SPIKES / READ_STEP_LOG: first must lie in [tail, committed head]: else it
+  // is freed already, or not yet readable; the reply holds min(max, available) items.
+  // The two differences are registered every clock (off S_VALIDATE's path), from the
+  // decoder's command (cmd_q is latched only with the verdict): S_VALIDATE sees the
+  // buffers as they were in the clock before (rtl/PROTOCOL.md section 7).
+  reg  [31:0] ahead_pre_q;                 // items from first to the committed head
+  reg  [31:0] held_pre_q;                  // items held: committed head - tail
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      ahead_pre_q <= 32'd0;
+      held_pre_q  <= 32'd0;
+    end else if (cmd_i == C_READ_LOG) begin
+      ahead_pre_q <= log_head_q - arg_u32;
+      held_pre_q  <= log_head_q - log_tail_q;
+    end else begin
+      ahead_pre_q <= spike_done_q - arg_u32;
+      held_pre_q  <= spike_done_q - spike_tail_q;
+    end
+  end
+  wire        read_unkept = ahead_pre_q > held_pre_q;
+  wire        read_fewer  = (ahead_pre_q[31:8] == 24'd0) && (ahead_pre_q[7:0] < arg_b4);
+  wire [8:0]  read_items  = {1'b0, read_fewer ? ahead_pre_q[7:0] : arg_b4};
   wire [IF_W:0] in_used = in_wr_q - in_rd_q;
 
   // payload bytes an item needs, in pass pass_q
@@ -362,7 +397,7 @@ module cmd_frontend #(
       C_READ_NEURONS:                  item_out = neuron_bytes(field_q);
       C_READ_W_BULK, C_READ_W_SPARSE:  item_out = WB[2:0];
       C_READ_SPIKES:                   item_out = 3'd6;
-      default:                         item_out = 3'd4;
+      default:                         item_out = 3'd4;   // bus words, counters, IDENTIFY, log entries
     endcase
   end
   // fields per record, for the record index to advance
@@ -396,31 +431,44 @@ module cmd_frontend #(
   wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
 
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
-  // all of them, latched when a READ_COUNTERS is validated: the reply takes many UART
-  // byte times while a run goes on, and its words must belong to one instant
-  wire [16*32-1:0] counters_now = {
+  // all of them, latched in the S_CHECK clock of a READ_COUNTERS: the reply takes many
+  // UART byte times while a run goes on, and its words must belong to one instant
+  wire [19*32-1:0] counters_now = {
+    16'd0, link_not_synced_i, 16'd0, overflows_q, log_head_q,
     16'd0, rejected_q, 16'd0, link_nacks_i, 16'd0, link_frame_errors_i,
     16'd0, link_out_of_order_i, 16'd0, link_duplicates_i, 16'd0, link_accepted_i,
-    {{(31-IF_W){1'b0}}, in_used}, spike_head_q, run_left_q, late_q,
+    {{(31-IF_W){1'b0}}, in_used}, spike_done_q, run_left_q, late_q,
     dropped_q, overruns_q, cycles_total_q, cycles_max_q, core_step_cycles_i, step_q};
-  reg  [16*32-1:0] counters_q;
+  reg  [19*32-1:0] counters_q;
 
-  localparam [7:0] PROTO_MAJOR = 8'd1;
-  localparam [7:0] PROTO_MINOR = 8'd0;
-  localparam [7:0] MAX_WINDOW  = 8'd1;
-  wire [159:0] identity = {BUILD_ID,
+  localparam [7:0]  PROTO_MAJOR = 8'd2;
+  localparam [7:0]  PROTO_MINOR = 8'd0;
+  localparam [7:0]  MAX_WINDOW  = 8'd127;   // the sequence rules' limit: frames are queued in the FIFO
+  localparam [15:0] RX_BYTES    = RX_FIFO_BYTES[15:0];
+  localparam [15:0] LOG_ENTRIES = STEP_LOG_DEPTH[15:0];
+  wire [223:0] identity = {BUILD_ID, LOG_ENTRIES,
                            INPUT_DEPTH[15:0], SPIKE_DEPTH[15:0],
                            HAS_CORE[7:0], WB8, DELAY_DEPTH[7:0], WEIGHT_W[7:0],
-                           N_INPUTS[15:0], N_NEURONS[15:0],
+                           N_INPUTS[15:0], N_NEURONS[15:0], CLOCK_HZ, RX_BYTES,
                            MAX_WINDOW, MAX_PAYLOAD[7:0], PROTO_MINOR, PROTO_MAJOR};
 
-  // ---- spike RAM (output events) and input FIFO --------------------------------------------------
+  // ---- spike RAM (output events), step log RAM and input queue ---------------------------------
   wire [31:0]      spike_step;
   wire [NEU_W-1:0] spike_neuron;
   ram_1r1w #(.WIDTH(32 + NEU_W), .ADDR_W(SP_W)) u_spike_ram (
     .clk_i(clk_i), .raddr_i(index_q[SP_W-1:0]), .rdata_o({spike_step, spike_neuron}),
     .we_i(core_spike_valid_i), .waddr_i(spike_head_q[SP_W-1:0]),
     .wdata_i({step_q, core_spike_id_i}));
+
+  // a log entry: {late, cycles u24} (cycles saturate at 2^24 - 1, far above any step of the core)
+  reg              commit;               // the run FSM commits a step this clock
+  reg              late_step_q;          // the step in progress started after its period slot
+  wire [23:0]      cycles_u24 = (|core_step_cycles_i[31:24]) ? 24'hFF_FFFF : core_step_cycles_i[23:0];
+  wire             log_late;
+  wire [23:0]      log_cycles;
+  ram_1r1w #(.WIDTH(25), .ADDR_W(LOG_W)) u_log_ram (
+    .clk_i(clk_i), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
+    .we_i(commit), .waddr_i(log_head_q[LOG_W-1:0]), .wdata_i({late_step_q, cycles_u24}));
 
   wire            fifo_write = (state_q == S_ITEM) & (pass_q == P_WRITE) & (cmd_q == C_LOAD_INPUTS)
                                & (gathered_q == item_in) & (items_q != 9'd0);
@@ -509,13 +557,21 @@ module cmd_frontend #(
         if (len_q != 8'd4 && len_q != 8'd8) check_code = E_BAD_LENGTH;
       end
       C_READ_SPIKES: begin
-        check_pass = P_REPLY;
-        check_items = (spikes_ahead < {24'd0, arg_b4}) ? spikes_available : {1'b0, arg_b4};
+        check_pass = P_REPLY; check_items = read_items;
         if (len_q != 8'd5)                                          check_code = E_BAD_LENGTH;
-        else if (arg_b4 > 8'd41)                                    check_code = E_OUT_OF_RANGE;
-        // events already freed, or not yet written (this check depends on the
+        else if (arg_b4 > MAX_SPIKES_READ)                          check_code = E_OUT_OF_RANGE;
+        // events already freed, or not yet readable (this check depends on the
         // state, which a read's may: a rejected read changes nothing)
-        else if (spikes_unkept)                                     check_code = E_OUT_OF_RANGE;
+        else if (read_unkept)                                       check_code = E_OUT_OF_RANGE;
+      end
+      C_READ_LOG: begin
+        check_pass = P_REPLY; check_items = read_items;
+        if (len_q != 8'd5)                                          check_code = E_BAD_LENGTH;
+        else if (arg_b4 > MAX_LOG_READ)                             check_code = E_OUT_OF_RANGE;
+        else if (read_unkept)                                       check_code = E_OUT_OF_RANGE;
+      end
+      C_STOP: begin
+        if (len_q != 8'd0) check_code = E_BAD_LENGTH;
       end
       C_READ_COUNTERS: begin
         check_pass = P_REPLY; check_items = N_COUNTERS;
@@ -529,26 +585,43 @@ module cmd_frontend #(
   reg [7:0]  check_code_q;
   reg [8:0]  check_items_q;
   reg [1:0]  check_pass_q;
-  reg [31:0] spikes_ahead_q;
+  reg [31:0] ahead_q;                      // READ_OUTPUT_SPIKES / READ_STEP_LOG: items available
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      check_code_q   <= E_NONE;
-      check_items_q  <= 9'd0;
-      check_pass_q   <= P_WRITE;
-      spikes_ahead_q <= 32'd0;
+      check_code_q      <= E_NONE;
+      check_items_q     <= 9'd0;
+      check_pass_q      <= P_WRITE;
+      ahead_q           <= 32'd0;
     end else if (state_q == S_VALIDATE) begin
-      check_code_q   <= check_code;
-      check_items_q  <= check_items;
-      check_pass_q   <= check_pass;
-      spikes_ahead_q <= spikes_ahead;
+      check_code_q      <= check_code;
+      check_items_q     <= check_items;
+      check_pass_q      <= check_pass;
+      ahead_q           <= ahead_pre_q;
     end
+  end
+
+  // the reply length of a read (P_REPLY), from the registered item count (used in
+  // S_CHECK): the echoed command, the available count of the streamed reads, the items
+  // (constant sizes: no multiplier); READ_WEIGHTS_SPARSE sets its own after the pre-scan
+  wire       counted_read = (cmd_q == C_READ_SPIKES) || (cmd_q == C_READ_LOG);
+  wire [7:0] items8       = check_items_q[7:0];
+  reg  [7:0] check_reply_len;
+  always @(*) begin
+    case (cmd_q)
+      C_READ_NEURONS:  check_reply_len = 8'd1 + arg_b2 * 8'd13;
+      C_READ_W_BULK:   check_reply_len = 8'd1 + items8 * WB8;
+      C_READ_SPIKES:   check_reply_len = 8'd5 + items8 * 8'd6;
+      C_READ_LOG:      check_reply_len = 8'd5 + items8 * 8'd4;
+      default:         check_reply_len = 8'd1 + items8 * 8'd4;   // words: READ_BUS, IDENTIFY, READ_COUNTERS
+    endcase
   end
 
   // commands that use the bus (refused while the core runs) or the FIFO (refused when full)
   wire uses_bus = (cmd_q != C_IDENTIFY) && (cmd_q != C_READ_SPIKES) && (cmd_q != C_READ_COUNTERS)
-                  && (cmd_q != C_LOAD_INPUTS);
+                  && (cmd_q != C_LOAD_INPUTS) && (cmd_q != C_READ_LOG) && (cmd_q != C_STOP);
   localparam [IF_W+8:0] INPUT_ROOM = INPUT_DEPTH[IF_W+8:0];
-  // registered, off the FSM's path: the queue only drains meanwhile, so a stale value errs on BUSY
+  // registered, off the FSM's path: the room of the previous clock (the queue only drains
+  // meanwhile, so it never claims room that is not there)
   reg  fifo_room_q;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) fifo_room_q <= 1'b0;
@@ -560,12 +633,28 @@ module cmd_frontend #(
                     || (cmd_q == C_WRITE_DELAYS) || (cmd_q == C_WRITE_STDP);
   wire is_read = (check_pass_q == P_REPLY) || (cmd_q == C_READ_W_SPARSE);
 
+  // ---- answers of side-effecting commands, by SEQ -------------------------------------------------
+  // A duplicate (REPLAY) of a side-effecting command gets the answer its first copy got:
+  // ACK (0) or the NACK code, written with that frame's CRC as the answer goes to the
+  // encoder.  So a command answered BUSY (or OUT_OF_RANGE by a pre-scan) whose NACK was
+  // lost is NACKed again, never ACKed unapplied.  A "duplicate" whose CRC differs from the
+  // frame applied under its SEQ is another frame: the host is out of step with the board
+  // (it is behind; e.g. another host identified the board): NACK NOT_SYNCED, applied
+  // nothing.  Reads (REPLAY) are executed again instead.
+  wire [15:0] outcome_crc;
+  wire [7:0]  outcome;
+  wire        outcome_we = (state_q == S_START) & apply_q & ~is_read;
+  ram_1r1w #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
+    .clk_i(clk_i), .raddr_i(seq_q), .rdata_o({outcome_crc, outcome}),
+    .we_i(outcome_we), .waddr_i(seq_q),
+    .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
+
   // ---- command FSM ------------------------------------------------------------------------------
   reg        cmd_we;                      // the command FSM writes the bus this clock
   reg [23:0] cmd_addr;
   reg [31:0] cmd_wdata;
   reg        core_reset_d, core_reset_q;
-  reg        start_run, free_spikes, clear_counters, clear_inputs, count_reject;
+  reg        start_run, stop_run, free_spikes, free_log, clear_counters, clear_inputs, count_reject;
 
   task automatic nack;
     input [7:0] code;
@@ -594,6 +683,7 @@ module cmd_frontend #(
     cmd_d          = cmd_q;
     seq_d          = seq_q;
     len_d          = len_q;
+    crc_d          = crc_q;
     apply_d        = apply_q;
     pass_d         = pass_q;
     items_d        = items_q;
@@ -616,7 +706,9 @@ module cmd_frontend #(
     cmd_wdata      = item_wdata;
     core_reset_d   = 1'b0;
     start_run      = 1'b0;
+    stop_run       = 1'b0;
     free_spikes    = 1'b0;
+    free_log       = 1'b0;
     clear_counters = 1'b0;
     clear_inputs   = 1'b0;
     count_reject   = 1'b0;
@@ -626,6 +718,7 @@ module cmd_frontend #(
           cmd_d   = cmd_i;
           seq_d   = seq_i;
           len_d   = len_i;
+          crc_d   = frame_crc_i;
           apply_d = (verdict_i == V_APPLY);
           if (verdict_i == V_NACK) begin
             // the sequencer's NACK: the frame is not executed
@@ -660,34 +753,38 @@ module cmd_frontend #(
           C_WRITE_BUS, C_READ_BUS, C_READ_W_BULK:  begin index_d = {8'd0, arg_u24}; pidx_d = 8'd3; end
           C_WRITE_W_BULK:                          begin index_d = {8'd0, arg_u24}; pidx_d = 8'd3; end
           C_WRITE_NEURONS, C_READ_NEURONS, C_WRITE_DELAYS: begin index_d = {16'd0, arg_u16}; pidx_d = 8'd2; end
-          C_READ_SPIKES:                           begin index_d = arg_u32; pidx_d = 8'd0; end
+          C_READ_SPIKES, C_READ_LOG:               begin index_d = arg_u32; pidx_d = 8'd0; end
           default:                                 begin index_d = 32'd0; pidx_d = 8'd0; end
         endcase
         reset_what_d = arg_q[4:0];
-        if (check_code_q != E_NONE) begin
+        if (!apply_q && !is_read) begin
+          // a duplicate of a side-effecting command: the answer its first copy got, not applied
+          if (outcome_crc != crc_q)  nack(E_NOT_SYNCED);
+          else if (outcome == E_NONE) ack();
+          else                        nack(outcome);
+        end else if (check_code_q != E_NONE) begin
           nack(check_code_q);
-        end else if (apply_q && running && uses_bus) begin
-          nack(E_BUSY);
-        end else if (!apply_q && !is_read) begin
-          ack();                             // a duplicate of a write: answered, not applied
+        end else if (running && uses_bus) begin
+          nack(E_BUSY);                      // a repeated read too: the bus is the run's
         end else if (cmd_q == C_RESET) begin
           state_d = S_RESET;
         end else if (cmd_q == C_RUN) begin
           start_run = 1'b1;
           ack();
+        end else if (cmd_q == C_STOP) begin
+          stop_run = 1'b1;
+          ack();
         end else begin
           state_d = S_ITEM;
           if (check_pass_q == P_REPLY) begin
-            // the reply header: echoed command, and for READ_OUTPUT_SPIKES the events available
+            // the reply header: echoed command, and for the streamed reads the items available
             ack();
-            state_d     = S_START;
-            reply_len_d = 8'd1 + ((cmd_q == C_READ_SPIKES) ? 8'd4 : 8'd0)
-                          + check_items_q[7:0] * ((cmd_q == C_READ_NEURONS) ? 8'd0 : {5'd0, item_out});
-            if (cmd_q == C_READ_NEURONS) reply_len_d = 8'd1 + arg_b2 * 8'd13;
-            if (cmd_q == C_READ_SPIKES) begin
-              out_d       = {8'd0, spikes_ahead_q, cmd_q};
+            reply_len_d = check_reply_len;
+            if (counted_read) begin
+              out_d       = {8'd0, ahead_q, cmd_q};
               out_n_d     = 3'd5;
-              free_spikes = apply_q;
+              free_spikes = apply_q & (cmd_q == C_READ_SPIKES);
+              free_log    = apply_q & (cmd_q == C_READ_LOG);
             end
           end
         end
@@ -707,7 +804,7 @@ module cmd_frontend #(
                 pass_d      = P_REPLY;
                 ack();
                 reply_len_d = 8'd1 + items_all_q[7:0] * WB8;
-              end else if (!apply_q)                ack();
+              end
               else if (cmd_q == C_LOAD_INPUTS && !fifo_room) nack(E_BUSY);   // checked here, after the scan
               else                                  pass_d = P_WRITE;
             end
@@ -755,8 +852,9 @@ module cmd_frontend #(
       S_READ_D: begin
         case (cmd_q)
           C_IDENTIFY:      out_d = {16'd0, identity[index_q[2:0]*32 +: 32]};
-          C_READ_COUNTERS: out_d = {16'd0, counters_q[index_q[3:0]*32 +: 32]};
+          C_READ_COUNTERS: out_d = {16'd0, counters_q[index_q[4:0]*32 +: 32]};
           C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron, spike_step};
+          C_READ_LOG:      out_d = {16'd0, log_late, 7'd0, log_cycles};
           default:         out_d = {16'd0, bus_rdata_i};
         endcase
         out_n_d    = item_out;
@@ -825,23 +923,29 @@ module cmd_frontend #(
   end
 
   // ---- run FSM -----------------------------------------------------------------------------------
+  // Clocks (rtl/PROTOCOL.md, "RUN timing"): RUN's S_CHECK clock a starts it (RS_INJ at a+1);
+  // each due input costs 2 clocks (RS_INJ, RS_INJ_D), the check that ends the injection 1
+  // (queue empty) or 2 (head not due yet); RS_WAIT ticks when the room flags (registered:
+  // the state of the clock before), the period and an idle core allow it; the step's tick at
+  // T, core done at T + C; RS_SNAP from T + C + 1, commit at T + C + 4; RS_INJ at T + C + 5.
   reg        run_we, run_tick;
   reg [23:0] run_addr;
   reg [31:0] run_wdata;
-  wire       spike_room = (spike_head_q - spike_tail_q) <= (SPIKE_DEPTH - N_NEURONS);
+  reg        spike_room_q, log_room_q;   // room for N_NEURONS events / one log entry, last clock
   wire       period_due = (since_q >= period_q);
   wire       input_due  = (input_step <= step_q);
   wire       fifo_empty = (in_rd_q == in_wr_q);
+  wire       step_in_progress = (run_q == RS_STEP) || (run_q == RS_SNAP);
 
   always @(*) begin
     run_d      = run_q;
     run_left_d = run_left_q;
     run_we     = 1'b0;
     run_tick   = 1'b0;
+    commit     = 1'b0;
     run_addr   = {R_CONTROL, REG_INJECT};
     run_wdata  = {{(32-IN_W){1'b0}}, input_channel};
     case (run_q)
-      RS_IDLE:  if (run_left_q != 32'd0) run_d = RS_INJ;
       RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_D;
       RS_INJ_D: begin
         if (input_due) begin
@@ -852,7 +956,7 @@ module cmd_frontend #(
         end
       end
       RS_WAIT: begin
-        if (spike_room && period_due && !core_busy_i) begin
+        if (spike_room_q && log_room_q && period_due && !core_busy_i) begin
           run_tick = 1'b1;
           run_d    = RS_STEP;
         end
@@ -860,13 +964,29 @@ module cmd_frontend #(
       RS_STEP: if (core_done_i) run_d = RS_SNAP;
       RS_SNAP: begin
         if (snap_q == 2'd3) begin
+          commit     = 1'b1;
           run_left_d = run_left_q - 32'd1;
           run_d      = (run_left_q == 32'd1) ? RS_IDLE : RS_INJ;
         end
       end
-      default: run_d = RS_IDLE;
+      default: ;                             // RS_IDLE: RUN starts the FSM
     endcase
-    if (start_run) run_left_d = arg_u32;
+    if (start_run) begin
+      run_left_d = arg_u32;
+      if (arg_u32 != 32'd0) run_d = RS_INJ;
+    end
+    // STOP: the step in progress completes and is the last; between steps the run ends now
+    // (inputs already injected stay in the core's delay ring, the rest stays queued)
+    if (stop_run) begin
+      if (step_in_progress && !commit) begin
+        run_left_d = 32'd1;
+      end else begin
+        run_left_d = 32'd0;
+        run_d      = RS_IDLE;
+        run_we     = 1'b0;
+        run_tick   = 1'b0;
+      end
+    end
   end
 
   // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 1..3
@@ -880,6 +1000,7 @@ module cmd_frontend #(
       cmd_q        <= 8'd0;
       seq_q        <= 8'd0;
       len_q        <= 8'd0;
+      crc_q        <= 16'd0;
       apply_q      <= 1'b0;
       pass_q       <= P_WRITE;
       items_q      <= 9'd0;
@@ -900,16 +1021,19 @@ module cmd_frontend #(
       snap_q       <= 2'd0;
       core_reset_q <= 1'b0;
       rejected_q   <= 16'd0;
-      counters_q   <= {16*32{1'b0}};
+      overflows_q  <= 16'd0;
+      counters_q   <= {19*32{1'b0}};
       run_q        <= RS_IDLE;
       run_left_q   <= 32'd0;
       period_q     <= 32'd0;
       since_q      <= 32'd0;
+      late_step_q  <= 1'b0;
     end else begin
       state_q      <= state_d;
       cmd_q        <= cmd_d;
       seq_q        <= seq_d;
       len_q        <= len_d;
+      crc_q        <= crc_d;
       apply_q      <= apply_d;
       pass_q       <= pass_d;
       items_q      <= items_d;
@@ -930,6 +1054,7 @@ module cmd_frontend #(
       snap_q       <= snapping ? snap_d : 2'd0;
       core_reset_q <= core_reset_d;
       rejected_q   <= rejected_q + {15'd0, count_reject};
+      overflows_q  <= overflows_q + {15'd0, rx_overflow_i};
       if (state_q == S_CHECK && cmd_q == C_READ_COUNTERS) counters_q <= counters_now;
       run_q        <= run_d;
       run_left_q   <= run_left_d;
@@ -938,14 +1063,18 @@ module cmd_frontend #(
       if (start_run)            since_q <= 32'hFFFF_FFFF;
       else if (run_tick)        since_q <= 32'd1;
       else if (since_q != 32'hFFFF_FFFF) since_q <= since_q + 32'd1;
+      // a step of a stepped run that starts after its period slot
+      if (run_tick) late_step_q <= (period_q != 32'd0) && (since_q != 32'hFFFF_FFFF)
+                                   && (since_q > period_q);
     end
   end
 
   // snapshot phase: 0..3 while an FSM is in its snapshot state
   wire [1:0] snap_d = snap_q + 2'd1;
 
-  // ---- shadows, counters, spike and input indices --------------------------------------------------
-  reg stats_take_q;                        // the step just finished: step_cycles_i is its count
+  // ---- shadows, counters, spike, log and input indices ---------------------------------------------
+  localparam [31:0] SPIKE_ROOM = SPIKE_DEPTH - N_NEURONS;
+  localparam [31:0] LOG_SIZE   = STEP_LOG_DEPTH;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       step_q         <= 32'd0;
@@ -955,31 +1084,41 @@ module cmd_frontend #(
       cycles_total_q <= 32'd0;
       late_q         <= 32'd0;
       spike_head_q   <= 32'd0;
+      spike_done_q   <= 32'd0;
       spike_tail_q   <= 32'd0;
+      log_head_q     <= 32'd0;
+      log_tail_q     <= 32'd0;
+      spike_room_q   <= 1'b0;
+      log_room_q     <= 1'b0;
       in_wr_q        <= {(IF_W+1){1'b0}};
       in_rd_q        <= {(IF_W+1){1'b0}};
-      stats_take_q   <= 1'b0;
     end else begin
       if (snapping && snap_q == 2'd1) step_q     <= bus_rdata_i;
       if (snapping && snap_q == 2'd2) overruns_q <= bus_rdata_i;
       if (snapping && snap_q == 2'd3) dropped_q  <= bus_rdata_i;
-      stats_take_q <= (run_q == RS_STEP) & core_done_i;
+      spike_room_q <= (spike_head_q - spike_tail_q) <= SPIKE_ROOM;
+      log_room_q   <= (log_head_q - log_tail_q) != LOG_SIZE;
       if (clear_counters) begin
         cycles_max_q   <= 32'd0;
         cycles_total_q <= 32'd0;
         late_q         <= 32'd0;
         spike_head_q   <= 32'd0;
+        spike_done_q   <= 32'd0;
         spike_tail_q   <= 32'd0;
+        log_head_q     <= 32'd0;
+        log_tail_q     <= 32'd0;
       end else begin
-        if (stats_take_q) begin
+        // the commit: the step's statistics, log entry and spikes, in one clock
+        if (commit) begin
           cycles_total_q <= cycles_total_q + core_step_cycles_i;
           if (core_step_cycles_i > cycles_max_q) cycles_max_q <= core_step_cycles_i;
+          late_q       <= late_q + {31'd0, late_step_q};
+          log_head_q   <= log_head_q + 32'd1;
+          spike_done_q <= spike_head_q;
         end
-        // a step of a stepped run that starts after its period has passed
-        if (run_tick && period_q != 32'd0 && since_q != 32'hFFFF_FFFF && since_q > period_q)
-          late_q <= late_q + 32'd1;
         if (core_spike_valid_i) spike_head_q <= spike_head_q + 32'd1;
         if (free_spikes)        spike_tail_q <= arg_u32;
+        if (free_log)           log_tail_q   <= arg_u32;
       end
       if (fifo_write) in_wr_q <= in_wr_q + 1'b1;
       if (clear_inputs) in_rd_q <= in_wr_q;

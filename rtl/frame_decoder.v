@@ -11,16 +11,17 @@
 // payload_valid_o); whether they may be used is decided only at the end:
 // exactly one of frame_ok_o / frame_err_o pulses per frame.  frame_ok_o needs
 // the closing FLAG right after exactly LEN + 5 body bytes, well-formed
-// escapes, no UART framing error, and a CRC residue of 0; it is never raised
+// escapes, no UART framing error or receive FIFO overflow, and a CRC residue of 0; it is never raised
 // for a frame with a byte in error unless the error pattern is one that
 // CRC-16 cannot see (see PROTOCOL.md, "Error detection").
 // Bytes outside frames (before the first FLAG, after an error) are skipped
 // without a report; a FLAG directly after a FLAG is an empty frame, ignored.
 //
-// Takes at most one byte per clock.  Outputs are registered: one clock after
+// Takes at most one byte (or error entry) per clock.  Outputs are registered: one clock after
 // the byte that causes them.  cmd_o / seq_o / len_o are valid from
 // hdr_valid_o until the next frame's LEN byte has been taken, so they are
-// valid together with frame_ok_o.
+// valid together with frame_ok_o; crc_o (the frame's own CRC, which tells two
+// frames with the same SEQ apart) until the next frame's CRC bytes.
 // Golden model: neurohw.targets.fpga.protocol.StreamDecoder (same states,
 // same error codes, reported on the same byte).
 `default_nettype none
@@ -33,6 +34,7 @@ module frame_decoder #(
   input  wire [7:0] byte_i,           // received byte, with byte_valid_i
   input  wire       byte_valid_i,     // a byte with a good stop bit (uart_rx valid_o)
   input  wire       byte_err_i,       // a byte with a 0 stop bit (uart_rx frame_err_o)
+  input  wire       byte_ovf_i,       // rx_fifo's overflow mark: bytes were dropped here
   output wire [7:0] len_o,            // payload length, 0..MAX_PAYLOAD
   output wire [7:0] cmd_o,
   output wire [7:0] seq_o,
@@ -42,7 +44,8 @@ module frame_decoder #(
   output wire       payload_valid_o,  // pulse per payload byte
   output wire       frame_ok_o,       // pulse: the frame just streamed out is good
   output wire       frame_err_o,      // pulse: a frame was abandoned; see err_code_o
-  output wire [3:0] err_code_o        // with frame_err_o: ERR_* below (PROTOCOL.md NACK codes)
+  output wire [3:0] err_code_o,       // with frame_err_o: ERR_* below (PROTOCOL.md NACK codes)
+  output wire [15:0] crc_o            // the CRC the frame carried (valid with frame_ok_o)
 );
   localparam [7:0] FLAG       = 8'h7E;
   localparam [7:0] ESCAPE     = 8'h7D;
@@ -57,6 +60,7 @@ module frame_decoder #(
   localparam [3:0] ERR_BAD_ESCAPE = 4'h4;  // ESCAPE not followed by 0x5E or 0x5D
   localparam [3:0] ERR_OVERSIZE   = 4'h5;  // LEN > MAX_PAYLOAD
   localparam [3:0] ERR_UART       = 4'h6;  // a byte with a UART framing error
+  localparam [3:0] ERR_OVERFLOW   = 4'h7;  // the receive FIFO dropped bytes of this frame
 
   localparam [2:0] S_HUNT    = 3'd0;  // skipping bytes until a FLAG
   localparam [2:0] S_LEN     = 3'd1;  // after a FLAG: expecting LEN
@@ -73,6 +77,7 @@ module frame_decoder #(
   reg  [7:0] cmd_q, cmd_d;
   reg  [7:0] seq_q, seq_d;
   reg  [7:0] count_q, count_d;      // payload bytes received, 0..len_q
+  reg  [15:0] rx_crc_q, rx_crc_d;   // the frame's CRC bytes as received
   reg        hdr_valid_q, hdr_valid_d;
   reg  [7:0] payload_q, payload_d;
   reg  [7:0] payload_idx_q, payload_idx_d;
@@ -102,6 +107,7 @@ module frame_decoder #(
     cmd_d           = cmd_q;
     seq_d           = seq_q;
     count_d         = count_q;
+    rx_crc_d        = rx_crc_q;
     payload_d       = payload_q;
     payload_idx_d   = payload_idx_q;
     hdr_valid_d     = 1'b0;
@@ -112,10 +118,10 @@ module frame_decoder #(
     crc_init        = 1'b0;
     crc_take        = 1'b0;
 
-    if (byte_err_i) begin
+    if (byte_err_i || byte_ovf_i) begin
       if (state_q != S_HUNT) begin
         err_d   = 1'b1;
-        code_d  = ERR_UART;
+        code_d  = byte_ovf_i ? ERR_OVERFLOW : ERR_UART;
         state_d = S_HUNT;
         esc_d   = 1'b0;
       end
@@ -184,8 +190,14 @@ module frame_decoder #(
             count_d         = count_q + 8'd1;
             if (count_q + 8'd1 == len_q) state_d = S_CRC_HI;
           end
-          S_CRC_HI: state_d = S_CRC_LO;
-          default:  state_d = S_END;     // S_CRC_LO (S_HUNT and S_END are handled above)
+          S_CRC_HI: begin
+            rx_crc_d[15:8] = unstuffed;
+            state_d        = S_CRC_LO;
+          end
+          default: begin                 // S_CRC_LO (S_HUNT and S_END are handled above)
+            rx_crc_d[7:0] = unstuffed;
+            state_d       = S_END;
+          end
         endcase
       end
     end
@@ -199,6 +211,7 @@ module frame_decoder #(
       cmd_q           <= 8'd0;
       seq_q           <= 8'd0;
       count_q         <= 8'd0;
+      rx_crc_q        <= 16'd0;
       hdr_valid_q     <= 1'b0;
       payload_q       <= 8'd0;
       payload_idx_q   <= 8'd0;
@@ -213,6 +226,7 @@ module frame_decoder #(
       cmd_q           <= cmd_d;
       seq_q           <= seq_d;
       count_q         <= count_d;
+      rx_crc_q        <= rx_crc_d;
       hdr_valid_q     <= hdr_valid_d;
       payload_q       <= payload_d;
       payload_idx_q   <= payload_idx_d;
@@ -233,6 +247,7 @@ module frame_decoder #(
   assign frame_ok_o      = ok_q;
   assign frame_err_o     = err_q;
   assign err_code_o      = code_q;
+  assign crc_o           = rx_crc_q;
 endmodule
 
 `default_nettype wire

@@ -5,11 +5,17 @@
 //   APPLY  - a new frame (seq == expected) or an IDENTIFY: validate, apply, answer;
 //   REPLAY - a duplicate (seq up to 128 behind expected): validate and answer
 //            again, apply nothing (idempotent reads are executed again);
-//   NACK   - answer NACK with nack_code_o: a decoder error, or OUT_OF_ORDER
-//            for a seq ahead of the expected one (a frame was lost);
+//   NACK   - answer NACK with nack_code_o: a decoder error, OUT_OF_ORDER
+//            for a seq ahead of the expected one (a frame was lost), or
+//            NOT_SYNCED for any good frame but IDENTIFY while unsynchronised;
 //   SILENT - nothing: only one NACK is sent per gap (HDLC REJ), until the
 //            expected frame arrives.
 // IDENTIFY (command 0x01) sets the expected seq to its seq + 1: link sync.
+// After reset the sequencer is unsynchronised until the first IDENTIFY: a
+// board reset behind the host's back (power glitch, reset button) makes the
+// host's next frame fail visibly (NOT_SYNCED, never applied) instead of being
+// applied if its seq happens to be 0.  Every such frame gets its NACK (no
+// one-per-gap rule: each is the final answer to that frame).
 // expected_seq_o is the expected seq after the verdict (the NACK payload's
 // "expected SEQ").  frame_decoder holds cmd_o/seq_o until the next frame's
 // LEN byte has been taken, so they are still valid with verdict_valid_o.
@@ -36,7 +42,8 @@ module frame_sequencer #(
   output wire [COUNT_W-1:0] duplicates_o,     // REPLAY verdicts
   output wire [COUNT_W-1:0] out_of_order_o,   // frames ahead of the expected seq
   output wire [COUNT_W-1:0] frame_errors_o,   // frame_err_i pulses
-  output wire [COUNT_W-1:0] link_nacks_o      // NACK verdicts
+  output wire [COUNT_W-1:0] link_nacks_o,     // NACK verdicts for errors and gaps (one per gap)
+  output wire [COUNT_W-1:0] not_synced_o      // NOT_SYNCED verdicts
 );
   localparam [1:0] V_SILENT = 2'd0;
   localparam [1:0] V_APPLY  = 2'd1;
@@ -45,20 +52,26 @@ module frame_sequencer #(
 
   localparam [7:0] CMD_IDENTIFY     = 8'h01;
   localparam [7:0] ERR_OUT_OF_ORDER = 8'h10;
+  localparam [7:0] ERR_NOT_SYNCED   = 8'h15;
 
   reg  [7:0]         expected_q, expected_d;
   reg                nack_out_q, nack_out_d;   // a NACK for the current gap has been sent
+  reg                synced_q, synced_d;       // an IDENTIFY has arrived since reset
   reg                valid_q, valid_d;
   reg  [1:0]         verdict_q, verdict_d;
   reg  [7:0]         code_q, code_d;
   reg  [COUNT_W-1:0] accepted_q, duplicates_q, out_of_order_q, frame_errors_q, link_nacks_q;
+  reg  [COUNT_W-1:0] not_synced_q;
   reg                count_accepted, count_duplicate, count_out_of_order, count_error, count_nack;
+  reg                count_not_synced;
 
   wire [7:0] ahead = seq_i - expected_q;       // (seq - expected) mod 256
 
   always @(*) begin
     expected_d         = expected_q;
     nack_out_d         = nack_out_q;
+    synced_d           = synced_q;
+    count_not_synced   = 1'b0;
     valid_d            = 1'b0;
     verdict_d          = verdict_q;
     code_d             = code_q;
@@ -73,10 +86,15 @@ module frame_sequencer #(
       if (frame_err_i) begin
         count_error = 1'b1;
         code_d      = {4'h0, err_code_i};
+      end else if (cmd_i != CMD_IDENTIFY && !synced_q) begin
+        verdict_d        = V_NACK;
+        code_d           = ERR_NOT_SYNCED;
+        count_not_synced = 1'b1;
       end else if (cmd_i == CMD_IDENTIFY || ahead == 8'd0) begin
         verdict_d      = V_APPLY;
         expected_d     = seq_i + 8'd1;
         nack_out_d     = 1'b0;
+        synced_d       = 1'b1;
         count_accepted = 1'b1;
       end else if (ahead[7]) begin              // 128..255 ahead = up to 128 behind
         verdict_d       = V_REPLAY;
@@ -98,6 +116,7 @@ module frame_sequencer #(
     if (!rst_ni) begin
       expected_q     <= 8'd0;
       nack_out_q     <= 1'b0;
+      synced_q       <= 1'b0;
       valid_q        <= 1'b0;
       verdict_q      <= V_SILENT;
       code_q         <= 8'h00;
@@ -106,9 +125,11 @@ module frame_sequencer #(
       out_of_order_q <= {COUNT_W{1'b0}};
       frame_errors_q <= {COUNT_W{1'b0}};
       link_nacks_q   <= {COUNT_W{1'b0}};
+      not_synced_q   <= {COUNT_W{1'b0}};
     end else begin
       expected_q     <= expected_d;
       nack_out_q     <= nack_out_d;
+      synced_q       <= synced_d;
       valid_q        <= valid_d;
       verdict_q      <= verdict_d;
       code_q         <= code_d;
@@ -117,6 +138,7 @@ module frame_sequencer #(
       out_of_order_q <= out_of_order_q + {{(COUNT_W-1){1'b0}}, count_out_of_order};
       frame_errors_q <= frame_errors_q + {{(COUNT_W-1){1'b0}}, count_error};
       link_nacks_q   <= link_nacks_q   + {{(COUNT_W-1){1'b0}}, count_nack};
+      not_synced_q   <= not_synced_q   + {{(COUNT_W-1){1'b0}}, count_not_synced};
     end
   end
 
@@ -129,6 +151,7 @@ module frame_sequencer #(
   assign out_of_order_o  = out_of_order_q;
   assign frame_errors_o  = frame_errors_q;
   assign link_nacks_o    = link_nacks_q;
+  assign not_synced_o    = not_synced_q;
 endmodule
 
 `default_nettype wire

@@ -1,4 +1,5 @@
-"""Framing, CRC and the board's sequence-number rules (neurohw.targets.fpga.protocol)."""
+"""Framing, CRC, the receive FIFO and the board's sequence-number rules
+(neurohw.targets.fpga.protocol)."""
 import binascii
 
 import pytest
@@ -6,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neurohw.targets.fpga.protocol import (
-    CRC16_CHECK, ESCAPE, FLAG, MAX_PAYLOAD, BoardEndpoint, Command, CommandRejected,
-    ErrorCode, Frame, FrameError, StreamDecoder, crc16, encode_frame, frame_body,
-    is_duplicate,
+    CRC16_CHECK, DEFAULT_RX_BUFFER, ESCAPE, FLAG, MAX_PAYLOAD, OVERFLOW_MARK, BoardEndpoint,
+    BoardSequencer, Command, CommandRejected, ErrorCode, Frame, FrameError, RxEntry, RxFifo,
+    StreamDecoder, Verdict, crc16, encode_frame, frame_body, is_duplicate,
 )
 
 # Derandomized so that CI runs the same examples every time; the examples
@@ -150,6 +151,11 @@ def test_each_decoder_error_code():
     # Outside a frame, garbage and UART errors are skipped silently.
     assert decoder.feed_byte(0x55, uart_error=True) is None
     assert StreamDecoder().decode(b"\x00\x7d\x12" + bytes([FLAG, FLAG, FLAG])) == []
+    # the receive FIFO's overflow mark, like a UART error: right after a frame's closing
+    # flag too (the next frame may have lost its opening flag), but not while hunting
+    decoder.decode(bytes([FLAG]))
+    assert decoder.feed_entry(OVERFLOW_MARK) == FrameError(ErrorCode.RX_OVERFLOW)
+    assert decoder.feed_entry(OVERFLOW_MARK) is None
 
 
 def test_duplicate_horizon():
@@ -185,9 +191,17 @@ def replies(endpoint, *wires):
     return StreamDecoder().decode(endpoint.receive(b"".join(wires)))
 
 
+def synced_endpoint(board, identity=b""):
+    """An endpoint after the host's IDENTIFY (seq 255: the next expected seq is 0)."""
+    endpoint = BoardEndpoint(board, identity=identity)
+    (reply,) = replies(endpoint, encode_frame(Command.IDENTIFY, 255))
+    assert reply.cmd == Command.ACK and endpoint.expected_seq == 0
+    return endpoint
+
+
 def test_board_applies_once_and_re_acks_duplicates():
     board = MemoryBoard()
-    endpoint = BoardEndpoint(board)
+    endpoint = synced_endpoint(board)
     write = encode_frame(Command.WRITE_WEIGHTS_BULK, 0, b"\x04\xAA\xBB")
     assert replies(endpoint, write) == [Frame(Command.ACK, 0, bytes([Command.WRITE_WEIGHTS_BULK]))]
     # The ACK was lost and the host sends the frame again.
@@ -202,7 +216,7 @@ def test_board_applies_once_and_re_acks_duplicates():
 
 def test_board_nacks_a_gap_once_and_accepts_the_retransmission():
     board = MemoryBoard()
-    endpoint = BoardEndpoint(board)
+    endpoint = synced_endpoint(board)
     frames_ = [encode_frame(Command.WRITE_WEIGHTS_BULK, seq, bytes([seq, seq])) for seq in range(4)]
     # Frame 0 is lost: 1, 2, 3 are ahead; one NACK names the expected seq.
     assert replies(endpoint, *frames_[1:]) == [
@@ -218,7 +232,7 @@ def test_board_nacks_a_gap_once_and_accepts_the_retransmission():
 
 def test_board_rejection_consumes_the_seq_and_repeats_on_duplicate():
     board = MemoryBoard()
-    endpoint = BoardEndpoint(board)
+    endpoint = synced_endpoint(board)
     bad = encode_frame(Command.WRITE_WEIGHTS_BULK, 0, b"\x3F\x01\x02")
     nack = Frame(Command.NACK, 0, bytes([Command.WRITE_WEIGHTS_BULK, ErrorCode.OUT_OF_RANGE, 1]))
     assert replies(endpoint, bad) == [nack]
@@ -226,10 +240,109 @@ def test_board_rejection_consumes_the_seq_and_repeats_on_duplicate():
     assert endpoint.expected_seq == 1 and board.writes_applied == 0
 
 
+def test_a_duplicate_gets_its_first_answer_even_if_the_board_changed_since():
+    """The answer a side-effecting command got is kept by SEQ: a command NACKed BUSY whose
+    NACK was lost is NACKed again when it is retransmitted, never ACKed unapplied."""
+    busy = [True]
+
+    def board(cmd, payload, apply):
+        if busy[0]:
+            raise CommandRejected(ErrorCode.BUSY)
+        return b""
+
+    endpoint = synced_endpoint(board)
+    run = encode_frame(Command.RUN, 0, b"\x01\x00\x00\x00")
+    nack = Frame(Command.NACK, 0, bytes([Command.RUN, ErrorCode.BUSY, 1]))
+    assert replies(endpoint, run) == [nack]
+    busy[0] = False                       # the run that made it busy is over meanwhile
+    assert replies(endpoint, run) == [nack]
+    assert replies(endpoint, encode_frame(Command.RUN, 1, b"\x01\x00\x00\x00")) == [
+        Frame(Command.ACK, 1, bytes([Command.RUN]))]
+    assert endpoint.counters.rejected == 2 and endpoint.counters.duplicates == 1
+
+
 def test_identify_resynchronises_the_sequence_numbers():
-    endpoint = BoardEndpoint(MemoryBoard(), identity=b"core")
+    endpoint = synced_endpoint(MemoryBoard(), identity=b"core")
     endpoint.sequencer.expected_seq = 77  # left over from an earlier session
     (reply,) = replies(endpoint, encode_frame(Command.IDENTIFY, 200))
     assert reply.cmd == Command.ACK and reply.seq == 200
-    assert reply.payload == bytes([Command.IDENTIFY, 1, 0, MAX_PAYLOAD, 127]) + b"core"
+    assert reply.payload == bytes([Command.IDENTIFY, 2, 0, MAX_PAYLOAD, 127]) \
+        + DEFAULT_RX_BUFFER.to_bytes(2, "little") + b"core"
     assert endpoint.expected_seq == 201
+    (reply,) = replies(endpoint, encode_frame(Command.IDENTIFY, 201, b"\x00"))
+    assert reply == Frame(Command.NACK, 201, bytes([Command.IDENTIFY, ErrorCode.BAD_LENGTH, 202]))
+
+
+def test_a_reset_board_refuses_everything_but_identify():
+    """After reset (and before the first IDENTIFY) every good frame is NACKed NOT_SYNCED,
+    each one, whatever its seq (0 included), and nothing is applied."""
+    board = MemoryBoard()
+    endpoint = BoardEndpoint(board)
+    write = encode_frame(Command.WRITE_WEIGHTS_BULK, 0, b"\x04\xAA")
+    read = encode_frame(Command.READ_WEIGHTS_BULK, 1, b"\x04\x01")
+    assert replies(endpoint, write, read, write) == [
+        Frame(Command.NACK, 0, bytes([Command.WRITE_WEIGHTS_BULK, ErrorCode.NOT_SYNCED, 0])),
+        Frame(Command.NACK, 1, bytes([Command.READ_WEIGHTS_BULK, ErrorCode.NOT_SYNCED, 0])),
+        Frame(Command.NACK, 0, bytes([Command.WRITE_WEIGHTS_BULK, ErrorCode.NOT_SYNCED, 0]))]
+    # a damaged frame is a link error as usual (one NACK per gap)
+    assert [f.payload[1] for f in replies(endpoint, write[:-3] + bytes([FLAG]))] == [ErrorCode.TRUNCATED]
+    assert board.writes_applied == 0 and endpoint.counters.not_synced == 3
+    replies(endpoint, encode_frame(Command.IDENTIFY, 9))
+    assert replies(endpoint, encode_frame(Command.WRITE_WEIGHTS_BULK, 10, b"\x04\xAA")) == [
+        Frame(Command.ACK, 10, bytes([Command.WRITE_WEIGHTS_BULK]))]
+    endpoint.reset()                      # a reset pulse: unsynchronised again
+    assert replies(endpoint, encode_frame(Command.WRITE_WEIGHTS_BULK, 11, b"\x04\xAB"))[0].payload[1] \
+        == ErrorCode.NOT_SYNCED
+    assert board.writes_applied == 1 and board.memory[4] == 0xAA
+
+
+def test_rx_fifo_drops_what_finds_it_full_and_marks_the_place():
+    fifo = RxFifo(4)
+    for byte in b"abcdef":                    # e, f find it full: dropped, a mark owed
+        fifo.push(byte)
+    assert len(fifo) == 4 and fifo.mark_owed and fifo.dropped == 2
+    assert fifo.pop() == RxEntry(ord("a"))
+    assert fifo.push(ord("g")) is True        # the first clock with room: the mark, g dropped
+    assert fifo.dropped == 3 and not fifo.mark_owed and fifo.overflows == 1
+    assert fifo.push(ord("h")) is False       # full again
+    assert [fifo.pop() for _ in range(4)] == [RxEntry(ord("b")), RxEntry(ord("c")),
+                                              RxEntry(ord("d")), OVERFLOW_MARK]
+    assert fifo.pop() is None
+    with pytest.raises(ValueError, match="power of two"):
+        RxFifo(3000)
+
+
+@fuzz
+@given(st.lists(frames, min_size=2, max_size=6), st.integers(2, 64), st.data())
+def test_an_overflow_never_joins_two_frames(sent, depth, data):
+    """Whatever bytes are dropped by a full FIFO, the decoder delivers only frames that
+    were sent, intact, and reports the damaged one."""
+    fifo = RxFifo(1 << (depth.bit_length() - 1))
+    decoder = StreamDecoder()
+    events = []
+    wire = b"".join(encode_frame(f.cmd, f.seq, f.payload) for f in sent)
+    for byte in wire:
+        fifo.push(byte)
+        if data.draw(st.booleans(), label="pop"):
+            entry = fifo.pop()
+            if entry is not None and (event := decoder.feed_entry(entry)) is not None:
+                events.append(event)
+    fifo.clock(None)
+    while (entry := fifo.pop()) is not None:
+        if (event := decoder.feed_entry(entry)) is not None:
+            events.append(event)
+    got = [e for e in events if isinstance(e, Frame)]
+    assert all(frame in sent for frame in got)
+    assert [sent.index(frame) for frame in got] == sorted(sent.index(frame) for frame in got) or \
+        len(set(sent)) < len(sent)
+    if fifo.overflows:
+        assert FrameError(ErrorCode.RX_OVERFLOW) in events
+
+
+def test_sequencer_counts_every_not_synced_frame():
+    sequencer = BoardSequencer()
+    for seq in (0, 0, 5):
+        assert sequencer.step(Frame(Command.RUN, seq)) == (Verdict.NACK, ErrorCode.NOT_SYNCED)
+    assert sequencer.step(Frame(Command.IDENTIFY, 3)) == (Verdict.APPLY, 0)
+    assert sequencer.step(Frame(Command.RUN, 4)) == (Verdict.APPLY, 0)
+    assert sequencer.counters.not_synced == 3 and sequencer.counters.link_nacks == 0

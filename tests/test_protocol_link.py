@@ -16,10 +16,8 @@ import numpy as np
 import pytest
 import serial
 
-from neurohw.targets.fpga.link import CommandFailed, Link, LinkError, LinkTimeout
-from neurohw.targets.fpga.protocol import (
-    BoardEndpoint, Command, CommandRejected, ErrorCode,
-)
+from neurohw.targets.fpga.link import BoardReset, CommandFailed, Link, LinkError, LinkTimeout
+from neurohw.targets.fpga.protocol import BoardEndpoint, Command, CommandRejected, ErrorCode
 
 BAUD_115200_BYTE_TIME = 10 / 115200  # 8N1: ten bits per byte
 
@@ -30,6 +28,7 @@ class FaultyLine:
     def __init__(self, endpoint, *, bit_error_rate=0.0, drop_rate=0.0, duplicate_rate=0.0,
                  latency=0.0005, byte_time=BAUD_115200_BYTE_TIME, seed=1):
         self.endpoint = endpoint
+        self.written = bytearray()  # what the host wrote, before the line's damage
         self.bit_error_rate = bit_error_rate
         self.drop_rate = drop_rate
         self.duplicate_rate = duplicate_rate
@@ -64,6 +63,7 @@ class FaultyLine:
         return np.repeat(received, copies).tobytes()
 
     def write(self, data):
+        self.written += data
         self._to_board_free_at = max(self.now, self._to_board_free_at) + len(data) * self.byte_time
         at_board = self._to_board_free_at + self.latency
         reply = self._damage(self.endpoint.receive(self._damage(data)))
@@ -157,12 +157,16 @@ def random_workload(rng, count, memory_size=1024):
 def test_clean_line_sends_each_frame_once():
     board, line, link = connect()
     identity = link.identify()
-    assert (identity.protocol_major, identity.core_info) == (1, b"test-board")
+    assert (identity.protocol_major, identity.core_info) == (2, b"test-board")
+    assert identity.max_window == 127 and identity.rx_buffer == 2048
     requests, expected = random_workload(random.Random(5), 300)
     assert link.transact(requests) == expected
     assert link.stats.retransmissions == 0 and link.stats.timeouts == 0
     assert link.stats.frames_sent == 301
     assert board.applied == [r for r in requests if r[0] != Command.READ_WEIGHTS_BULK]
+    # the byte counters count the wire bytes both ways
+    assert link.stats.bytes_written == len(line.written) > 300 * 7
+    assert link.stats.bytes_read > 301 * 8
 
 
 def test_ber_1e3_over_10000_frames_has_no_silent_corruption():
@@ -223,14 +227,52 @@ def test_rejected_command_is_reported_and_the_rest_delivered():
 
 
 def test_board_with_another_major_version_is_refused():
-    class BoardSpeakingVersion2(BoardEndpoint):
-        def identify_reply(self):
-            return bytes((2, 0)) + super().identify_reply()[2:]
+    class BoardSpeakingVersion1(BoardEndpoint):
+        """A protocol 1.0 board: IDENTIFY's link fields are version, max_payload, window 1."""
 
-    line = FaultyLine(BoardSpeakingVersion2(MemoryBoard()))
+        def identify_reply(self):
+            return bytes((1, 0, 255, 1)) + b"\x00" * 16
+
+    line = FaultyLine(BoardSpeakingVersion1(MemoryBoard()))
     link = Link(line, clock=line.clock)
-    with pytest.raises(LinkError, match=r"faulty-line: IDENTIFY .*board speaks protocol 2\.0, this host 1\.x"):
+    with pytest.raises(LinkError, match=r"faulty-line: IDENTIFY .*board speaks protocol 1\.0, "
+                                        r"this host 2\.0 \(major versions must match\)"):
         link.identify()
+
+
+def test_a_reset_board_raises_board_reset_naming_port_and_command():
+    """The board was reset behind the host's back: its NOT_SYNCED NACK is final, the window's
+    other frames are abandoned, and the error names the port and the command."""
+    board, line, link = connect()
+    link.identify()
+    link.request(Command.WRITE_WEIGHTS_BULK, b"\x00\x00\x01")
+    line.endpoint.reset()
+    requests = [(Command.WRITE_WEIGHTS_BULK, b"\x00\x00\x02"), (Command.RUN, b"\x01\x00\x00\x00")]
+    with pytest.raises(BoardReset, match=r"faulty-line: WRITE_WEIGHTS_BULK \(seq 2\): the board "
+                                         r"is not synchronised .*NOT_SYNCED"):
+        link.transact(requests)
+    assert board.memory[0] == 1 and len(board.applied) == 1
+    link.identify()
+    link.transact(requests)
+    assert board.memory[0] == 2 and len(board.applied) == 3
+
+
+def test_a_board_out_of_step_raises_board_reset_instead_of_retrying():
+    """The board's expected SEQ moved behind the host's back (another host identified it):
+    ahead of the host, the host's frame looks like a duplicate, but its CRC is not the
+    frame's applied under that SEQ (NOT_SYNCED); behind the host, the board NACKs
+    OUT_OF_ORDER with an expected SEQ the host has not in flight.  Either way BoardReset,
+    not an ACK for a command never applied, nor retrying for ever."""
+    board, line, link = connect()
+    link.identify()
+    line.endpoint.sequencer.expected_seq = 100   # the host's next seq is 1: "a duplicate"
+    with pytest.raises(BoardReset, match=r"RUN \(seq 1\): the board is not synchronised"):
+        link.request(Command.RUN, b"\x01\x00\x00\x00")
+    link.identify()
+    line.endpoint.sequencer.expected_seq = 250   # the host's next seq is 3: a gap
+    with pytest.raises(BoardReset, match=r"RUN \(seq 3\): lost sequence sync: the board expects seq 250"):
+        link.request(Command.RUN, b"\x01\x00\x00\x00")
+    assert link.stats.retransmissions == 0 and board.applied == []
 
 
 def test_link_over_a_pseudo_terminal_with_pyserial():

@@ -18,20 +18,21 @@ import serial
 
 sys.path.insert(0, str(Path(__file__).parent / "rtl"))  # the cmd_frontend bench's helpers
 
-from test_cmd_frontend import SEED, SHAPE, model_run, random_fpga_program  # noqa: E402
+from test_cmd_frontend import SEEDS, SHAPE, model_run, random_fpga_program  # noqa: E402
 
 from neurohw.targets.fpga import formats as F  # noqa: E402
 from neurohw.targets.fpga.board import Board  # noqa: E402
-from neurohw.targets.fpga.link import Link  # noqa: E402
+from neurohw.targets.fpga.link import BoardReset, Link  # noqa: E402
 from neurohw.targets.fpga.program import load_model  # noqa: E402
 from neurohw.targets.fpga.virtual import VirtualBoard, VirtualBoardError, build_harness  # noqa: E402
 
 BUILD_ID = 0x5EED
+CLOCK_HZ = 12_000_000
 
 
 @pytest.fixture(scope="module")
 def virtual_board():
-    with VirtualBoard(SHAPE, clks_per_bit=4, build_id=BUILD_ID) as virtual:
+    with VirtualBoard(SHAPE, clks_per_bit=4, build_id=BUILD_ID, clock_hz=CLOCK_HZ) as virtual:
         yield virtual
 
 
@@ -40,29 +41,33 @@ def test_program_through_the_serial_port(virtual_board):
     try:
         board = Board(Link(port, reply_timeout=2.0))
         info = board.identify()
-        assert info.protocol == (1, 0) and info.max_window == 1 and info.max_payload == 255
+        assert info.protocol == (2, 0) and info.max_window == 127 and info.max_payload == 255
+        assert info.rx_buffer == 2048 and info.step_log == 512 and info.clock_hz == CLOCK_HZ
         assert info.shape == SHAPE and info.weight_bytes == 2 and info.has_core
         assert info.build_id == BUILD_ID and info.spike_buffer == 2 * SHAPE.n_neurons
         assert board.port_name == virtual_board.port
 
-        program = random_fpga_program(SEED)
+        program = random_fpga_program(SEEDS[0])
         board.upload(program, verify=True)
         model = load_model(program)
-        steps, fired, counters = board.run_program(program)
+        run = board.run_program(program)
         events, cycles = model_run(model, program.inputs)
         assert events, "the program should make the core fire"
-        assert list(zip(steps.tolist(), fired.tolist())) == events
+        assert list(zip(run.spike_steps.tolist(), run.spike_neurons.tolist())) == events
+        assert run.step_cycles.tolist() == cycles and not run.step_late.any()
+        counters = run.counters
         assert counters.step == int(model.regs[F.REG_STEP])  # the program sets a random start step
         assert counters.last_step_cycles == cycles[-1]
         assert counters.max_step_cycles == max(cycles)
         assert counters.total_step_cycles == sum(cycles)
         assert counters.spike_events == len(events) and counters.steps_left == 0
 
-        # a few more steps without inputs, spikes read separately
+        # a few more steps without inputs, spikes and log read separately
         board.run(3)
-        more, counters = board.wait()
+        more, log, counters = board.wait()
         events, cycles = model_run(model, [[]] * 3)
-        assert more == events and counters.last_step_cycles == cycles[-1]
+        assert more == events and [c for c, _ in log] == cycles
+        assert counters.last_step_cycles == cycles[-1]
         assert board.read_bus(F.REGION_V << F.REGION_SHIFT, SHAPE.n_neurons) == \
             [model.read(F.REGION_V << F.REGION_SHIFT | n) for n in range(SHAPE.n_neurons)]
         # the pty is a clean wire: nothing was lost, corrupted or retransmitted
@@ -85,9 +90,25 @@ def test_port_can_be_reopened(virtual_board):
         assert second.read_bus(address, 1) == [0x0ABCDE]
 
 
+def test_a_board_reset_mid_session_is_detected(virtual_board):
+    """reset_board() pulses the design's reset: the host's next command raises BoardReset
+    (NOT_SYNCED: never applied); after IDENTIFY the board works again, its RAMs intact."""
+    address = F.REGION_V << F.REGION_SHIFT | 5
+    with serial.Serial(virtual_board.port, baudrate=115200, timeout=0.1) as port:
+        board = Board(port, reply_timeout=2.0)
+        board.identify()
+        board.write_bus(address, [0x0C0FFE])
+        assert virtual_board.reset_board() >= 1
+        with pytest.raises(BoardReset, match=f"{virtual_board.port}: WRITE_BUS .*NOT_SYNCED"):
+            board.write_bus(address, [0x0DEAD0])
+        board.identify()
+        assert board.read_bus(address, 1) == [0x0C0FFE]
+        assert board.counters().not_synced == 1
+
+
 def test_idle_board_does_not_spin():
     """Left alone, the harness sleeps most of the time instead of clocking flat out."""
-    with VirtualBoard(SHAPE, clks_per_bit=4, build_id=BUILD_ID) as virtual:
+    with VirtualBoard(SHAPE, clks_per_bit=4, build_id=BUILD_ID, clock_hz=CLOCK_HZ) as virtual:
         pid = virtual.pid
         time.sleep(3)  # past the full-speed grace period after start-up
         before = _cpu_seconds(pid)
@@ -111,7 +132,7 @@ def test_missing_harness_is_a_clear_error(tmp_path):
 def test_harness_that_exits_is_a_clear_error(tmp_path):
     # the real harness, allowed 4 file descriptors: it gets the pty's controller side but cannot
     # open the peripheral side, and exits before reporting a port
-    harness = build_harness(SHAPE, 4, BUILD_ID)
+    harness = build_harness(SHAPE, 4, BUILD_ID, CLOCK_HZ)
     limited = tmp_path / "board_pty_few_files"
     limited.write_text(f"#!/bin/sh\nexec prlimit --nofile=4 {harness}\n")
     limited.chmod(0o755)
@@ -132,7 +153,7 @@ def test_board_command_serves_until_interrupted():
               "sys.exit(args.func(args))\n")
     command = subprocess.Popen([sys.executable, "-c", script, "board", "--virtual",
                                 "--neurons", str(SHAPE.n_neurons), "--inputs", str(SHAPE.n_inputs),
-                                "--delay-depth", str(SHAPE.delay_depth)],
+                                "--delay-depth", str(SHAPE.delay_depth), "--clock-mhz", "12"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=Path(__file__).parents[1])
     try:
@@ -140,7 +161,7 @@ def test_board_command_serves_until_interrupted():
         assert port_path.startswith("/dev/"), command.stderr.read() if command.poll() is not None else port_path
         with serial.Serial(port_path, baudrate=115200, timeout=0.1) as port:
             info = Board(port, reply_timeout=2.0).identify()
-        assert info.shape == SHAPE
+        assert info.shape == SHAPE and info.clock_hz == CLOCK_HZ
         command.send_signal(signal.SIGINT)
         assert command.wait(10) == 0, command.stderr.read()
     finally:

@@ -1,27 +1,32 @@
 // neurohw_board: everything of a board build that is not board-specific: the
 // neurohw core behind the UART link of rtl/PROTOCOL.md.
 //
-//   rx_i -> uart_rx -> frame_decoder -> frame_sequencer -> command front end -> core
-//   tx_o <- uart_tx <- frame_encoder <------------------- command front end
+//   rx_i -> uart_rx -> rx_fifo -> frame_decoder -> frame_sequencer -> command front end -> core
+//   tx_o <- uart_tx <- frame_encoder <------------------------------ command front end
 //
-// The command front end is rtl/cmd_frontend.v.  A frame that arrives while it
-// is still busy with the previous one is not passed to the sequencer (the
-// front end's accept_o): for the link it is lost, and the host retransmits it.
+// The command front end is rtl/cmd_frontend.v.  Frames the host sends back to
+// back wait in the receive FIFO (RX_FIFO_BYTES, reported by IDENTIFY, as the
+// host's byte credit) until the front end can take them: the decoder is fed
+// only while the front end's ready_o is high.
 // WITH_CORE = 0 builds the link alone, with a scratch memory on the bus, for
 // bringing up the link on a board (and for a build that fits any device).
 // spike_o pulses for one clock per neuron spike; the board top stretches it
-// for a LED.
+// for a LED.  CLOCK_HZ is only reported (IDENTIFY): the board top passes the
+// frequency of its clock.
 `default_nettype none
 
 module neurohw_board #(
-  parameter integer CLKS_PER_BIT = 104,  // clock cycles per UART bit (f_clk / baud)
-  parameter integer MAX_PAYLOAD  = 255,  // largest frame payload accepted
-  parameter integer N_NEURONS    = 256,  // core parameters, see rtl/README.md
-  parameter integer N_INPUTS     = 256,
-  parameter integer WEIGHT_W     = 8,
-  parameter integer DELAY_DEPTH  = 16,
-  parameter integer WITH_CORE    = 1,    // 0: fpga/common/bus_scratch.v instead of the core
-  parameter [31:0]  BUILD_ID     = 32'h0000_0001  // reported by IDENTIFY
+  parameter integer CLKS_PER_BIT   = 104,  // clock cycles per UART bit (f_clk / baud)
+  parameter integer MAX_PAYLOAD    = 255,  // largest frame payload accepted
+  parameter integer N_NEURONS      = 256,  // core parameters, see rtl/README.md
+  parameter integer N_INPUTS       = 256,
+  parameter integer WEIGHT_W       = 8,
+  parameter integer DELAY_DEPTH    = 16,
+  parameter integer WITH_CORE      = 1,    // 0: fpga/common/bus_scratch.v instead of the core
+  parameter integer RX_FIFO_BYTES  = 2048, // receive FIFO entries, a power of two
+  parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
+  parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // reported by IDENTIFY
+  parameter [31:0]  BUILD_ID       = 32'h0000_0001    // reported by IDENTIFY
 ) (
   input  wire clk_i,
   input  wire rst_ni,      // synchronous-release reset (reset_sync)
@@ -30,7 +35,7 @@ module neurohw_board #(
   output wire spike_o,     // a neuron fired this clock
   output wire overrun_o    // a tick arrived while the core was busy (sticky until cleared)
 );
-  // ---- UART and framing --------------------------------------------------------------------
+  // ---- UART, receive FIFO and framing ------------------------------------------------------
   wire [7:0] rx_byte;
   wire       rx_valid, rx_frame_err;
 
@@ -38,31 +43,43 @@ module neurohw_board #(
     .clk_i(clk_i), .rst_ni(rst_ni), .rx_i(rx_i),
     .data_o(rx_byte), .valid_o(rx_valid), .frame_err_o(rx_frame_err));
 
+  wire       frontend_ready;   // the front end can take the next frame
+  wire       entry_valid, rx_overflow;
+  wire [8:0] entry;            // {error, byte}; error with byte[0] set: the overflow mark
+  wire       pop = entry_valid & frontend_ready;
+
+  rx_fifo #(.DEPTH(RX_FIFO_BYTES)) u_rx_fifo (
+    .clk_i(clk_i), .rst_ni(rst_ni),
+    .byte_i(rx_byte), .byte_valid_i(rx_valid), .byte_err_i(rx_frame_err),
+    .valid_o(entry_valid), .entry_o(entry), .pop_i(pop), .overflow_o(rx_overflow));
+
   wire [7:0] frame_len, frame_cmd, frame_seq, payload, payload_idx;
   wire       hdr_valid, payload_valid, frame_ok, frame_err;
   wire [3:0] frame_err_code;
+  wire [15:0] frame_crc;
 
   frame_decoder #(.MAX_PAYLOAD(MAX_PAYLOAD)) u_frame_decoder (
     .clk_i(clk_i), .rst_ni(rst_ni),
-    .byte_i(rx_byte), .byte_valid_i(rx_valid), .byte_err_i(rx_frame_err),
+    .byte_i(entry[7:0]), .byte_valid_i(pop & ~entry[8]),
+    .byte_err_i(pop & entry[8] & ~entry[0]), .byte_ovf_i(pop & entry[8] & entry[0]),
     .len_o(frame_len), .cmd_o(frame_cmd), .seq_o(frame_seq), .hdr_valid_o(hdr_valid),
     .payload_o(payload), .payload_idx_o(payload_idx), .payload_valid_o(payload_valid),
-    .frame_ok_o(frame_ok), .frame_err_o(frame_err), .err_code_o(frame_err_code));
+    .frame_ok_o(frame_ok), .frame_err_o(frame_err), .err_code_o(frame_err_code),
+    .crc_o(frame_crc));
 
-  wire       frontend_accept;  // the front end can take the frame that ends now
   wire       verdict_valid;
   wire [1:0] verdict;
   wire [7:0] nack_code, expected_seq;
-  wire [15:0] accepted, duplicates, out_of_order, frame_errors, link_nacks;  // READ_COUNTERS
+  wire [15:0] accepted, duplicates, out_of_order, frame_errors, link_nacks, not_synced;  // READ_COUNTERS
 
   frame_sequencer u_frame_sequencer (
     .clk_i(clk_i), .rst_ni(rst_ni),
-    .frame_ok_i(frame_ok & frontend_accept), .frame_err_i(frame_err & frontend_accept), .err_code_i(frame_err_code),
+    .frame_ok_i(frame_ok), .frame_err_i(frame_err), .err_code_i(frame_err_code),
     .cmd_i(frame_cmd), .seq_i(frame_seq),
     .verdict_valid_o(verdict_valid), .verdict_o(verdict), .nack_code_o(nack_code),
     .expected_seq_o(expected_seq),
     .accepted_o(accepted), .duplicates_o(duplicates), .out_of_order_o(out_of_order),
-    .frame_errors_o(frame_errors), .link_nacks_o(link_nacks));
+    .frame_errors_o(frame_errors), .link_nacks_o(link_nacks), .not_synced_o(not_synced));
 
   wire       enc_idle, enc_start, enc_payload_valid, enc_payload_ready;
   wire [7:0] enc_len, enc_cmd, enc_seq, enc_payload;
@@ -91,17 +108,19 @@ module neurohw_board #(
 
   cmd_frontend #(
     .MAX_PAYLOAD(MAX_PAYLOAD), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .HAS_CORE(WITH_CORE), .BUILD_ID(BUILD_ID)
+    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .HAS_CORE(WITH_CORE),
+    .STEP_LOG_DEPTH(STEP_LOG_DEPTH), .RX_FIFO_BYTES(RX_FIFO_BYTES), .CLOCK_HZ(CLOCK_HZ),
+    .BUILD_ID(BUILD_ID)
   ) u_frontend (
-    .clk_i(clk_i), .rst_ni(rst_ni),
+    .clk_i(clk_i), .rst_ni(rst_ni), .ready_o(frontend_ready), .rx_overflow_i(rx_overflow),
     .cmd_i(frame_cmd), .seq_i(frame_seq), .len_i(frame_len), .hdr_valid_i(hdr_valid),
     .payload_i(payload), .payload_idx_i(payload_idx), .payload_valid_i(payload_valid),
-    .frame_end_i(frame_ok | frame_err), .accept_o(frontend_accept),
+    .frame_end_i(frame_ok | frame_err), .frame_crc_i(frame_crc),
     .verdict_valid_i(verdict_valid), .verdict_i(verdict), .nack_code_i(nack_code),
     .expected_seq_i(expected_seq),
     .link_accepted_i(accepted), .link_duplicates_i(duplicates),
     .link_out_of_order_i(out_of_order), .link_frame_errors_i(frame_errors),
-    .link_nacks_i(link_nacks),
+    .link_nacks_i(link_nacks), .link_not_synced_i(not_synced),
     .enc_idle_i(enc_idle), .enc_start_o(enc_start), .enc_len_o(enc_len),
     .enc_cmd_o(enc_cmd), .enc_seq_o(enc_seq), .enc_payload_o(enc_payload),
     .enc_payload_valid_o(enc_payload_valid), .enc_payload_ready_i(enc_payload_ready),

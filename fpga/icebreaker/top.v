@@ -8,7 +8,8 @@
 // (yowasp-icepll -i 12 -o 24: DIVR 0, DIVF 63, DIVQ 5, FILTER_RANGE 1,
 // F_PFD 12 MHz, F_VCO 768 MHz, 24.000 MHz achieved); neurohw.targets.fpga.synth
 // recomputes them with icepll for another clock and overrides them.
-// Reset: held until the PLL locks, released synchronously (reset_sync).
+// The PLL's output frequency is computed from the dividers and reported by IDENTIFY
+// (CLOCK_HZ).  Reset: held until the PLL locks, released synchronously (reset_sync).
 // LEDs (active low): green = a neuron spiked (stretched), red = a tick was overrun.
 `default_nettype none
 
@@ -30,6 +31,10 @@ module top #(
   output wire led_green_no,
   output wire led_red_no
 );
+  // SB_PLL40 in SIMPLE feedback: F_out = F_in * (DIVF + 1) / ((DIVR + 1) * 2^DIVQ)
+  localparam [63:0] PLL_OUT_HZ = 64'd12_000_000 * (PLL_DIVF + 1) / ((PLL_DIVR + 1) << PLL_DIVQ);
+  localparam [31:0] CLOCK_HZ   = PLL_OUT_HZ[31:0];
+
   wire clk;
   wire pll_locked;
 
@@ -53,7 +58,7 @@ module top #(
   wire spike, overrun;
   neurohw_board #(
     .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE)
+    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE), .CLOCK_HZ(CLOCK_HZ)
   ) u_board (
     .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
     .spike_o(spike), .overrun_o(overrun));

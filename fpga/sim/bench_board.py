@@ -14,7 +14,7 @@ from neurohw.targets.fpga.protocol import Frame, StreamDecoder, encode_frame
 CLKS_PER_BIT = 8        # as run_bench.py builds the design
 REPLY_WAIT = 4000       # clocks after a request: its reply (<= 16 bytes) is complete by then
 CMD_ACK, CMD_NACK = 0x80, 0x81
-WRITE_BUS, READ_BUS, RUN = 0x08, 0x09, 0x41
+IDENTIFY, WRITE_BUS, READ_BUS, RUN = 0x01, 0x08, 0x09, 0x41
 
 
 async def send_bytes(dut, data):
@@ -75,10 +75,16 @@ async def link_round_trips(dut):
 
     # scratch word 5, or the core's A_PLUS register (16 bits)
     addr = 0x000004 if with_core else 0x000005
+    # unsynchronised after reset: NOT_SYNCED (0x15), not applied; IDENTIFY synchronises
+    assert await exchange(dut, sink, bus_write(0, addr, 0xDEAD)) == [(CMD_NACK, 0, b"\x08\x15\x00")]
+    replies = await exchange(dut, sink, encode_frame(IDENTIFY, 255))
+    assert [(cmd, seq, payload[:3]) for cmd, seq, payload in replies] == [(CMD_ACK, 255, b"\x01\x02\x00")]
     assert await exchange(dut, sink, bus_write(0, addr, 0xBEEF)) == [(CMD_ACK, 0, b"\x08")]
     assert await exchange(dut, sink, bus_read(1, addr)) == [(CMD_ACK, 1, b"\x09\xef\xbe\x00\x00")]
-    # a duplicate (its ACK was lost) is answered again but not applied again
-    assert await exchange(dut, sink, bus_write(0, addr, 0x1234)) == [(CMD_ACK, 0, b"\x08")]
+    # a duplicate (its ACK was lost) is answered again but not applied again; another frame
+    # with that SEQ is not a duplicate: the host is out of step (NOT_SYNCED)
+    assert await exchange(dut, sink, bus_write(0, addr, 0xBEEF)) == [(CMD_ACK, 0, b"\x08")]
+    assert await exchange(dut, sink, bus_write(0, addr, 0x1234)) == [(CMD_NACK, 0, b"\x08\x15\x02")]
     assert await exchange(dut, sink, bus_read(2, addr)) == [(CMD_ACK, 2, b"\x09\xef\xbe\x00\x00")]
     # a corrupted frame: NACK BAD_CRC; SEQ and the payload's expected SEQ are 3
     corrupted = bytearray(bus_read(3, addr))

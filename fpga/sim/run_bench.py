@@ -4,10 +4,12 @@
     .venv/bin/python fpga/sim/run_bench.py --core   # the link with a 16-neuron core
 
 The bench (bench_board.py) sends frames built by neurohw.targets.fpga.protocol
-and checks the replies of the command front end (rtl/cmd_frontend.v): ACKs with data,
-duplicates re-ACKed but not re-applied, NACKs for a bad CRC, a gap (once per
-gap), an unknown command and a bad length; with the core, a read of
-N_NEURONS and RUN 3 -> STEP = 3.  The UART runs at 8 clocks per bit.
+and checks the replies of the command front end (rtl/cmd_frontend.v): NOT_SYNCED
+before the first IDENTIFY, ACKs with data, duplicates re-ACKed but not re-applied
+(and another frame with the same SEQ NACKed NOT_SYNCED), NACKs for a bad CRC, a
+gap (once per gap), an unknown command and a bad length; with the core, a read of
+N_NEURONS and RUN 3 -> STEP = 3.  The UART runs at 8 clocks per bit.  The
+automated, model-checked bench is tests/rtl/test_cmd_frontend.py.
 """
 import argparse
 import os

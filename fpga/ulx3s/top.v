@@ -9,7 +9,8 @@
 // (yowasp-ecppll -i 25 -o 75: CLKI_DIV 1, CLKFB_DIV 3, CLKOP_DIV 8,
 // CLKOP_CPHASE 4, VCO 600 MHz, 75 MHz achieved); neurohw.targets.fpga.synth
 // recomputes them with ecppll for another clock and overrides them.
-// Reset: held until the PLL locks, released synchronously (reset_sync).
+// The PLL's output frequency is computed from the dividers and reported by IDENTIFY
+// (CLOCK_HZ).  Reset: held until the PLL locks, released synchronously (reset_sync).
 // LEDs: led[0] = a neuron spiked (stretched), led[1] = a tick was overrun.
 // wifi_gpio0 is held high: a low level lets the ESP32 reset the board.
 `default_nettype none
@@ -32,6 +33,10 @@ module top #(
   output wire [1:0] led,
   output wire       wifi_gpio0
 );
+  // EHXPLLL with CLKOP as feedback: F_out = F_in * CLKFB_DIV / CLKI_DIV
+  localparam [63:0] PLL_OUT_HZ = 64'd25_000_000 * PLL_CLKFB_DIV / PLL_CLKI_DIV;
+  localparam [31:0] CLOCK_HZ   = PLL_OUT_HZ[31:0];
+
   wire clk;
   wire pll_locked;
 
@@ -74,7 +79,7 @@ module top #(
   wire spike, overrun;
   neurohw_board #(
     .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE)
+    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE), .CLOCK_HZ(CLOCK_HZ)
   ) u_board (
     .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
     .spike_o(spike), .overrun_o(overrun));

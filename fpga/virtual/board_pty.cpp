@@ -8,7 +8,10 @@
 //     back to back, NEUROHW_CLKS_PER_BIT clocks per bit;
 //   * tx_o is sampled mid-bit after each start bit and every received byte is
 //     written to the pty.
-// SIGTERM or SIGINT ends it cleanly (exit status 0).
+// SIGTERM or SIGINT ends it cleanly (exit status 0).  SIGUSR1 resets the whole board
+// design (rst_ni low for kResetClocks clocks, as a power glitch or the reset button
+// would), then prints "reset <count>" on stdout, so that fault-injection tests know
+// when it has happened; the bytes on either wire at that moment are lost.
 //
 // NEUROHW_CLKS_PER_BIT must equal the design's CLKS_PER_BIT parameter; the
 // builder (neurohw/targets/fpga/virtual.py) passes both from one value.
@@ -45,9 +48,12 @@ constexpr unsigned long kActiveClocks = 2'000'000;
 constexpr int kIdleBatchClocks = 1024;
 constexpr int kIdleWaitMs = 2;
 constexpr size_t kMaxQueuedInput = 4096;  // stop reading the pty beyond this backlog
+constexpr int kResetClocks = 16;           // rst_ni low for this long on SIGUSR1
 
 volatile sig_atomic_t stop_requested = 0;
+volatile sig_atomic_t reset_requested = 0;
 void on_signal(int) { stop_requested = 1; }
+void on_reset(int) { reset_requested = 1; }
 
 void die(const char* what) {
   std::fprintf(stderr, "board_pty: %s: %s\n", what, std::strerror(errno));
@@ -147,6 +153,9 @@ int main(int argc, char** argv) {
   action.sa_handler = on_signal;
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  struct sigaction reset_action{};
+  reset_action.sa_handler = on_reset;
+  sigaction(SIGUSR1, &reset_action, nullptr);
 
   std::printf("%s\n", name);
   std::fflush(stdout);
@@ -163,9 +172,25 @@ int main(int argc, char** argv) {
   UartFromDesign from_design;
   std::deque<unsigned char> to_host;
   unsigned long quiet_clocks = 0;  // clocks since the last UART activity
+  unsigned long resets = 0;
   unsigned char buffer[256];
 
   while (!stop_requested) {
+    if (reset_requested) {
+      reset_requested = 0;
+      top.rst_ni = 0;
+      for (int i = 0; i < kResetClocks; ++i) {
+        top.rx_i = to_design.level();
+        clock(top);
+      }
+      top.rst_ni = 1;
+      const unsigned long framing_errors = from_design.framing_errors;
+      from_design = UartFromDesign{};  // a character cut by the reset is not delivered
+      from_design.framing_errors = framing_errors;
+      quiet_clocks = 0;
+      std::printf("reset %lu\n", ++resets);
+      std::fflush(stdout);
+    }
     const bool idle = !to_design.busy() && !from_design.busy() && to_host.empty()
                       && quiet_clocks >= kActiveClocks;
     if (idle) {

@@ -1,13 +1,16 @@
-"""rtl/crc16.v, rtl/frame_decoder.v and rtl/frame_encoder.v against neurohw.targets.fpga.protocol.
+"""rtl/crc16.v, rtl/frame_decoder.v, rtl/frame_encoder.v, rtl/frame_sequencer.v and
+rtl/rx_fifo.v against neurohw.targets.fpga.protocol.
 
 One Verilated harness holds: a crc16; two frame decoders (MAX_PAYLOAD 255
 and 32) fed bytes directly by the bench; a frame encoder; a frame sequencer;
-and a chain encoder -> uart_tx -> (line, with an error-injection XOR) ->
-uart_rx -> decoder.  The decoders are compared event by event with
-protocol.StreamDecoder (same events, same error codes, same order) and,
-independently of that model, checked against what was actually sent; the
-sequencer is compared verdict by verdict with protocol.BoardSequencer.  The pytest entry point is
-``test_frame_benches`` at the end.
+a chain encoder -> uart_tx -> (line, with an error-injection XOR) -> uart_rx
+-> decoder; and a 16-entry rx_fifo.  The decoders are compared event by event
+with protocol.StreamDecoder (same events, same error codes, same order, UART
+errors and receive-FIFO overflow marks included) and, independently of that
+model, checked against what was actually sent; the sequencer is compared
+verdict by verdict with protocol.BoardSequencer (the NOT_SYNCED rule
+included), the FIFO clock by clock with protocol.RxFifo.  The pytest entry
+point is ``test_frame_benches`` at the end.
 """
 import random
 
@@ -16,36 +19,40 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, ReadOnly
 
 from neurohw.targets.fpga.protocol import (
-    CRC16_CHECK, ESCAPE, FLAG, BoardSequencer, Command, ErrorCode, Frame, FrameError,
-    StreamDecoder, Verdict, crc16, crc16_update, encode_frame,
+    CRC16_CHECK, ESCAPE, FLAG, BoardSequencer, Command, ErrorCode, Frame, FrameError, RxEntry,
+    RxFifo, StreamDecoder, Verdict, crc16, crc16_update, encode_frame, frame_crc,
 )
 
 from link_runner import lint, run_bench
 
 SMALL_MAX_PAYLOAD = 32
 CHAIN_CLKS_PER_BIT = 4
+FIFO_DEPTH = 16
 # frame_sequencer counter ports, and the BoardCounters fields they mirror
 SEQUENCER_COUNTERS = {"accepted": "frames_accepted", "duplicates": "duplicates",
                       "out_of_order": "out_of_order", "frame_errors": "frame_errors",
-                      "link_nacks": "link_nacks"}
+                      "link_nacks": "link_nacks", "not_synced": "not_synced"}
+# a byte stream entry: (byte, kind), kind as protocol.RxEntry (BYTE, UART_ERROR, OVERFLOW)
 
 _DECODER_PORTS = """
     .byte_i({p}_byte_i), .byte_valid_i({p}_byte_valid_i), .byte_err_i({p}_byte_err_i),
+    .byte_ovf_i({p}_byte_ovf_i),
     .len_o({p}_len_o), .cmd_o({p}_cmd_o), .seq_o({p}_seq_o), .hdr_valid_o({p}_hdr_valid_o),
     .payload_o({p}_payload_o), .payload_idx_o({p}_payload_idx_o),
     .payload_valid_o({p}_payload_valid_o), .frame_ok_o({p}_ok_o), .frame_err_o({p}_err_o),
-    .err_code_o({p}_code_o)"""
+    .err_code_o({p}_code_o), .crc_o({p}_crc_o)"""
 
 
 def _decoder_port_list(prefix, inputs=True):
     ins = [f"input wire [7:0] {prefix}_byte_i", f"input wire {prefix}_byte_valid_i",
-           f"input wire {prefix}_byte_err_i"] if inputs else []
+           f"input wire {prefix}_byte_err_i", f"input wire {prefix}_byte_ovf_i"] if inputs else []
     return ins + [
         f"output wire [7:0] {prefix}_len_o", f"output wire [7:0] {prefix}_cmd_o",
         f"output wire [7:0] {prefix}_seq_o", f"output wire {prefix}_hdr_valid_o",
         f"output wire [7:0] {prefix}_payload_o", f"output wire [7:0] {prefix}_payload_idx_o",
         f"output wire {prefix}_payload_valid_o", f"output wire {prefix}_ok_o",
-        f"output wire {prefix}_err_o", f"output wire [3:0] {prefix}_code_o"]
+        f"output wire {prefix}_err_o", f"output wire [3:0] {prefix}_code_o",
+        f"output wire [15:0] {prefix}_crc_o"]
 
 
 def _encoder_port_list(prefix, tx=True):
@@ -81,7 +88,10 @@ def _harness() -> str:
                 "input wire [7:0] seqr_cmd_i", "input wire [7:0] seqr_seq_i",
                 "output wire seqr_valid_o", "output wire [1:0] seqr_verdict_o",
                 "output wire [7:0] seqr_nack_code_o", "output wire [7:0] seqr_expected_o"]
-             + [f"output wire [15:0] seqr_{name}_o" for name in SEQUENCER_COUNTERS])
+             + [f"output wire [15:0] seqr_{name}_o" for name in SEQUENCER_COUNTERS]
+             + ["input wire [7:0] fifo_byte_i", "input wire fifo_valid_i", "input wire fifo_err_i",
+                "output wire fifo_head_valid_o", "output wire [8:0] fifo_entry_o",
+                "input wire fifo_pop_i", "output wire fifo_overflow_o"])
     body = f"""
   crc16 u_crc (.clk_i(clk_i), .rst_ni(rst_ni), .init_i(crc_init_i), .data_i(crc_data_i),
     .valid_i(crc_valid_i), .crc_o(crc_o));
@@ -97,12 +107,17 @@ def _harness() -> str:
   assign ch_line_o = ch_tx_line ^ ch_flip_i;
   uart_rx #(.CLKS_PER_BIT({CHAIN_CLKS_PER_BIT})) u_ch_rx (.clk_i(clk_i), .rst_ni(rst_ni),
     .rx_i(ch_line_o), .data_o(chd_byte_i), .valid_o(chd_byte_valid_i), .frame_err_o(chd_byte_err_i));
+  wire chd_byte_ovf_i = 1'b0;
   frame_decoder #(.MAX_PAYLOAD(255)) u_chd (.clk_i(clk_i), .rst_ni(rst_ni),{_DECODER_PORTS.format(p="chd")});
   frame_sequencer #(.COUNT_W(16)) u_seqr (.clk_i(clk_i), .rst_ni(rst_ni),
     .frame_ok_i(seqr_ok_i), .frame_err_i(seqr_err_i), .err_code_i(seqr_code_i),
     .cmd_i(seqr_cmd_i), .seq_i(seqr_seq_i), .verdict_valid_o(seqr_valid_o),
     .verdict_o(seqr_verdict_o), .nack_code_o(seqr_nack_code_o), .expected_seq_o(seqr_expected_o),
     {", ".join(f".{name}_o(seqr_{name}_o)" for name in SEQUENCER_COUNTERS)});
+  rx_fifo #(.DEPTH({FIFO_DEPTH})) u_fifo (.clk_i(clk_i), .rst_ni(rst_ni),
+    .byte_i(fifo_byte_i), .byte_valid_i(fifo_valid_i), .byte_err_i(fifo_err_i),
+    .valid_o(fifo_head_valid_o), .entry_o(fifo_entry_o), .pop_i(fifo_pop_i),
+    .overflow_o(fifo_overflow_o));
 """
     port_list = ",\n  ".join(ports)
     return f"`default_nettype none\nmodule frame_bench (\n  {port_list}\n);{body}endmodule\n"
@@ -121,13 +136,14 @@ async def start(dut):
 
 async def reset(dut):
     for name in ("crc_init_i", "crc_data_i", "crc_valid_i",
-                 "dec_byte_i", "dec_byte_valid_i", "dec_byte_err_i",
-                 "sdec_byte_i", "sdec_byte_valid_i", "sdec_byte_err_i",
+                 "dec_byte_i", "dec_byte_valid_i", "dec_byte_err_i", "dec_byte_ovf_i",
+                 "sdec_byte_i", "sdec_byte_valid_i", "sdec_byte_err_i", "sdec_byte_ovf_i",
                  "enc_start_i", "enc_len_i", "enc_cmd_i", "enc_seq_i", "enc_payload_i",
                  "enc_payload_valid_i", "enc_tx_ready_i",
                  "ch_start_i", "ch_len_i", "ch_cmd_i", "ch_seq_i", "ch_payload_i",
                  "ch_payload_valid_i", "ch_flip_i",
-                 "seqr_ok_i", "seqr_err_i", "seqr_code_i", "seqr_cmd_i", "seqr_seq_i"):
+                 "seqr_ok_i", "seqr_err_i", "seqr_code_i", "seqr_cmd_i", "seqr_seq_i",
+                 "fifo_byte_i", "fifo_valid_i", "fifo_err_i", "fifo_pop_i"):
         getattr(dut, name).value = 0
     dut.rst_ni.value = 0
     for _ in range(3):
@@ -167,6 +183,7 @@ class DecoderMonitor:
                 assert (self._get("len_o"), self._get("cmd_o"), self._get("seq_o")) == self._header, \
                     f"{self.prefix}: header changed before frame_ok_o"
                 assert len(self._payload) == length, f"{self.prefix}: {len(self._payload)} bytes for LEN {length}"
+                assert self._get("crc_o") == frame_crc(cmd, seq, bytes(self._payload)), f"{self.prefix}: crc_o"
                 self.events.append(Frame(cmd, seq, bytes(self._payload)))
                 self._payload = None
             elif err:
@@ -178,18 +195,19 @@ class DecoderMonitor:
 
 
 async def feed_bytes(dut, prefix, stream, rng=None, gap_probability=0.0):
-    """Drive (byte, uart_error) pairs, one per clock unless a random gap is drawn."""
-    for byte, uart_error in stream:
+    """Drive (byte, kind) entries, one per clock unless a random gap is drawn."""
+    strobes = ("byte_valid_i", "byte_err_i", "byte_ovf_i")   # indexed by the RxEntry kind
+    for byte, kind in stream:
         while rng is not None and rng.random() < gap_probability:
-            sig(dut, prefix, "byte_valid_i").value = 0
-            sig(dut, prefix, "byte_err_i").value = 0
+            for strobe in strobes:
+                sig(dut, prefix, strobe).value = 0
             await FallingEdge(dut.clk_i)
         sig(dut, prefix, "byte_i").value = byte
-        sig(dut, prefix, "byte_valid_i").value = int(not uart_error)
-        sig(dut, prefix, "byte_err_i").value = int(uart_error)
+        for index, strobe in enumerate(strobes):
+            sig(dut, prefix, strobe).value = int(kind == index)
         await FallingEdge(dut.clk_i)
-    sig(dut, prefix, "byte_valid_i").value = 0
-    sig(dut, prefix, "byte_err_i").value = 0
+    for strobe in strobes:
+        sig(dut, prefix, strobe).value = 0
     for _ in range(3):
         await FallingEdge(dut.clk_i)
 
@@ -197,8 +215,8 @@ async def feed_bytes(dut, prefix, stream, rng=None, gap_probability=0.0):
 def model_events(stream, max_payload=255):
     decoder = StreamDecoder(max_payload)
     events = []
-    for byte, uart_error in stream:
-        event = decoder.feed_byte(byte, uart_error)
+    for byte, kind in stream:
+        event = decoder.feed_entry(RxEntry(byte, kind))
         if event is not None:
             events.append(event)
     return events
@@ -235,25 +253,29 @@ def wire(frame):
 
 
 def clean(data):
-    return [(byte, False) for byte in data]
+    return [(byte, RxEntry.BYTE) for byte in data]
 
 
 def corrupt(rng, data):
     """One random fault in ``data``: a bit flip, a dropped, inserted or repeated byte,
-    or a UART framing error on a byte."""
+    a UART framing error on a byte, or bytes lost to a receive FIFO overflow (the
+    FIFO's mark where they were)."""
     stream = clean(data)
     position = rng.randrange(len(stream))
-    kind = rng.choice(["flip", "drop", "insert", "repeat", "uart"])
+    kind = rng.choice(["flip", "drop", "insert", "repeat", "uart", "overflow"])
     if kind == "flip":
-        stream[position] = (stream[position][0] ^ (1 << rng.randrange(8)), False)
+        stream[position] = (stream[position][0] ^ (1 << rng.randrange(8)), RxEntry.BYTE)
     elif kind == "drop":
         del stream[position]
     elif kind == "insert":
-        stream.insert(position, (rng.choice([FLAG, ESCAPE, rng.randrange(256)]), False))
+        stream.insert(position, (rng.choice([FLAG, ESCAPE, rng.randrange(256)]), RxEntry.BYTE))
     elif kind == "repeat":
         stream.insert(position, stream[position])
+    elif kind == "uart":
+        stream[position] = (stream[position][0], RxEntry.UART_ERROR)
     else:
-        stream[position] = (stream[position][0], True)
+        lost = rng.randrange(1, 30)
+        stream[position:position + lost] = [(0, RxEntry.OVERFLOW)]
     return stream
 
 
@@ -338,7 +360,8 @@ async def decoder_survives_random_bytes_and_resynchronises(dut):
             piece = rng.choice(["bytes", "fragment", "damaged"])
             if piece == "bytes":
                 garbage += [(rng.choice([FLAG, ESCAPE, 0x5E, 0x5D, rng.randrange(256), rng.randrange(256)]),
-                             rng.random() < 0.02) for _ in range(rng.randrange(1, 40))]
+                             rng.choices([RxEntry.BYTE, RxEntry.UART_ERROR, RxEntry.OVERFLOW],
+                                         [0.96, 0.02, 0.02])[0]) for _ in range(rng.randrange(1, 40))]
             elif piece == "fragment":
                 encoded = wire(random_frame(rng))
                 first = rng.randrange(len(encoded))
@@ -348,13 +371,13 @@ async def decoder_survives_random_bytes_and_resynchronises(dut):
         good = random_frame(rng, max_len=SMALL_MAX_PAYLOAD)
         stream = garbage + clean(wire(good))
         events = await decode_on_both(dut, stream)
-        garbage_bytes = bytes(byte for byte, uart_error in garbage if not uart_error)
+        garbage_bytes = bytes(byte for byte, kind in garbage if kind == RxEntry.BYTE)
         for event in events[:-1]:
             if isinstance(event, Frame):
                 # A frame out of garbage must be literally in it (the encoding is canonical).
                 assert wire(event) in garbage_bytes, f"round {round_}: frame not in the input: {event}"
             else:
-                assert ErrorCode(event.code) <= ErrorCode.UART_FRAMING
+                assert ErrorCode(event.code) <= ErrorCode.RX_OVERFLOW
         assert events[-1] == good, f"round {round_}: no resynchronisation after garbage"
 
 
@@ -441,13 +464,15 @@ async def frames_cross_a_noisy_uart_line(dut):
 @cocotb.test()
 async def sequencer_matches_the_board_model(dut):
     """Random frames near, behind and ahead of the expected seq, IDENTIFYs and decoder
-    errors, back to back or spaced: every verdict, NACK code, expected seq and counter
-    as protocol.BoardSequencer."""
+    errors, back to back or spaced, and a reset every 500 events (the sequencer is then
+    unsynchronised until the next IDENTIFY): every verdict, NACK code, expected seq and
+    counter as protocol.BoardSequencer."""
     await start(dut)
     rng = random.Random(16)
     model = BoardSequencer()
+    totals = dict.fromkeys(SEQUENCER_COUNTERS.values(), 0)
     pending = None  # the event driven last clock, whose verdict is due now
-    for index in range(4000):
+    for index in range(6000):
         if pending is not None:
             verdict, code = model.step(pending)
             assert int(dut.seqr_valid_o.value) == 1, f"event {index - 1}: no verdict"
@@ -461,10 +486,16 @@ async def sequencer_matches_the_board_model(dut):
             assert int(dut.seqr_valid_o.value) == 0, "verdict without a frame"
         dut.seqr_ok_i.value = 0
         dut.seqr_err_i.value = 0
+        if index % 500 == 499:
+            for field in totals:
+                totals[field] += getattr(model.counters, field)
+            await reset(dut)
+            model = BoardSequencer()
+            continue
         if rng.random() < 0.7:
             roll = rng.random()
             if roll < 0.12:
-                pending = FrameError(rng.choice(list(ErrorCode)[:6]))
+                pending = FrameError(rng.choice(list(ErrorCode)[:7]))
                 dut.seqr_err_i.value = 1
                 dut.seqr_code_i.value = pending.code
             else:
@@ -479,9 +510,54 @@ async def sequencer_matches_the_board_model(dut):
                 dut.seqr_cmd_i.value = cmd
                 dut.seqr_seq_i.value = seq
         await FallingEdge(dut.clk_i)
-    counters = model.counters
-    assert min(counters.frames_accepted, counters.duplicates, counters.out_of_order,
-               counters.frame_errors, counters.link_nacks) > 50, counters
+    for field in totals:
+        totals[field] += getattr(model.counters, field)
+    assert min(totals.values()) > 50, totals
+
+
+@cocotb.test()
+async def rx_fifo_matches_the_model(dut):
+    """rx_fifo (16 entries) clock by clock against protocol.RxFifo: random bytes, UART
+    errors and pops, in bursts that overflow it: the head entry, its validity (entries reach
+    the head two clocks after they are written) and every overflow mark."""
+    await start(dut)
+    rng = random.Random(17)
+    model = RxFifo(FIFO_DEPTH)
+    written = []      # clock each entry in the model FIFO was written, in order
+    marks = 0
+    for clock in range(20000):
+        phase = (clock // 400) % 3    # fill faster than it drains, drain, both at random
+        arriving = rng.random() < (0.9, 0.1, 0.5)[phase]
+        uart_error = arriving and rng.random() < 0.05
+        pop = rng.random() < (0.05, 0.9, 0.5)[phase]
+        byte = rng.randrange(256)
+        dut.fifo_byte_i.value = byte
+        dut.fifo_valid_i.value = int(arriving and not uart_error)
+        dut.fifo_err_i.value = int(uart_error)
+        head_valid = bool(written) and written[0] + 2 <= clock
+        assert int(dut.fifo_head_valid_o.value) == int(head_valid), f"clock {clock}"
+        if head_valid:
+            head = model._entries[model._first]
+            entry = int(dut.fifo_entry_o.value)
+            # {error, byte}: a byte; 0x100 a UART error; 0x101 the overflow mark
+            expected = head.byte if head.kind == RxEntry.BYTE else 0x100 | (head.kind == RxEntry.OVERFLOW)
+            assert entry == expected, f"clock {clock}: head {entry:03x}, model {head}"
+        dut.fifo_pop_i.value = int(pop)
+        # the write side sees the count at the start of the clock, then the pop
+        owed = model.mark_owed
+        stored = model.clock(RxEntry(byte, RxEntry.UART_ERROR if uart_error else RxEntry.BYTE)
+                             if arriving else None)
+        mark_now = owed and stored
+        if stored:
+            written.append(clock)
+        if pop and head_valid:
+            model.pop()
+            written.pop(0)
+        await ReadOnly()
+        assert int(dut.fifo_overflow_o.value) == int(mark_now), f"clock {clock}: overflow_o"
+        marks += mark_now
+        await FallingEdge(dut.clk_i)
+    assert marks > 10 and model.dropped > 100, (marks, model.dropped)
 
 
 def test_frame_rtl_lints_clean():
@@ -491,10 +567,12 @@ def test_frame_rtl_lints_clean():
         lint(["frame_decoder.v", "crc16.v"], "frame_decoder", {"MAX_PAYLOAD": max_payload})
     for count_w in (8, 16, 32):
         lint(["frame_sequencer.v"], "frame_sequencer", {"COUNT_W": count_w})
+    for depth in (2, 16, 2048, 32768):
+        lint(["rx_fifo.v", "ram_1r1w.v"], "rx_fifo", {"DEPTH": depth})
 
 
 def test_frame_benches():
     run_bench("frame_bench", _harness(),
               ["crc16.v", "frame_decoder.v", "frame_encoder.v", "frame_sequencer.v",
-               "uart_tx.v", "uart_rx.v"],
+               "uart_tx.v", "uart_rx.v", "rx_fifo.v", "ram_1r1w.v"],
               "test_frame")

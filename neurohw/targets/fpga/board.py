@@ -3,19 +3,25 @@
 :class:`Board` knows the command payloads (rtl/PROTOCOL.md section 6) and
 nothing of the transport: it takes a :class:`~neurohw.targets.fpga.link.Link`,
 or any byte stream with ``read``/``write``/``timeout`` (pyserial, the virtual
-board's pseudo-terminal, an in-memory pipe, the RTL simulation), which it wraps
-in a Link.  Errors name the port, the command and, for data, the bus address.
+board's pseudo-terminal, the model board's port, an in-memory pipe, the RTL
+simulation), which it wraps in a Link.  Errors name the port, the command and,
+for data, the bus address.  A board that was reset behind the session's back
+raises :class:`~neurohw.targets.fpga.link.BoardReset`.
+
+Long operations (:meth:`Board.upload`, :meth:`Board.verify`,
+:meth:`Board.run_program`) take a ``progress``: a callable ``f(done, total)``,
+a tqdm bar or a rich ``Progress``.
 """
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
 from . import formats as F
-from .link import Link, LinkError
+from .link import BoardReset, Link, LinkError  # noqa: F401  (BoardReset: part of this API)
 from .program import FpgaProgram, load_model
 from .protocol import PROTOCOL_VERSION_MAJOR, PROTOCOL_VERSION_MINOR, Command
 
@@ -25,16 +31,26 @@ RESET_WEIGHTS = 0x02
 RESET_COUNTERS = 0x04
 RESET_INPUT_SPIKES = 0x08
 RESET_CORE = 0x10
+RESET_ALL = RESET_CORE | RESET_NEURON_STATE | RESET_WEIGHTS | RESET_COUNTERS | RESET_INPUT_SPIKES
 
-CORE_INFO_BYTES = 16  # IDENTIFY's core description in protocol 1.0
+# IDENTIFY's board description after the link fields, protocol 2.0 (rtl/PROTOCOL.md, IDENTIFY):
+# clock_hz u32, N_NEURONS u16, N_INPUTS u16, WEIGHT_W u8, DELAY_DEPTH u8, WB u8, has_core u8,
+# spike_buffer u16, input_buffer u16, step_log u16, build_id u32
+CORE_INFO_FORMAT = "<IHHBBBBHHHI"
+CORE_INFO_BYTES = struct.calcsize(CORE_INFO_FORMAT)
 NEURON_RECORD_BYTES = 13  # v, i_exc, i_inh (s24), control word, post trace (u16)
 SPIKE_EVENT_BYTES = 6  # step u32, neuron u16
+STEP_LOG_ENTRY_BYTES = 4  # cycles u24, flags u8 (bit 7: late)
+STEP_LOG_CYCLES_MASK = 0xFFFFFF
+STEP_LOG_LATE = 1 << 31
 MAX_SPIKES_PER_READ = 41
+MAX_LOG_ENTRIES_PER_READ = 62
 MAX_NEURONS_PER_READ = 19
+MAX_BUS_WORDS_PER_READ = 63
 COUNTER_NAMES = ("step", "last_step_cycles", "max_step_cycles", "total_step_cycles", "overruns",
                  "dropped", "late_steps", "steps_left", "spike_events", "input_events_queued",
                  "frames_accepted", "duplicates", "out_of_order", "frame_errors", "link_nacks",
-                 "rejected")
+                 "rejected", "step_log_entries", "rx_overflows", "not_synced")
 
 
 class BoardError(LinkError):
@@ -49,12 +65,15 @@ class BoardInfo:
     """What IDENTIFY reports (rtl/PROTOCOL.md, IDENTIFY)."""
     protocol: tuple[int, int]
     max_payload: int
-    max_window: int
+    max_window: int            # frames the board takes back to back
+    rx_buffer: int             # bytes of its receive FIFO (the link's byte credit)
+    clock_hz: int              # the board's clock
     shape: F.CoreShape
     weight_bytes: int          # bytes of a weight word {plastic, weight} in the weight commands
     has_core: bool             # False: the link bring-up build, a scratch memory on the bus
     spike_buffer: int          # output spike events the board holds
     input_buffer: int          # input spike events it queues
+    step_log: int              # per-step log entries it holds
     build_id: int
 
 
@@ -77,10 +96,61 @@ class Counters:
     frame_errors: int
     link_nacks: int
     rejected: int
+    step_log_entries: int
+    rx_overflows: int
+    not_synced: int
+
+
+@dataclass
+class BoardRun:
+    """What :meth:`Board.run_program` brings back."""
+    spike_steps: np.ndarray    # the core's STEP while each output spike's step ran (stamp: (step+1)*dt)
+    spike_neurons: np.ndarray  # core neuron of each spike
+    step_cycles: np.ndarray    # core cycles of every step run, in order (the step log)
+    step_late: np.ndarray      # bool per step: a stepped-mode step that started after its period slot
+    counters: Counters         # READ_COUNTERS at the end
+    stopped: bool = False      # the run was stopped (STOP) before all its steps
+
+
+class RunStopped(KeyboardInterrupt):
+    """Ctrl-C during :meth:`Board.run_program`: the board was sent STOP, everything it
+    produced was fetched, and ``run`` holds it (``run.stopped`` is True)."""
+
+    def __init__(self, run: BoardRun):
+        super().__init__("run stopped by the user")
+        self.run = run
 
 
 def _u24(value: int) -> bytes:
     return struct.pack("<I", value)[:3]
+
+
+class _Progress:
+    """Reports work done to a callable ``f(done, total)``, a tqdm bar or a rich Progress."""
+
+    def __init__(self, progress, total: int, description: str):
+        self.done = 0
+        self.total = total
+        self._advance: Callable[[int], None]
+        if progress is None:
+            self._advance = lambda n: None
+        elif hasattr(progress, "add_task"):  # rich.progress.Progress
+            task = progress.add_task(description, total=total)
+            self._advance = lambda n: progress.update(task, advance=n)
+        elif hasattr(progress, "update") and hasattr(progress, "reset"):  # tqdm
+            progress.reset(total=total)
+            progress.set_description(description)
+            self._advance = progress.update
+        elif callable(progress):
+            self._advance = lambda n: progress(self.done, total)
+        else:
+            raise TypeError(f"progress must be a callable f(done, total), a tqdm bar or a rich "
+                            f"Progress, got {type(progress).__name__}")
+
+    def advance(self, n: int) -> None:
+        if n:
+            self.done += n
+            self._advance(n)
 
 
 class Board:
@@ -90,10 +160,21 @@ class Board:
         self.link = port if isinstance(port, Link) else Link(port, **link_options)
         self.info: Optional[BoardInfo] = None
         self._next_event = 0  # absolute index of the next output spike event to fetch
+        self._next_log = 0    # absolute index of the next step log entry to fetch
 
     @property
     def port_name(self) -> str:
         return self.link.port_name
+
+    @property
+    def bytes_written(self) -> int:
+        """Wire bytes written to the port so far (retransmissions included)."""
+        return self.link.stats.bytes_written
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes read from the port so far."""
+        return self.link.stats.bytes_read
 
     # ---- identification and reset ---------------------------------------------------------
     def identify(self) -> BoardInfo:
@@ -104,18 +185,18 @@ class Board:
         too short for this protocol version."""
         identity = self.link.identify()  # refuses another major version
         info = identity.core_info
-        if identity.protocol_major != PROTOCOL_VERSION_MAJOR or len(info) < CORE_INFO_BYTES:
+        if len(info) < CORE_INFO_BYTES:
             raise BoardError(self.port_name, Command.IDENTIFY,
                              f"board speaks protocol {identity.protocol_major}."
-                             f"{identity.protocol_minor} with {len(info)} bytes of core "
+                             f"{identity.protocol_minor} with {len(info)} bytes of board "
                              f"description; this host speaks {PROTOCOL_VERSION_MAJOR}."
                              f"{PROTOCOL_VERSION_MINOR} and needs {CORE_INFO_BYTES}")
-        n, channels, weight_w, depth, weight_bytes, has_core, spikes, inputs, build = \
-            struct.unpack("<HHBBBBHHI", info[:CORE_INFO_BYTES])
+        (clock_hz, n, channels, weight_w, depth, weight_bytes, has_core, spikes, inputs, log,
+         build) = struct.unpack(CORE_INFO_FORMAT, info[:CORE_INFO_BYTES])
         self.info = BoardInfo((identity.protocol_major, identity.protocol_minor),
-                              identity.max_payload, identity.max_window,
-                              F.CoreShape(n, channels, weight_w, depth), weight_bytes,
-                              bool(has_core), spikes, inputs, build)
+                              identity.max_payload, identity.max_window, identity.rx_buffer,
+                              clock_hz, F.CoreShape(n, channels, weight_w, depth), weight_bytes,
+                              bool(has_core), spikes, inputs, log, build)
         return self.info
 
     def _info(self) -> BoardInfo:
@@ -123,32 +204,63 @@ class Board:
             raise BoardError(self.port_name, Command.IDENTIFY, "call identify() first")
         return self.info
 
-    def reset(self, what: int = RESET_CORE | RESET_NEURON_STATE | RESET_WEIGHTS
-              | RESET_COUNTERS | RESET_INPUT_SPIKES) -> None:
-        """RESET: the RESET_* bits.  Clearing the counters restarts the spike event index."""
+    def reset(self, what: int = RESET_ALL) -> None:
+        """RESET: the RESET_* bits.  Clearing the counters restarts the spike event and
+        step log indices."""
         self.link.request(Command.RESET, bytes((what,)))
         if what & RESET_COUNTERS:
             self._next_event = 0
+            self._next_log = 0
+
+    # ---- request builders: every write is one list of frames, sent in one window --------------
+    def _bus_write_requests(self, addr: int, words: Sequence[int]) -> list[tuple[int, bytes, int]]:
+        per_frame = (self.link.max_payload - 3) // 4
+        return [(Command.WRITE_BUS, _u24(addr + start) + struct.pack(
+                    f"<{len(chunk)}I", *[int(w) & 0xFFFFFFFF for w in chunk]), len(chunk))
+                for start in range(0, len(words), per_frame)
+                for chunk in [words[start:start + per_frame]]]
+
+    def _weight_write_requests(self, first_synapse: int, words: Sequence[int]) -> list:
+        wb = self._weight_bytes()
+        per_frame = (self.link.max_payload - 3) // wb
+        return [(Command.WRITE_WEIGHTS_BULK, _u24(first_synapse + start)
+                 + b"".join(int(w).to_bytes(wb, "little") for w in chunk), len(chunk))
+                for start in range(0, len(words), per_frame)
+                for chunk in [words[start:start + per_frame]]]
+
+    def _delay_write_requests(self, first_source: int, delays: Sequence[int]) -> list:
+        per_frame = self.link.max_payload - 2
+        return [(Command.WRITE_DELAYS, struct.pack("<H", first_source + i)
+                 + bytes(int(d) for d in delays[i:i + per_frame]), len(delays[i:i + per_frame]))
+                for i in range(0, len(delays), per_frame)]
+
+    def _send(self, requests: list, progress: Optional[_Progress] = None) -> list[bytes]:
+        """transact() on (cmd, payload, work) triples, advancing ``progress`` by each
+        request's work as its reply arrives."""
+        on_reply = None if progress is None else (lambda index: progress.advance(requests[index][2]))
+        return self.link.transact([(cmd, payload) for cmd, payload, _ in requests], on_reply=on_reply)
 
     # ---- bus -----------------------------------------------------------------------------------
     def write_bus(self, addr: int, words: Sequence[int]) -> None:
         """WRITE_BUS: words to consecutive bus addresses, as many frames as needed."""
-        per_frame = (self.link.max_payload - 3) // 4
-        requests = []
-        for start in range(0, len(words), per_frame):
-            chunk = words[start:start + per_frame]
-            requests.append((Command.WRITE_BUS, _u24(addr + start)
-                             + struct.pack(f"<{len(chunk)}I", *[int(w) & 0xFFFFFFFF for w in chunk])))
-        self.link.transact(requests)
+        self._send(self._bus_write_requests(addr, words))
 
     def read_bus(self, addr: int, count: int) -> list[int]:
         """READ_BUS: ``count`` words from consecutive bus addresses."""
-        words: list[int] = []
-        while len(words) < count:
-            n = min(63, count - len(words))
-            reply = self.link.request(Command.READ_BUS, _u24(addr + len(words)) + bytes((n,)))
-            self._expect_length(Command.READ_BUS, reply, 4 * n, addr + len(words))
-            words += struct.unpack(f"<{n}I", reply)
+        return self._read_bus_runs([(addr, count)])[0]
+
+    def _read_bus_runs(self, runs: Sequence[tuple[int, int]],
+                       progress: Optional[_Progress] = None) -> list[list[int]]:
+        requests, where = [], []
+        for run, (addr, count) in enumerate(runs):
+            for start in range(0, count, MAX_BUS_WORDS_PER_READ):
+                n = min(MAX_BUS_WORDS_PER_READ, count - start)
+                requests.append((Command.READ_BUS, _u24(addr + start) + bytes((n,)), n))
+                where.append((run, addr + start, n))
+        words: list[list[int]] = [[] for _ in runs]
+        for reply, (run, addr, n) in zip(self._send(requests, progress), where):
+            self._expect_length(Command.READ_BUS, reply, 4 * n, addr)
+            words[run] += struct.unpack(f"<{n}I", reply)
         return words
 
     def _expect_length(self, cmd: int, reply: bytes, length: int, addr: int) -> None:
@@ -163,27 +275,27 @@ class Board:
     def write_weights(self, first_synapse: int, words: Sequence[int]) -> None:
         """WRITE_WEIGHTS_BULK: weight words {plastic, weight} from synapse offset ``first_synapse``
         (``source << neuron_bits | neuron``)."""
-        wb = self._weight_bytes()
-        per_frame = (self.link.max_payload - 3) // wb
-        requests = []
-        for start in range(0, len(words), per_frame):
-            chunk = words[start:start + per_frame]
-            data = b"".join(int(w).to_bytes(wb, "little") for w in chunk)
-            requests.append((Command.WRITE_WEIGHTS_BULK, _u24(first_synapse + start) + data))
-        self.link.transact(requests)
+        self._send(self._weight_write_requests(first_synapse, words))
 
     def read_weights(self, first_synapse: int, count: int) -> list[int]:
         """READ_WEIGHTS_BULK: ``count`` weight words from synapse offset ``first_synapse``."""
+        return self._read_weight_runs([(first_synapse, count)])[0]
+
+    def _read_weight_runs(self, runs: Sequence[tuple[int, int]],
+                          progress: Optional[_Progress] = None) -> list[list[int]]:
         wb = self._weight_bytes()
         per_frame = 254 // wb
-        words: list[int] = []
-        while len(words) < count:
-            n = min(per_frame, count - len(words))
-            at = first_synapse + len(words)
-            reply = self.link.request(Command.READ_WEIGHTS_BULK, _u24(at) + bytes((n,)))
+        requests, where = [], []
+        for run, (first, count) in enumerate(runs):
+            for start in range(0, count, per_frame):
+                n = min(per_frame, count - start)
+                requests.append((Command.READ_WEIGHTS_BULK, _u24(first + start) + bytes((n,)), n))
+                where.append((run, first + start, n))
+        words: list[list[int]] = [[] for _ in runs]
+        for reply, (run, at, n) in zip(self._send(requests, progress), where):
             self._expect_length(Command.READ_WEIGHTS_BULK, reply, wb * n,
                                 F.REGION_WEIGHT << F.REGION_SHIFT | at)
-            words += [int.from_bytes(reply[i * wb:(i + 1) * wb], "little") for i in range(n)]
+            words[run] += [int.from_bytes(reply[i * wb:(i + 1) * wb], "little") for i in range(n)]
         return words
 
     def write_weights_sparse(self, synapses: Iterable[tuple[int, int, int]]) -> None:
@@ -199,11 +311,11 @@ class Board:
         """READ_WEIGHTS_SPARSE: the weight words of (source, neuron) pairs, in order."""
         wb = self._weight_bytes()
         per_frame = min(self.link.max_payload // 4, 254 // wb)
+        chunks = [synapses[i:i + per_frame] for i in range(0, len(synapses), per_frame)]
+        replies = self.link.transact([(Command.READ_WEIGHTS_SPARSE, b"".join(
+            struct.pack("<HH", pre, post) for pre, post in chunk)) for chunk in chunks])
         words: list[int] = []
-        for i in range(0, len(synapses), per_frame):
-            chunk = synapses[i:i + per_frame]
-            reply = self.link.request(Command.READ_WEIGHTS_SPARSE,
-                                      b"".join(struct.pack("<HH", pre, post) for pre, post in chunk))
+        for reply, chunk in zip(replies, chunks):
             if len(reply) != wb * len(chunk):
                 raise BoardError(self.port_name, Command.READ_WEIGHTS_SPARSE,
                                  f"reply of {len(reply)} bytes for {len(chunk)} synapses")
@@ -223,11 +335,13 @@ class Board:
 
     def read_neurons(self, first: int, count: int) -> list[tuple[int, int, int, int, int]]:
         """READ_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron, raw bits."""
+        requests, where = [], []
+        for start in range(0, count, MAX_NEURONS_PER_READ):
+            n = min(MAX_NEURONS_PER_READ, count - start)
+            requests.append((Command.READ_NEURON_PARAMS, struct.pack("<HB", first + start, n)))
+            where.append((first + start, n))
         records = []
-        while len(records) < count:
-            n = min(MAX_NEURONS_PER_READ, count - len(records))
-            at = first + len(records)
-            reply = self.link.request(Command.READ_NEURON_PARAMS, struct.pack("<HB", at, n))
+        for reply, (at, n) in zip(self.link.transact(requests), where):
             self._expect_length(Command.READ_NEURON_PARAMS, reply, NEURON_RECORD_BYTES * n,
                                 F.REGION_V << F.REGION_SHIFT | at)
             for i in range(n):
@@ -238,10 +352,7 @@ class Board:
 
     def write_delays(self, first_source: int, delays: Sequence[int]) -> None:
         """WRITE_DELAYS: one delay field per source, from ``first_source``."""
-        per_frame = self.link.max_payload - 2
-        self.link.transact([(Command.WRITE_DELAYS, struct.pack("<H", first_source + i)
-                             + bytes(int(d) for d in delays[i:i + per_frame]))
-                            for i in range(0, len(delays), per_frame)])
+        self._send(self._delay_write_requests(first_source, delays))
 
     def write_stdp(self, enable: bool, a_plus: int, a_minus: int, w_min: int, w_max: int,
                    pre_decay: int, post_decay: int) -> None:
@@ -250,39 +361,50 @@ class Board:
             "<BHHhhHH", int(enable), a_plus, a_minus, w_min, w_max, pre_decay, post_decay))
 
     # ---- programs ------------------------------------------------------------------------------------
-    def upload(self, program: FpgaProgram, verify: bool = True) -> None:
+    def upload(self, program: FpgaProgram, verify: bool = True, progress=None) -> None:
         """Reset the board and load ``program``'s memory image; with ``verify``, read every
         written word back and compare it with what the golden model holds after the same writes.
 
         Runs of consecutive addresses go out as one command: weights as WRITE_WEIGHTS_BULK,
-        delays as WRITE_DELAYS, the rest as WRITE_BUS.  A write repeated to one address counts
-        once, with its last value (the program's writes are register and memory loads)."""
+        delays as WRITE_DELAYS, the rest as WRITE_BUS; the whole image is one window of frames.
+        A write repeated to one address counts once, with its last value (the program's writes
+        are register and memory loads).  ``progress`` counts words."""
         info = self._info()
         if info.shape != program.shape:
             raise BoardError(self.port_name, Command.IDENTIFY,
                              f"the board's core is {info.shape}, the program is for {program.shape}")
         self.reset()
         image = dict(program.writes)
+        requests = []
         for start, words in _runs(sorted(image.items())):
             region, offset = start >> F.REGION_SHIFT, start & ((1 << F.REGION_SHIFT) - 1)
             if region == F.REGION_WEIGHT:
-                self.write_weights(offset, words)
+                requests += self._weight_write_requests(offset, words)
             elif region == F.REGION_DELAY:
-                self.write_delays(offset, words)
+                requests += self._delay_write_requests(offset, words)
             else:
-                self.write_bus(start, words)
+                requests += self._bus_write_requests(start, words)
+        self._send(requests, _Progress(progress, len(image), "upload"))
         if verify:
-            self.verify(program, image)
+            self.verify(program, image, progress=progress)
 
-    def verify(self, program: FpgaProgram, image: Optional[dict] = None) -> None:
+    def verify(self, program: FpgaProgram, image: Optional[dict] = None, progress=None) -> None:
         """Read back every word the program writes; raise :class:`BoardError` at the first
-        address whose word differs from the golden model's after the same writes."""
+        address whose word differs from the golden model's after the same writes.
+        ``progress`` counts words."""
         model = load_model(program)
-        for start, words in _runs(sorted((image or dict(program.writes)).items())):
-            region, offset = start >> F.REGION_SHIFT, start & ((1 << F.REGION_SHIFT) - 1)
-            got = (self.read_weights(offset, len(words)) if region == F.REGION_WEIGHT
-                   else self.read_bus(start, len(words)))
-            for i, word in enumerate(got):
+        runs = _runs(sorted((image or dict(program.writes)).items()))
+        tracker = _Progress(progress, sum(len(words) for _, words in runs), "verify")
+        weight_runs = [(start, words) for start, words in runs
+                       if start >> F.REGION_SHIFT == F.REGION_WEIGHT]
+        bus_runs = [(start, words) for start, words in runs
+                    if start >> F.REGION_SHIFT != F.REGION_WEIGHT]
+        mask = (1 << F.REGION_SHIFT) - 1
+        got = self._read_weight_runs([(start & mask, len(words)) for start, words in weight_runs],
+                                     tracker)
+        got += self._read_bus_runs([(start, len(words)) for start, words in bus_runs], tracker)
+        for (start, _), words in zip(weight_runs + bus_runs, got):
+            for i, word in enumerate(words):
                 expected = model.read(start + i)
                 if word != expected:
                     raise BoardError(self.port_name, Command.READ_BUS,
@@ -302,63 +424,149 @@ class Board:
         Returns at once; the board runs on (see :meth:`wait`)."""
         self.link.request(Command.RUN, struct.pack("<II", steps, period))
 
+    def stop(self) -> None:
+        """STOP: the RUN in progress ends after its current step (nothing if none runs)."""
+        self.link.request(Command.STOP)
+
     def counters(self) -> Counters:
         reply = self.link.request(Command.READ_COUNTERS)
+        return self._counters(reply)
+
+    def _counters(self, reply: bytes) -> Counters:
         self._expect_length(Command.READ_COUNTERS, reply, 4 * len(COUNTER_NAMES), 0)
         return Counters(*struct.unpack(f"<{len(COUNTER_NAMES)}I", reply))
+
+    def _spike_request(self) -> tuple[int, bytes]:
+        return Command.READ_OUTPUT_SPIKES, struct.pack("<IB", self._next_event, MAX_SPIKES_PER_READ)
+
+    def _log_request(self) -> tuple[int, bytes]:
+        return Command.READ_STEP_LOG, struct.pack("<IB", self._next_log, MAX_LOG_ENTRIES_PER_READ)
+
+    def _take_spikes(self, reply: bytes, events: list) -> bool:
+        """Decode a READ_OUTPUT_SPIKES reply into ``events``; True if it held all available."""
+        available = struct.unpack("<I", reply[:4])[0] if len(reply) >= 4 else -1
+        n = (len(reply) - 4) // SPIKE_EVENT_BYTES
+        if len(reply) != 4 + n * SPIKE_EVENT_BYTES or n != min(available, MAX_SPIKES_PER_READ):
+            raise BoardError(self.port_name, Command.READ_OUTPUT_SPIKES,
+                             f"reply of {len(reply)} bytes with {available} events available")
+        events += struct.iter_unpack("<IH", reply[4:])
+        self._next_event += n
+        return n == available
+
+    def _take_log(self, reply: bytes, entries: list) -> bool:
+        """Decode a READ_STEP_LOG reply into (cycles, late) ``entries``; True if it held all."""
+        available = struct.unpack("<I", reply[:4])[0] if len(reply) >= 4 else -1
+        n = (len(reply) - 4) // STEP_LOG_ENTRY_BYTES
+        if len(reply) != 4 + n * STEP_LOG_ENTRY_BYTES or n != min(available, MAX_LOG_ENTRIES_PER_READ):
+            raise BoardError(self.port_name, Command.READ_STEP_LOG,
+                             f"reply of {len(reply)} bytes with {available} entries available")
+        entries += [(word & STEP_LOG_CYCLES_MASK, bool(word & STEP_LOG_LATE))
+                    for (word,) in struct.iter_unpack("<I", reply[4:])]
+        self._next_log += n
+        return n == available
 
     def read_spikes(self) -> list[tuple[int, int]]:
         """Every output spike event the board holds, as (step, neuron), in order; frees them."""
         events: list[tuple[int, int]] = []
-        while True:
-            reply = self.link.request(Command.READ_OUTPUT_SPIKES,
-                                      struct.pack("<IB", self._next_event, MAX_SPIKES_PER_READ))
-            available = struct.unpack("<I", reply[:4])[0]
-            n = (len(reply) - 4) // SPIKE_EVENT_BYTES
-            if len(reply) != 4 + n * SPIKE_EVENT_BYTES or n != min(available, MAX_SPIKES_PER_READ):
-                raise BoardError(self.port_name, Command.READ_OUTPUT_SPIKES,
-                                 f"reply of {len(reply)} bytes with {available} events available")
-            for i in range(n):
-                events.append(struct.unpack("<IH", reply[4 + i * 6:10 + i * 6]))
-            self._next_event += n
-            if n == available:
-                return events
+        while not self._take_spikes(self.link.request(*self._spike_request()), events):
+            pass
+        return events
 
-    def wait(self) -> tuple[list[tuple[int, int]], Counters]:
-        """Poll until the run is over, fetching spikes meanwhile (the board pauses when its spike
-        buffer is full); returns the spikes and the final counters."""
-        events: list[tuple[int, int]] = []
+    def read_step_log(self) -> list[tuple[int, bool]]:
+        """Every step log entry the board holds, as (cycles, late), in order; frees them."""
+        entries: list[tuple[int, bool]] = []
+        while not self._take_log(self.link.request(*self._log_request()), entries):
+            pass
+        return entries
+
+    def poll(self, events: Optional[list] = None, entries: Optional[list] = None
+             ) -> tuple[Counters, list[tuple[int, int]], list[tuple[int, bool]]]:
+        """READ_COUNTERS, then every spike event and step log entry the board holds (freeing
+        them), the first three reads in one window.  The spikes and entries include all those
+        of the steps the counters count.  They are appended to ``events`` / ``entries`` (new
+        lists by default) as they arrive, so that an interruption loses none."""
+        events = [] if events is None else events
+        entries = [] if entries is None else entries
+        counters_reply, spike_reply, log_reply = self.link.transact(
+            [(Command.READ_COUNTERS, b""), self._spike_request(), self._log_request()])
+        counters = self._counters(counters_reply)
+        spikes_done = self._take_spikes(spike_reply, events)
+        log_done = self._take_log(log_reply, entries)
+        while not (spikes_done and log_done):
+            requests = ([] if spikes_done else [self._spike_request()]) \
+                + ([] if log_done else [self._log_request()])
+            replies = iter(self.link.transact(requests))
+            if not spikes_done:
+                spikes_done = self._take_spikes(next(replies), events)
+            if not log_done:
+                log_done = self._take_log(next(replies), entries)
+        return counters, events, entries
+
+    def wait(self, on_steps: Optional[Callable[[int], None]] = None,
+             events: Optional[list] = None, entries: Optional[list] = None
+             ) -> tuple[list[tuple[int, int]], list[tuple[int, bool]], Counters]:
+        """Poll until the run is over, fetching spikes and step log entries meanwhile (the
+        board pauses when its spike buffer or log is full); returns the spikes, the log
+        entries and the final counters (appended to ``events`` / ``entries`` if given, as
+        they arrive).  ``on_steps(n)`` is called with each batch of log entries fetched."""
+        events = [] if events is None else events
+        entries = [] if entries is None else entries
         while True:
-            counters = self.counters()
-            events += self.read_spikes()
+            held = len(entries)
+            counters, _, _ = self.poll(events, entries)
+            if on_steps is not None:
+                on_steps(len(entries) - held)
             if counters.steps_left == 0:
-                return events + self.read_spikes(), counters
+                return events, entries, counters
 
-    def run_program(self, program: FpgaProgram, period: int = 0) -> tuple[np.ndarray, np.ndarray, Counters]:
+    def run_program(self, program: FpgaProgram, period: int = 0, progress=None) -> BoardRun:
         """Run an uploaded program's ``n_steps`` with its input spikes, in chunks that fit the
-        board's input buffer.  Returns (steps, neurons) of every output spike and the counters."""
+        board's input buffer (each chunk is one RUN; a chunk's first step is never late).
+        Returns every output spike, every step's cycles and late flag, and the counters.
+
+        Ctrl-C sends STOP, fetches what the board produced and raises :class:`RunStopped`
+        holding it.  ``progress`` counts steps."""
         capacity = self._info().input_buffer
         events: list[tuple[int, int]] = []
+        entries: list[tuple[int, bool]] = []
+        tracker = _Progress(progress, program.n_steps, "run")
         step = 0
         counters = self.counters()
-        while step < program.n_steps:
-            end, queued = step, 0
-            while end < program.n_steps and queued + len(program.inputs[end]) <= capacity:
-                queued += len(program.inputs[end])
-                end += 1
-            if end == step:
-                raise BoardError(self.port_name, Command.LOAD_INPUT_SPIKES,
-                                 f"step {step} has {len(program.inputs[step])} input spikes, "
-                                 f"more than the board's buffer of {capacity}")
-            self.load_inputs((counters.step + k - step, c) for k in range(step, end)
-                             for c in program.inputs[k])
-            self.run(end - step, period)
-            new_events, counters = self.wait()
-            events += new_events
-            step = end
-        steps = np.array([s for s, _ in events], dtype=np.int64)
-        neurons = np.array([n for _, n in events], dtype=np.int64)
-        return steps, neurons, counters
+        try:
+            while step < program.n_steps:
+                end, queued = step, 0
+                while end < program.n_steps and queued + len(program.inputs[end]) <= capacity:
+                    queued += len(program.inputs[end])
+                    end += 1
+                if end == step:
+                    raise BoardError(self.port_name, Command.LOAD_INPUT_SPIKES,
+                                     f"step {step} has {len(program.inputs[step])} input spikes, "
+                                     f"more than the board's buffer of {capacity}")
+                self.load_inputs((counters.step + k - step, c) for k in range(step, end)
+                                 for c in program.inputs[k])
+                self.run(end - step, period)
+                _, _, counters = self.wait(tracker.advance, events, entries)
+                step = end
+        except KeyboardInterrupt:
+            raise RunStopped(self._stop_and_collect(events, entries)) from None
+        return _board_run(events, entries, counters, stopped=False)
+
+    def _stop_and_collect(self, events: list, entries: list) -> BoardRun:
+        """After Ctrl-C: resynchronise (the interrupted exchange left frames in flight), STOP,
+        and fetch everything the run produced (the reads are idempotent: what an interrupted
+        read fetched is fetched again)."""
+        self.identify()
+        self.stop()
+        _, _, counters = self.wait(events=events, entries=entries)
+        return _board_run(events, entries, counters, stopped=True)
+
+
+def _board_run(events, entries, counters: Counters, stopped: bool) -> BoardRun:
+    return BoardRun(spike_steps=np.array([s for s, _ in events], dtype=np.int64),
+                    spike_neurons=np.array([n for _, n in events], dtype=np.int64),
+                    step_cycles=np.array([c for c, _ in entries], dtype=np.int64),
+                    step_late=np.array([late for _, late in entries], dtype=bool),
+                    counters=counters, stopped=stopped)
 
 
 def _runs(items: Sequence[tuple[int, int]]) -> list[tuple[int, list[int]]]:

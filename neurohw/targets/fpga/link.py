@@ -2,11 +2,15 @@
 
 :class:`Link` works over any byte stream with ``read(size)``, ``write(data)``
 and a ``timeout`` attribute: a ``serial.Serial`` on a real board, the same on
-the virtual board's pseudo-terminal, or an in-memory pipe in the tests.  It
-sends up to ``window`` frames before waiting, retransmits on NACK or on a
-reply timeout (go-back-N: every unacknowledged frame, in order), gives up
-after ``max_retries`` retransmissions of one frame, and counts what it did in
-:class:`LinkStats`.  Every error names the port and the command.
+the virtual board's pseudo-terminal, the model board's port
+(:class:`~neurohw.targets.fpga.board_model.ModelPort`), or an in-memory pipe
+in the tests.  It keeps up to ``window`` frames and up to ``rx_buffer`` wire
+bytes unacknowledged (the board's window and receive FIFO, from IDENTIFY),
+retransmits on NACK or on a reply timeout (go-back-N: every unacknowledged
+frame, in order), gives up after ``max_retries`` retransmissions of one frame,
+and counts what it did in :class:`LinkStats`.  Every error names the port and
+the command; a board that was reset, or whose sequence numbers no longer match
+the host's, raises :class:`BoardReset`.
 """
 from __future__ import annotations
 
@@ -16,9 +20,14 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Protocol, Sequence
 
 from neurohw.targets.fpga.protocol import (
-    IDEMPOTENT_COMMANDS, MAX_PAYLOAD, MAX_WINDOW, PROTOCOL_VERSION_MAJOR, SEQ_MODULUS, Command,
-    ErrorCode, Frame, FrameError, StreamDecoder, encode_frame,
+    IDEMPOTENT_COMMANDS, MAX_PAYLOAD, MAX_WINDOW, PROTOCOL_VERSION_MAJOR, PROTOCOL_VERSION_MINOR,
+    RETRANSMIT_CODES, SEQ_MODULUS, Command, ErrorCode, Frame, FrameError, StreamDecoder,
+    encode_frame,
 )
+
+# IDENTIFY's link fields (rtl/PROTOCOL.md, IDENTIFY): version, max_payload, max_window, rx_buffer
+LINK_IDENTITY_BYTES = 6
+DEFAULT_WINDOW = 32
 
 
 class ByteStream(Protocol):
@@ -66,14 +75,24 @@ class CommandFailed(LinkError):
         self.code = code
 
 
+class BoardReset(LinkError):
+    """The board lost the link state this session relies on: it was reset (it answers
+    NOT_SYNCED), or its sequence numbers no longer match the host's.  The command
+    named was not applied, and what the board held (its program, its run) cannot be
+    trusted: identify again, upload again and run again."""
+
+
 @dataclass
 class LinkStats:
     frames_sent: int = 0  # first transmissions
     retransmissions: int = 0  # every frame sent again, whatever the cause
     timeouts: int = 0  # times the reply timer expired
     nacks: int = 0  # NACKs that asked for a retransmission
+    overflow_nacks: int = 0  # of those, RX_OVERFLOW: the board's receive FIFO overflowed
     corrupt_replies: int = 0  # bytes from the board the decoder dropped
     stale_replies: int = 0  # replies to no frame in flight (e.g. re-ACKs)
+    bytes_written: int = 0  # wire bytes written to the port (retransmissions included)
+    bytes_read: int = 0  # bytes read from the port
 
 
 @dataclass(frozen=True)
@@ -82,7 +101,8 @@ class BoardIdentity:
     protocol_minor: int
     max_payload: int
     max_window: int
-    core_info: bytes  # layout defined in rtl/PROTOCOL.md, section 6
+    rx_buffer: int  # bytes of the board's receive FIFO
+    core_info: bytes  # the rest of the IDENTIFY reply, layout in rtl/PROTOCOL.md section 6
 
 
 @dataclass
@@ -95,21 +115,17 @@ class _InFlight:
     last_nack: Optional[int] = None
 
 
-# NACK codes that mean "this frame did not arrive intact or in order: send
-# again"; any other NACK code is the board's final answer to the command.
-_RETRANSMIT_CODES = frozenset(code for code in ErrorCode if code <= ErrorCode.OUT_OF_ORDER)
-
-
 class Link:
     """Reliable, windowed command transport to one board.
 
-    Call :meth:`identify` first (it synchronises sequence numbers), then
-    :meth:`request` or :meth:`transact`.  After any :class:`LinkError` the
-    frames that were in flight are abandoned: call :meth:`identify` again.
+    Call :meth:`identify` first (it synchronises sequence numbers and reads the
+    board's window and receive buffer), then :meth:`request` or
+    :meth:`transact`.  After any :class:`LinkError` the frames that were in
+    flight are abandoned: call :meth:`identify` again.
     """
 
     def __init__(self, port: ByteStream, *, port_name: Optional[str] = None,
-                 window: int = 8, reply_timeout: float = 0.25, max_retries: int = 10,
+                 window: int = DEFAULT_WINDOW, reply_timeout: float = 0.25, max_retries: int = 10,
                  poll_interval: float = 0.01,
                  clock: Callable[[], float] = time.monotonic):
         if not 1 <= window <= MAX_WINDOW:
@@ -120,6 +136,8 @@ class Link:
         self.reply_timeout = reply_timeout
         self.max_retries = max_retries
         self.max_payload = MAX_PAYLOAD
+        # Until IDENTIFY has said how big the board's receive FIFO is, one frame at a time.
+        self.rx_buffer: Optional[int] = None
         self.stats = LinkStats()
         self._clock = clock
         self._decoder = StreamDecoder()
@@ -131,38 +149,50 @@ class Link:
     def identify(self) -> BoardIdentity:
         """Synchronise sequence numbers with the board and read its identity.
 
-        IDENTIFY resets the board's expected sequence number, so it is sent
-        alone (window of one); call it first, and again after a board reset.
-        """
+        IDENTIFY resets the board's expected sequence number (and, after a
+        board reset, lets it accept frames again), so it is sent alone; call
+        it first, and again after any :class:`LinkError`.  A board speaking
+        another major version of the protocol is refused (:class:`LinkError`
+        naming both versions)."""
         # Whatever an earlier session left in the input is not for us.
         if hasattr(self.port, "reset_input_buffer"):
             self.port.reset_input_buffer()
         self._decoder = StreamDecoder()
-        reply = self._exchange([(Command.IDENTIFY, b"")], window=1)[0]
-        if len(reply) < 4:
+        reply = self._exchange([(Command.IDENTIFY, b"")], window=1, rx_buffer=None)[0]
+        if len(reply) < 2:
             raise LinkError(self.port_name, Command.IDENTIFY, None,
-                            f"identify reply of {len(reply)} bytes, expected at least 4")
-        identity = BoardIdentity(reply[0], reply[1], reply[2], reply[3], reply[4:])
-        if identity.protocol_major != PROTOCOL_VERSION_MAJOR:
+                            f"identify reply of {len(reply)} bytes, expected at least 2")
+        if reply[0] != PROTOCOL_VERSION_MAJOR:
             raise LinkError(self.port_name, Command.IDENTIFY, None,
-                            f"board speaks protocol {identity.protocol_major}.{identity.protocol_minor}, "
-                            f"this host {PROTOCOL_VERSION_MAJOR}.x")
+                            f"board speaks protocol {reply[0]}.{reply[1]}, this host "
+                            f"{PROTOCOL_VERSION_MAJOR}.{PROTOCOL_VERSION_MINOR} (major versions "
+                            f"must match)")
+        if len(reply) < LINK_IDENTITY_BYTES:
+            raise LinkError(self.port_name, Command.IDENTIFY, None,
+                            f"identify reply of {len(reply)} bytes, expected at least "
+                            f"{LINK_IDENTITY_BYTES} for protocol {PROTOCOL_VERSION_MAJOR}.x")
+        identity = BoardIdentity(reply[0], reply[1], reply[2], reply[3],
+                                 int.from_bytes(reply[4:6], "little"), reply[LINK_IDENTITY_BYTES:])
         self.max_payload = min(MAX_PAYLOAD, identity.max_payload)
         self.window = max(1, min(self.window, identity.max_window))
+        self.rx_buffer = identity.rx_buffer
         return identity
 
     def request(self, cmd: int, payload: bytes = b"") -> bytes:
         """Send one command and return the data of its ACK."""
         return self.transact([(cmd, payload)])[0]
 
-    def transact(self, requests: Sequence[tuple[int, bytes]]) -> list[bytes]:
-        """Send commands in order, ``window`` at a time; return each ACK's data.
+    def transact(self, requests: Sequence[tuple[int, bytes]],
+                 on_reply: Optional[Callable[[int], None]] = None) -> list[bytes]:
+        """Send commands in order, ``window`` frames and ``rx_buffer`` bytes at a time;
+        return each ACK's data.  ``on_reply(i)`` is called as request ``i`` is answered.
 
         Every command is applied exactly once and in order, and a read
         sees the effect of every command before it and of none after it (a
         write is not sent while a read is unanswered).  If the board
         rejects some, the rest are still delivered and the first rejection
-        is raised as :class:`CommandFailed` at the end.
+        is raised as :class:`CommandFailed` at the end.  A board that was
+        reset raises :class:`BoardReset` at once.
         """
         for cmd, payload in requests:
             if cmd == Command.IDENTIFY:
@@ -172,14 +202,25 @@ class Link:
             if len(payload) > self.max_payload:
                 raise ValueError(f"{self.port_name}: {_command_name(cmd)} payload of "
                                  f"{len(payload)} bytes exceeds the board's {self.max_payload}")
-        return self._exchange(requests, self.window)
+        return self._exchange(requests, self.window, self.rx_buffer, on_reply)
 
-    def _exchange(self, requests: Iterable[tuple[int, bytes]], window: int) -> list[bytes]:
+    def _write(self, wire: bytes) -> None:
+        self.port.write(wire)
+        self.stats.bytes_written += len(wire)
+
+    def _exchange(self, requests: Iterable[tuple[int, bytes]], window: int,
+                  rx_buffer: Optional[int],
+                  on_reply: Optional[Callable[[int], None]] = None) -> list[bytes]:
         todo = list(requests)
         replies: list[Optional[bytes]] = [None] * len(todo)
         failures: list[CommandFailed] = []
         in_flight: OrderedDict[int, _InFlight] = OrderedDict()
+        in_flight_bytes = 0
         next_index = 0
+        # The reply timer of the oldest frame runs from its (re)transmission or
+        # from the last reply, whichever is later: replies queued behind one
+        # another on the board's transmitter are progress, not a loss.
+        progress_at = self._clock()
         while next_index < len(todo) or in_flight:
             while next_index < len(todo) and len(in_flight) < window:
                 cmd, payload = todo[next_index]
@@ -189,21 +230,33 @@ class Link:
                     # retransmitted; no write may overtake it meanwhile.
                     break
                 seq = self._next_seq
-                self._next_seq = (seq + 1) % SEQ_MODULUS
                 wire = encode_frame(cmd, seq, payload)
-                self.port.write(wire)
+                if in_flight and (rx_buffer is None or in_flight_bytes + len(wire) > rx_buffer):
+                    # byte credit: the unacknowledged frames must fit the board's receive FIFO
+                    break
+                self._next_seq = (seq + 1) % SEQ_MODULUS
+                self._write(wire)
                 self.stats.frames_sent += 1
                 in_flight[seq] = _InFlight(next_index, cmd, wire, self._clock())
+                in_flight_bytes += len(wire)
                 next_index += 1
             received = self.port.read(max(1, getattr(self.port, "in_waiting", 0) or 0))
+            self.stats.bytes_read += len(received)
             for event in self._decoder.feed(received):
                 if isinstance(event, FrameError):
                     self.stats.corrupt_replies += 1
-                elif self._on_reply(event, in_flight, replies, failures):
+                    continue
+                answered = self._on_reply(event, in_flight, replies, failures)
+                if answered is None:
                     self._retransmit(in_flight)
+                elif answered:
+                    in_flight_bytes -= len(answered.wire)
+                    progress_at = self._clock()
+                    if on_reply is not None:
+                        on_reply(answered.index)
             if in_flight:
                 oldest = next(iter(in_flight.values()))
-                if self._clock() - oldest.sent_at >= self.reply_timeout:
+                if self._clock() - max(oldest.sent_at, progress_at) >= self.reply_timeout:
                     self.stats.timeouts += 1
                     self._retransmit(in_flight)
         if failures:
@@ -211,24 +264,38 @@ class Link:
         return replies  # type: ignore[return-value]  # every slot is filled
 
     def _on_reply(self, frame: Frame, in_flight: "OrderedDict[int, _InFlight]",
-                  replies: list, failures: list) -> bool:
-        """Record one reply; return True if it asks for a retransmission."""
+                  replies: list, failures: list):
+        """Record one reply.  Returns the frame it answered (now out of flight), False if
+        it answers none, or None if it asks for a retransmission."""
         if frame.cmd not in (Command.ACK, Command.NACK) or not frame.payload:
             self.stats.stale_replies += 1
             return False
         echoed_cmd = frame.payload[0]
+        sent = in_flight.get(frame.seq)
+        matched = sent is not None and sent.cmd == echoed_cmd
         if frame.cmd == Command.NACK:
             if len(frame.payload) != 3:
                 self.stats.stale_replies += 1
                 return False
-            code = frame.payload[1]
-            if code in _RETRANSMIT_CODES:
-                for sent in in_flight.values():
-                    sent.last_nack = code
+            code, expected = frame.payload[1], frame.payload[2]
+            if matched and code == ErrorCode.NOT_SYNCED:
+                raise BoardReset(self.port_name, sent.cmd, frame.seq,
+                                 "the board is not synchronised with this host (NACK NOT_SYNCED: "
+                                 "it was reset, or identified by another host): it did not apply "
+                                 "this command; identify, upload and run again")
+            if matched and code == ErrorCode.OUT_OF_ORDER and expected not in in_flight:
+                raise BoardReset(self.port_name, sent.cmd, frame.seq,
+                                 f"lost sequence sync: the board expects seq {expected}, which is "
+                                 f"not a frame in flight ({', '.join(map(str, in_flight))}); "
+                                 f"identify again")
+            if code in RETRANSMIT_CODES:
+                for waiting in in_flight.values():
+                    waiting.last_nack = code
                 self.stats.nacks += 1
-                return bool(in_flight)
-        sent = in_flight.get(frame.seq)
-        if sent is None or sent.cmd != echoed_cmd:
+                if code == ErrorCode.RX_OVERFLOW:
+                    self.stats.overflow_nacks += 1
+                return None if in_flight else False
+        if not matched:
             self.stats.stale_replies += 1  # e.g. the re-ACK of a frame sent twice
             return False
         del in_flight[frame.seq]
@@ -237,7 +304,7 @@ class Link:
         else:
             failures.append(CommandFailed(self.port_name, sent.cmd, frame.seq, frame.payload[1]))
             replies[sent.index] = b""
-        return False
+        return sent
 
     def _retransmit(self, in_flight: "OrderedDict[int, _InFlight]") -> None:
         """Go back N: resend every unacknowledged frame, oldest first."""
@@ -250,5 +317,5 @@ class Link:
                 raise LinkTimeout(self.port_name, sent.cmd, seq, why)
             sent.retransmissions += 1
             sent.sent_at = now
-            self.port.write(sent.wire)
+            self._write(sent.wire)
             self.stats.retransmissions += 1

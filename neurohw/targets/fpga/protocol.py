@@ -4,11 +4,15 @@
   byte-at-a-time decoder that is a transcription of ``rtl/frame_decoder.v``
   (same states, same error codes, reported at the same byte), so that the RTL
   bench can compare the two event by event;
+* the board's receive FIFO: :class:`RxFifo`, the model of ``rtl/rx_fifo.v``
+  (what is kept, what is dropped and where the overflow mark goes);
 * the board's sequence-number rules: :class:`BoardSequencer`, the model of
-  ``rtl/frame_sequencer.v`` (which frames to apply, to answer again, to NACK);
-* :class:`BoardEndpoint`, the whole board side in Python (decoder, sequencer,
-  a command handler, ACK/NACK replies), which applies a side-effecting
-  command at most once;
+  ``rtl/frame_sequencer.v`` (which frames to apply, to answer again, to NACK,
+  and the NOT_SYNCED rule after a reset);
+* :class:`BoardEndpoint`, the whole board side in Python (receive FIFO,
+  decoder, sequencer, a command handler, ACK/NACK replies), which applies a
+  side-effecting command at most once; :mod:`neurohw.targets.fpga.board_model`
+  puts the board's commands and clock behind it;
 * constants shared with the host transport in :mod:`neurohw.targets.fpga.link`.
 """
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Callable, Iterable, Iterator, Optional, Union
 
-PROTOCOL_VERSION_MAJOR = 1
+PROTOCOL_VERSION_MAJOR = 2
 PROTOCOL_VERSION_MINOR = 0
 
 FLAG = 0x7E  # starts and ends every frame; never appears inside one
@@ -29,6 +33,9 @@ SEQ_MODULUS = 256
 # anything ahead of it is a gap.  The sender's window must stay below it.
 DUPLICATE_HORIZON = 128
 MAX_WINDOW = DUPLICATE_HORIZON - 1
+# Bytes of the board's receive FIFO (rtl/rx_fifo.v RX_FIFO_BYTES); IDENTIFY reports the real one.
+DEFAULT_RX_BUFFER = 2048
+MAX_RX_BUFFER = 1 << 15  # IDENTIFY's rx_buffer field is a u16 and the FIFO a power of two
 
 CRC16_INIT = 0xFFFF
 CRC16_POLY = 0x1021
@@ -53,6 +60,8 @@ class Command(IntEnum):
     LOAD_INPUT_SPIKES = 0x40
     RUN = 0x41
     READ_OUTPUT_SPIKES = 0x42
+    READ_STEP_LOG = 0x43
+    STOP = 0x44
     READ_COUNTERS = 0x50
     ACK = 0x80
     NACK = 0x81
@@ -68,6 +77,7 @@ IDEMPOTENT_COMMANDS = frozenset({
     Command.READ_WEIGHTS_BULK,
     Command.READ_WEIGHTS_SPARSE,
     Command.READ_OUTPUT_SPIKES,
+    Command.READ_STEP_LOG,
     Command.READ_COUNTERS,
 })
 
@@ -82,11 +92,18 @@ class ErrorCode(IntEnum):
     BAD_ESCAPE = 0x04  # ESCAPE followed by anything but 0x5E or 0x5D
     OVERSIZE = 0x05  # LEN above the receiver's maximum payload
     UART_FRAMING = 0x06  # the UART saw a 0 stop bit in this frame
+    RX_OVERFLOW = 0x07  # the board's receive FIFO was full: bytes of this frame were dropped
     OUT_OF_ORDER = 0x10  # sequence number ahead of the expected one (a gap)
     UNKNOWN_COMMAND = 0x11
     BAD_LENGTH = 0x12  # payload length wrong for the command
     OUT_OF_RANGE = 0x13  # address, index or count outside the core
     BUSY = 0x14  # the core cannot take the command now (e.g. running)
+    NOT_SYNCED = 0x15  # the board was reset and has not been identified since: nothing applied
+
+
+# NACK codes that mean "this frame did not arrive intact or in order: send it
+# again"; any other code is the board's final answer to the frame.
+RETRANSMIT_CODES = frozenset(code for code in ErrorCode if code <= ErrorCode.OUT_OF_ORDER)
 
 
 def _describe(code: int) -> str:
@@ -167,6 +184,11 @@ def frame_body(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     return body + bytes((crc >> 8, crc & 0xFF))
 
 
+def frame_crc(cmd: int, seq: int, payload: bytes = b"") -> int:
+    """The CRC a frame carries (what frame_decoder.v's crc_o holds after it)."""
+    return int.from_bytes(frame_body(cmd, seq, payload)[-2:], "big")
+
+
 def encode_frame(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     """The bytes on the wire, exactly as rtl/frame_encoder.v sends them."""
     return bytes((FLAG,)) + stuff(frame_body(cmd, seq, payload)) + bytes((FLAG,))
@@ -205,12 +227,14 @@ class StreamDecoder:
     def decode(self, data: Iterable[int]) -> list[DecodeEvent]:
         return list(self.feed(data))
 
-    def feed_byte(self, byte: int, uart_error: bool = False) -> Optional[DecodeEvent]:
-        """One received byte; ``uart_error`` marks a byte with a 0 stop bit."""
-        if uart_error:
+    def feed_byte(self, byte: int, uart_error: bool = False,
+                  overflow: bool = False) -> Optional[DecodeEvent]:
+        """One received byte; ``uart_error`` marks a byte with a 0 stop bit, ``overflow``
+        the receive FIFO's overflow mark (:class:`RxFifo`; its byte is meaningless)."""
+        if uart_error or overflow:
             if self._state == _HUNT:
                 return None
-            return self._abandon(ErrorCode.UART_FRAMING)
+            return self._abandon(ErrorCode.RX_OVERFLOW if overflow else ErrorCode.UART_FRAMING)
         if byte == FLAG:
             return self._flag()
         if self._state == _HUNT:
@@ -276,6 +300,104 @@ class StreamDecoder:
         return None
 
 
+    def feed_entry(self, entry: "RxEntry") -> Optional[DecodeEvent]:
+        """One entry of the receive FIFO (:class:`RxFifo`)."""
+        return self.feed_byte(entry.byte, entry.kind == RxEntry.UART_ERROR,
+                              entry.kind == RxEntry.OVERFLOW)
+
+
+# -------------------------------------------------------- receive FIFO ----
+
+@dataclass(frozen=True)
+class RxEntry:
+    """One entry of the board's receive FIFO: a byte from the UART, a byte the UART
+    received with a 0 stop bit, or the mark left where bytes were dropped."""
+
+    BYTE = 0
+    UART_ERROR = 1
+    OVERFLOW = 2
+
+    byte: int
+    kind: int = BYTE
+
+
+OVERFLOW_MARK = RxEntry(0, RxEntry.OVERFLOW)
+
+
+class RxFifo:
+    """The board's receive FIFO (rtl/rx_fifo.v, entry for entry).
+
+    ``depth`` entries.  A byte that arrives while the FIFO is full is dropped
+    and an *overflow mark* is owed: it is queued at the first clock the FIFO
+    is not full (a byte arriving in that clock is dropped too), so that the
+    decoder abandons the frame the dropped bytes belonged to with
+    ``RX_OVERFLOW`` instead of joining two pieces of frames.  One mark is
+    queued per overflow episode (``overflows`` counts them).
+
+    The timed board (:mod:`.board_model`) calls, in each clock, :meth:`clock`
+    with the byte that uart_rx delivers (if any) *before* popping, as the RTL's
+    full flag is the count at the start of the clock.
+    """
+
+    def __init__(self, depth: int = DEFAULT_RX_BUFFER):
+        if depth < 2 or depth & (depth - 1) or depth > MAX_RX_BUFFER:
+            raise ValueError(f"RxFifo depth must be a power of two, 2..{MAX_RX_BUFFER}, got {depth}")
+        self.depth = depth
+        self._entries: list[RxEntry] = []
+        self._first = 0  # index of the head in _entries (popped entries are trimmed lazily)
+        self.mark_owed = False
+        self.overflows = 0  # marks queued
+        self.dropped = 0  # bytes dropped
+
+    def __len__(self) -> int:
+        return len(self._entries) - self._first
+
+    @property
+    def full(self) -> bool:
+        return len(self) >= self.depth
+
+    def clock(self, entry: Optional[RxEntry]) -> bool:
+        """One clock of the write side: ``entry`` from uart_rx, or None.  Returns
+        True if something (the entry or an owed mark) was stored."""
+        if self.full:
+            if entry is not None:
+                self.dropped += 1
+                self.mark_owed = True
+            return False
+        if self.mark_owed:
+            if entry is not None:
+                self.dropped += 1
+            self._entries.append(OVERFLOW_MARK)
+            self.mark_owed = False
+            self.overflows += 1
+            return True
+        if entry is None:
+            return False
+        self._entries.append(entry)
+        return True
+
+    def push(self, byte: int, uart_error: bool = False) -> bool:
+        """A byte from the UART (one clock of :meth:`clock`)."""
+        return self.clock(RxEntry(byte, RxEntry.UART_ERROR if uart_error else RxEntry.BYTE))
+
+    def pop(self) -> Optional[RxEntry]:
+        if not len(self):
+            return None
+        entry = self._entries[self._first]
+        self._first += 1
+        if self._first > 4096:
+            del self._entries[:self._first]
+            self._first = 0
+        return entry
+
+    def clear(self) -> None:
+        """What rst_ni does: empty, nothing owed, the counts restarted."""
+        self._entries.clear()
+        self._first = 0
+        self.mark_owed = False
+        self.overflows = self.dropped = 0
+
+
 # --------------------------------------------------- sequence numbers ----
 
 def seq_distance(seq: int, expected: int) -> int:
@@ -304,10 +426,12 @@ class CommandRejected(Exception):
         self.code = code
 
 
-# handler(cmd, payload, apply) -> reply bytes.  It must validate the command
-# (raising CommandRejected) in the same way whether or not ``apply`` is set,
-# change board state only when ``apply`` is True, and return the same reply
-# for an idempotent command either way.
+# handler(cmd, payload, apply) -> reply bytes.  It validates the command
+# (raising CommandRejected) and executes it.  ``apply`` is False only for a
+# duplicate of an idempotent command (a read whose reply was lost), which is
+# executed again; it must change no state then.  A duplicate of a
+# side-effecting command never reaches the handler: the endpoint answers it
+# with the answer its first copy got.
 CommandHandler = Callable[[int, bytes, bool], bytes]
 
 
@@ -319,6 +443,7 @@ class BoardCounters:
     frame_errors: int = 0  # frames the decoder dropped
     link_nacks: int = 0  # NACKs for the two above (one per gap)
     rejected: int = 0  # NACKs from the command handler
+    not_synced: int = 0  # good frames refused with NOT_SYNCED (before the first IDENTIFY)
 
 
 class Verdict(IntEnum):
@@ -327,13 +452,18 @@ class Verdict(IntEnum):
     SILENT = 0  # nothing: an error while a NACK for this gap is outstanding
     APPLY = 1  # a new frame (or IDENTIFY): validate, apply, answer
     REPLAY = 2  # a duplicate whose reply was lost: validate and answer, apply nothing
-    NACK = 3  # answer NACK with the code given (decoder error or OUT_OF_ORDER)
+    NACK = 3  # answer NACK with the code given (decoder error, OUT_OF_ORDER, NOT_SYNCED)
 
 
 class BoardSequencer:
     """The board's sequence-number rules; rtl/frame_sequencer.v, state for state.
 
-    Each good frame is classified against the expected sequence number E:
+    After a reset the board is *unsynchronised*: every good frame but IDENTIFY
+    is answered NACK NOT_SYNCED (final, nothing applied; every such frame gets
+    its NACK), so that a host whose board was reset behind its back learns it
+    at the next frame instead of having it applied to a board that lost its
+    program.  Once synchronised, each good frame is classified against the
+    expected sequence number E:
 
     * IDENTIFY: APPLY whatever its seq, and E = seq + 1 (link sync);
     * ``seq == E``: APPLY, E += 1 (even if the command is then rejected);
@@ -348,6 +478,7 @@ class BoardSequencer:
     def __init__(self):
         self.expected_seq = 0
         self.nack_outstanding = False
+        self.synced = False
         self.counters = BoardCounters()
 
     def step(self, event: DecodeEvent) -> tuple[Verdict, int]:
@@ -356,6 +487,11 @@ class BoardSequencer:
         if isinstance(event, FrameError):
             counters.frame_errors += 1
             return self._nack_once(event.code)
+        if event.cmd == Command.IDENTIFY:
+            self.synced = True
+        elif not self.synced:
+            counters.not_synced += 1
+            return Verdict.NACK, ErrorCode.NOT_SYNCED
         if event.cmd == Command.IDENTIFY or event.seq == self.expected_seq:
             self.expected_seq = (event.seq + 1) % SEQ_MODULUS
             self.nack_outstanding = False
@@ -378,49 +514,110 @@ class BoardSequencer:
 class BoardEndpoint:
     """The board's side of the link: what the RTL command front end must do.
 
-    Bytes in (``receive``), reply bytes out: the decoder, the sequencer's
-    verdict, then the command handler (see :data:`CommandHandler`) for APPLY
-    (``apply=True``) and REPLAY (``apply=False``).
+    Bytes in, reply bytes out: the receive FIFO (:class:`RxFifo`), the
+    decoder, the sequencer's verdict, then the command handler (see
+    :data:`CommandHandler`) for APPLY (``apply=True``) and REPLAY
+    (``apply=False``).  IDENTIFY is answered here: the link fields (version,
+    ``max_payload``, ``max_window``, ``rx_buffer``) and then ``identity``, the
+    board's own description (rtl/PROTOCOL.md, IDENTIFY).
+
+    :meth:`receive` is an infinitely fast board (each byte is taken from the
+    FIFO as soon as it arrives); a timed board calls :meth:`arrive` when a byte
+    comes off the wire, :meth:`take` when its front end pops the FIFO, and
+    :meth:`handle` with the event ``take`` returned when the front end acts on it.
     """
 
     def __init__(self, handler: CommandHandler, identity: bytes = b"",
-                 max_payload: int = MAX_PAYLOAD):
+                 max_payload: int = MAX_PAYLOAD, max_window: int = MAX_WINDOW,
+                 rx_buffer: int = DEFAULT_RX_BUFFER):
+        if not 1 <= max_window <= MAX_WINDOW:
+            raise ValueError(f"max_window must be 1..{MAX_WINDOW}, got {max_window}")
         self._handler = handler
         self._identity = bytes(identity)
         self._decoder = StreamDecoder(max_payload)
         self.max_payload = max_payload
+        self.max_window = max_window
+        self.rx_fifo = RxFifo(rx_buffer)
         self.sequencer = BoardSequencer()
         self.counters = self.sequencer.counters
+        # (frame CRC, answer) of the side-effecting command each SEQ last applied (answer 0:
+        # ACK, else the NACK code): a duplicate gets the same answer, and a frame with that
+        # SEQ but another CRC is not a duplicate but a host out of step (cmd_frontend.v's
+        # outcome RAM, zero at power-up)
+        self._outcomes = [(0, 0)] * SEQ_MODULUS
+        self.last_verdict: Optional[Verdict] = None
 
     @property
     def expected_seq(self) -> int:
         return self.sequencer.expected_seq
 
+    @property
+    def rx_buffer(self) -> int:
+        return self.rx_fifo.depth
+
     def identify_reply(self) -> bytes:
-        return bytes((PROTOCOL_VERSION_MAJOR, PROTOCOL_VERSION_MINOR,
-                      self.max_payload, MAX_WINDOW)) + self._identity
+        return bytes((PROTOCOL_VERSION_MAJOR, PROTOCOL_VERSION_MINOR, self.max_payload,
+                      self.max_window)) + self.rx_buffer.to_bytes(2, "little") + self._identity
+
+    def reset(self) -> None:
+        """What rst_ni does to the link: FIFO emptied, decoder hunting, sequencer unsynchronised."""
+        self.rx_fifo.clear()
+        self._decoder = StreamDecoder(self.max_payload)
+        counters = BoardCounters()
+        self.sequencer = BoardSequencer()
+        self.sequencer.counters = self.counters = counters
+        self.last_verdict = None  # the outcome memory is a RAM: it keeps its words
+
+    def arrive(self, byte: int, uart_error: bool = False) -> bool:
+        """A byte off the wire into the receive FIFO (False: it was dropped, the FIFO is full)."""
+        return self.rx_fifo.push(byte, uart_error)
+
+    def take(self) -> Optional[DecodeEvent]:
+        """Pop one FIFO entry into the decoder; the frame or error it completes, if any."""
+        entry = self.rx_fifo.pop()
+        return None if entry is None else self._decoder.feed_entry(entry)
 
     def receive(self, data: bytes) -> bytes:
         replies = bytearray()
-        for event in self._decoder.feed(data):
-            replies += self.handle(event)
+        for byte in data:
+            self.arrive(byte)
+            event = self.take()
+            if event is not None:
+                replies += self.handle(event)
         return bytes(replies)
 
     def handle(self, event: DecodeEvent) -> bytes:
         verdict, code = self.sequencer.step(event)
+        self.last_verdict = verdict
         if verdict == Verdict.SILENT:
             return b""
         if verdict == Verdict.NACK:
             if isinstance(event, FrameError):  # nothing in it can be trusted
                 return nack_frame(self.expected_seq, 0, code, self.expected_seq)
             return nack_frame(event.seq, event.cmd, code, self.expected_seq)
-        if event.cmd == Command.IDENTIFY:
-            return ack_frame(event.seq, event.cmd, self.identify_reply())
+        side_effecting = event.cmd not in IDEMPOTENT_COMMANDS
+        crc = frame_crc(event.cmd, event.seq, event.payload)
+        if verdict == Verdict.REPLAY and side_effecting:
+            applied_crc, outcome = self._outcomes[event.seq]
+            if applied_crc != crc:
+                outcome = ErrorCode.NOT_SYNCED
+            if outcome:
+                self.counters.rejected += 1
+                return nack_frame(event.seq, event.cmd, outcome, self.expected_seq)
+            return ack_frame(event.seq, event.cmd)
         try:
-            reply = self._handler(event.cmd, event.payload, verdict == Verdict.APPLY)
+            if event.cmd == Command.IDENTIFY:
+                if event.payload:
+                    raise CommandRejected(ErrorCode.BAD_LENGTH, "IDENTIFY takes no payload")
+                reply = self.identify_reply()
+            else:
+                reply = self._handler(event.cmd, event.payload, verdict == Verdict.APPLY)
         except CommandRejected as rejection:
             self.counters.rejected += 1
+            if side_effecting:
+                self._outcomes[event.seq] = (crc, rejection.code)
             return nack_frame(event.seq, event.cmd, rejection.code, self.expected_seq)
-        if event.cmd not in IDEMPOTENT_COMMANDS:
-            reply = b""  # side-effecting commands carry no data, so a re-ACK is identical
+        if side_effecting:
+            self._outcomes[event.seq] = (crc, 0)
+            reply = b""  # side-effecting commands carry no data
         return ack_frame(event.seq, event.cmd, reply)

