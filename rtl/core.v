@@ -1,18 +1,23 @@
 // core: the time-multiplexed, event-driven LIF/STDP core.
 //
-// One time step per accepted tick, as a sequence of sweeps over block RAMs
-// (each sweep issues one address per clock; the read data is used and written
-// back one clock later, the "stage 1" below):
+// One time step per accepted tick, as a sequence of sweeps over block RAMs.
+// Each sweep issues one address per clock into a pipeline (stage 0 = the
+// issue, stage 1 = the RAM read, stage 2 = the RAM output register and the
+// entry of the leaf datapaths, write-back at stage 3..5, below):
 //   (a) deliver: for each spike event due this step (from delay_ring), sweep
 //       the active neurons: read the weight, depress it if plastic (STDP on),
-//       add it into i_exc or i_inh; then jump the source's pre trace.
+//       add it into i_exc or i_inh; the source's pre trace jumps.
 //   (b) neurons: sweep the active neurons through lif_neuron_update; spikes
 //       go into delay_ring and the spike list; post traces take last step's spike.
 //   (c) STDP (if enabled): decay every active source's pre trace, then for
 //       each neuron that fired sweep its column of weights and potentiate the
 //       plastic ones.
+// Every sweep touches each word at most once, and the pipeline drains before
+// the next sweep begins (the *_DRAIN states, as many clocks as the sweep's
+// last write-back stage), so no word is ever read while a new value for it is
+// in flight: no forwarding is needed.
 // Cycles per step (rtl/README.md, "Cycle budget"):
-//   2 + E*(n_active+3) + (n_active+1) + stdp*((S+1) + P*(S+3)),  S = n_active + n_inputs
+//   2 + E*(n_active+6) + (n_active+6) + stdp*((S+3) + P*(S+6)),  S = n_active + n_inputs
 // with E events delivered and P neurons fired.  Golden model:
 // neurohw.targets.fpga.model.CoreModel.step
 //
@@ -53,7 +58,7 @@ module core #(
   localparam [3:0] S_DLV_FETCH  = 4'd2;   // read the next event of this step's slot
   localparam [3:0] S_DLV_LOAD   = 4'd3;   // latch its source
   localparam [3:0] S_DLV_ROW    = 4'd4;   // sweep its row of weights
-  localparam [3:0] S_DLV_DRAIN  = 4'd5;   // last write-back, pre trace jump
+  localparam [3:0] S_DLV_DRAIN  = 4'd5;   // until the row's last write-back
   localparam [3:0] S_NEU        = 4'd6;   // sweep the neurons
   localparam [3:0] S_NEU_DRAIN  = 4'd7;
   localparam [3:0] S_XDEC       = 4'd8;   // sweep the sources: pre trace decay
@@ -63,6 +68,21 @@ module core #(
   localparam [3:0] S_POT_COL    = 4'd12;  // sweep its column of weights
   localparam [3:0] S_POT_DRAIN  = 4'd13;
   localparam [3:0] S_DONE       = 4'd14;
+
+  // ---- the sweep pipeline -------------------------------------------------------------
+  // what the item in a pipeline stage belongs to (carried with it, so that a
+  // stage acts on its own item whatever sweep is being issued meanwhile)
+  localparam [1:0] K_DELIVER = 2'd0;
+  localparam [1:0] K_NEURON  = 2'd1;
+  localparam [1:0] K_DECAY   = 2'd2;
+  localparam [1:0] K_POTENT  = 2'd3;
+  // drain clocks after a sweep's last issue: its last write-back stage
+  // (trace_update LATENCY 1, stdp_update 2, lif_neuron_update 3, after the
+  // RAM read and the RAM output register), plus one for the registered spike push
+  localparam [2:0] DRAIN_DELIVER = 3'd4;   // weights and currents written at stage 4
+  localparam [2:0] DRAIN_NEURON  = 3'd6;   // neuron words at stage 5, ring push at stage 6
+  localparam [2:0] DRAIN_DECAY   = 3'd3;   // pre traces written at stage 3
+  localparam [2:0] DRAIN_POTENT  = 3'd4;   // weights written at stage 4
 
   // ---- bus regions and registers ------------------------------------------------------
   localparam [3:0] R_CONTROL    = 4'h0;
@@ -117,8 +137,8 @@ module core #(
   reg  [NEU_W-1:0]    post_q, post_d;              // neuron whose column is potentiated
   reg  [NEU_W:0]      spike_count_q;               // neurons fired this step
   reg  [NEU_W:0]      spike_index_q, spike_index_d;
-  reg                 stage1_valid_q;
-  reg  [SRC_W-1:0]    stage1_index_q;              // index whose read data is valid now
+  reg  [2:0]          drain_q, drain_d;            // clocks spent in a *_DRAIN state
+  reg                 drain_last;                  // the last clock of a *_DRAIN state
 
   reg                 stdp_enable_q;
   reg  [NEU_W:0]      n_active_q;                  // neurons swept, 1..N_NEURONS
@@ -151,7 +171,6 @@ module core #(
 
   // ---- memories ---------------------------------------------------------------------
   wire [NEU_W-1:0] neuron_raddr = idle ? bus_offset[NEU_W-1:0] : sweep_q[NEU_W-1:0];
-  wire [NEU_W-1:0] neuron_waddr = stage1_index_q[NEU_W-1:0];
 
   wire signed [23:0] v_rdata, i_exc_rdata, i_inh_rdata;
   wire [CTL_W-1:0]   ctl_rdata;
@@ -161,7 +180,7 @@ module core #(
   wire [NEU_W-1:0]   spike_list_rdata;
 
   reg                v_we, ctl_we, post_trace_we, pre_trace_we, delay_we, weight_we;
-  reg  [NEU_W-1:0]   neuron_we_addr;
+  reg  [NEU_W-1:0]   neuron_we_addr, post_trace_waddr;
   reg  [23:0]        v_wdata, i_exc_wdata, i_inh_wdata;
   reg                i_exc_we, i_inh_we;
   reg  [CTL_W-1:0]   ctl_wdata;
@@ -184,7 +203,7 @@ module core #(
     .we_i(ctl_we), .waddr_i(neuron_we_addr), .wdata_i(ctl_wdata));
   ram_1r1w #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
     .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(post_trace_rdata),
-    .we_i(post_trace_we), .waddr_i(neuron_we_addr), .wdata_i(post_trace_wdata));
+    .we_i(post_trace_we), .waddr_i(post_trace_waddr), .wdata_i(post_trace_wdata));
   ram_1r1w #(.WIDTH(16), .ADDR_W(SRC_W)) u_pre_trace_ram (
     .clk_i(clk_i), .raddr_i(pre_trace_raddr), .rdata_o(pre_trace_rdata),
     .we_i(pre_trace_we), .waddr_i(pre_trace_waddr), .wdata_i(pre_trace_wdata));
@@ -219,89 +238,192 @@ module core #(
     .pop_slot_i(slot), .pop_index_i(event_q[SRC_W-1:0]), .pop_source_o(ring_pop_source),
     .pop_count_o(ring_pop_count), .clear_i(ring_clear));
 
-  // ---- stage 1: the leaf datapaths ----------------------------------------------------
-  wire in_deliver = stage1_valid_q & ((state_q == S_DLV_ROW) | (state_q == S_DLV_DRAIN));
-  wire in_neuron  = stage1_valid_q & ((state_q == S_NEU) | (state_q == S_NEU_DRAIN));
-  wire in_decay   = stage1_valid_q & ((state_q == S_XDEC) | (state_q == S_XDEC_DRAIN));
-  wire in_potent  = stage1_valid_q & ((state_q == S_POT_COL) | (state_q == S_POT_DRAIN));
-  wire potentiating = (state_q == S_POT_COL) | (state_q == S_POT_DRAIN);
+  // ---- the pipeline: which item is in which stage ----------------------------------------
+  // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later
+  wire       issue = (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
+                   | (state_q == S_POT_COL);
+  reg  [1:0] issue_kind;
+  always @* begin
+    case (state_q)
+      S_NEU:   issue_kind = K_NEURON;
+      S_XDEC:  issue_kind = K_DECAY;
+      S_POT_COL: issue_kind = K_POTENT;
+      default: issue_kind = K_DELIVER;
+    endcase
+  end
 
-  wire signed [WEIGHT_W-1:0] weight_read = weight_rdata[WEIGHT_W-1:0];
-  wire                       plastic     = weight_rdata[WEIGHT_W];
+  reg             valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q;
+  reg [1:0]       kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q;
+  reg [SRC_W-1:0] index_s1_q, index_s2_q, index_s3_q, index_s4_q;
+  reg [NEU_W-1:0] index_s5_q;                    // only neuron items go on past stage 4
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q} <= 5'd0;
+    end else begin
+      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q}
+        <= {issue, valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q};
+    end
+  end
+
+  always @(posedge clk_i) begin
+    {kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q}
+      <= {issue_kind, kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q};
+    {index_s1_q, index_s2_q, index_s3_q, index_s4_q, index_s5_q}
+      <= {sweep_q[SRC_W-1:0], index_s1_q, index_s2_q, index_s3_q, index_s4_q[NEU_W-1:0]};
+  end
+
+  wire deliver_s2 = valid_s2_q & (kind_s2_q == K_DELIVER);
+  wire decay_s2   = valid_s2_q & (kind_s2_q == K_DECAY);
+  wire potent_s2  = valid_s2_q & (kind_s2_q == K_POTENT);
+  wire neuron_s3  = valid_s3_q & (kind_s3_q == K_NEURON);
+  wire decay_s3   = valid_s3_q & (kind_s3_q == K_DECAY);
+  // the pre trace of a delivered event's source jumps with the row's first synapse
+  wire jump_s3    = valid_s3_q & (kind_s3_q == K_DELIVER) & (index_s3_q == {SRC_W{1'b0}});
+  wire deliver_s4 = valid_s4_q & (kind_s4_q == K_DELIVER);
+  wire potent_s4  = valid_s4_q & (kind_s4_q == K_POTENT);
+  wire neuron_s5  = valid_s5_q & (kind_s5_q == K_NEURON);
+
+  // ---- stage 2: the RAM output register, and the profile of the neuron read --------------
+  reg signed [23:0]  v_s2_q, i_exc_s2_q, i_inh_s2_q;
+  reg [CTL_W-1:0]    ctl_s2_q;
+  reg [15:0]         post_trace_s2_q, pre_trace_s2_q;
+  reg [SLOT_W-1:0]   delay_s2_q;
+  reg [WORD_W-1:0]   weight_s2_q;
+  reg [15:0]         v_decay_s2_q, exc_decay_s2_q, inh_decay_s2_q, exc_gain_s2_q, inh_gain_s2_q;
+  reg signed [23:0]  bias_s2_q, v_thresh_s2_q, v_reset_s2_q;
+  reg [7:0]          refrac_steps_s2_q;
+  wire [2:0]         profile_s1 = ctl_rdata[10:8];
+
+  always @(posedge clk_i) begin
+    v_s2_q            <= v_rdata;
+    i_exc_s2_q        <= i_exc_rdata;
+    i_inh_s2_q        <= i_inh_rdata;
+    ctl_s2_q          <= ctl_rdata;
+    post_trace_s2_q   <= post_trace_rdata;
+    pre_trace_s2_q    <= pre_trace_rdata;
+    delay_s2_q        <= delay_rdata;
+    weight_s2_q       <= weight_rdata;
+    v_decay_s2_q      <= prof_v_decay_q[profile_s1*16 +: 16];
+    exc_decay_s2_q    <= prof_exc_decay_q[profile_s1*16 +: 16];
+    inh_decay_s2_q    <= prof_inh_decay_q[profile_s1*16 +: 16];
+    exc_gain_s2_q     <= prof_exc_gain_q[profile_s1*16 +: 16];
+    inh_gain_s2_q     <= prof_inh_gain_q[profile_s1*16 +: 16];
+    bias_s2_q         <= prof_bias_q[profile_s1*24 +: 24];
+    v_thresh_s2_q     <= prof_v_thresh_q[profile_s1*24 +: 24];
+    v_reset_s2_q      <= prof_v_reset_q[profile_s1*24 +: 24];
+    refrac_steps_s2_q <= prof_refrac_q[profile_s1*8 +: 8];
+  end
+
+  // ---- stages 2..: the leaf datapaths ------------------------------------------------------
+  // STDP: depression of a delivered synapse by the post trace, potentiation of a
+  // column by the pre trace; the new weight is ready at stage 4
   wire signed [WEIGHT_W-1:0] weight_stdp;
-  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic) ? weight_stdp : weight_read;
-
   stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
-    .weight_i(weight_read),
-    .trace_i(potentiating ? pre_trace_rdata : post_trace_rdata),
-    .amplitude_i(potentiating ? a_plus_q : a_minus_q),
-    .potentiate_i(potentiating),
+    .clk_i(clk_i),
+    .weight_i(weight_s2_q[WEIGHT_W-1:0]),
+    .trace_i(potent_s2 ? pre_trace_s2_q : post_trace_s2_q),
+    .amplitude_i(potent_s2 ? a_plus_q : a_minus_q),
+    .potentiate_i(potent_s2),
     .w_min_i(w_min_q), .w_max_i(w_max_q),
     .weight_o(weight_stdp));
 
+  // the read weight and currents wait for the STDP result
+  reg [WORD_W-1:0]   weight_s3_q, weight_s4_q;
+  reg signed [23:0]  i_exc_s3_q, i_inh_s3_q, i_exc_s4_q, i_inh_s4_q;
+  always @(posedge clk_i) begin
+    weight_s3_q <= weight_s2_q;
+    weight_s4_q <= weight_s3_q;
+    i_exc_s3_q  <= i_exc_s2_q;
+    i_inh_s3_q  <= i_inh_s2_q;
+    i_exc_s4_q  <= i_exc_s3_q;
+    i_inh_s4_q  <= i_inh_s3_q;
+  end
+
+  wire                       plastic_s4       = weight_s4_q[WEIGHT_W];
+  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic_s4) ? weight_stdp
+                                                                             : weight_s4_q[WEIGHT_W-1:0];
   wire signed [23:0] i_exc_delivered, i_inh_delivered;
   syn_deliver #(.WEIGHT_W(WEIGHT_W)) u_syn_deliver (
-    .weight_i(weight_delivered), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata),
+    .weight_i(weight_delivered), .i_exc_i(i_exc_s4_q), .i_inh_i(i_inh_s4_q),
     .i_exc_o(i_exc_delivered), .i_inh_o(i_inh_delivered));
 
-  wire [2:0] profile = ctl_rdata[10:8];
+  // the neuron update: outputs at stage 5
   wire signed [23:0] v_next, i_exc_next, i_inh_next;
   wire [7:0]         refrac_next;
   wire               spike;
   lif_neuron_update u_lif_neuron_update (
-    .v_i(v_rdata), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata), .refrac_i(ctl_rdata[7:0]),
-    .v_decay_i(prof_v_decay_q[profile*16 +: 16]),
-    .exc_decay_i(prof_exc_decay_q[profile*16 +: 16]),
-    .inh_decay_i(prof_inh_decay_q[profile*16 +: 16]),
-    .exc_gain_i(prof_exc_gain_q[profile*16 +: 16]),
-    .inh_gain_i(prof_inh_gain_q[profile*16 +: 16]),
-    .gain_shift_i(gain_shift_q),
-    .bias_i(prof_bias_q[profile*24 +: 24]),
-    .v_thresh_i(prof_v_thresh_q[profile*24 +: 24]),
-    .v_reset_i(prof_v_reset_q[profile*24 +: 24]),
-    .refrac_steps_i(prof_refrac_q[profile*8 +: 8]),
+    .clk_i(clk_i),
+    .v_i(v_s2_q), .i_exc_i(i_exc_s2_q), .i_inh_i(i_inh_s2_q), .refrac_i(ctl_s2_q[7:0]),
+    .v_decay_i(v_decay_s2_q), .exc_decay_i(exc_decay_s2_q), .inh_decay_i(inh_decay_s2_q),
+    .exc_gain_i(exc_gain_s2_q), .inh_gain_i(inh_gain_s2_q), .gain_shift_i(gain_shift_q),
+    .bias_i(bias_s2_q), .v_thresh_i(v_thresh_s2_q), .v_reset_i(v_reset_s2_q),
+    .refrac_steps_i(refrac_steps_s2_q),
     .v_o(v_next), .i_exc_o(i_exc_next), .i_inh_o(i_inh_next), .refrac_o(refrac_next),
     .spike_o(spike));
 
-  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
+  // what the neuron's write-back and spike push need, carried to stages 5 and 6
+  reg [2:0]        profile_s3_q, profile_s4_q, profile_s5_q;
+  reg [SLOT_W-1:0] delay_s3_q, delay_s4_q, delay_s5_q;
+  always @(posedge clk_i) begin
+    profile_s3_q <= ctl_s2_q[10:8];
+    profile_s4_q <= profile_s3_q;
+    profile_s5_q <= profile_s4_q;
+    delay_s3_q   <= delay_s2_q;
+    delay_s4_q   <= delay_s3_q;
+    delay_s5_q   <= delay_s4_q;
+  end
+
+  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it: stage 3
   wire [15:0] post_trace_next;
   trace_update u_post_trace_update (
-    .trace_i(post_trace_rdata), .jump_i(ctl_rdata[11]), .decay_en_i(1'b1),
+    .clk_i(clk_i),
+    .trace_i(post_trace_s2_q), .jump_i(ctl_s2_q[11]), .decay_en_i(1'b1),
     .retention_i(post_decay_q), .trace_o(post_trace_next));
 
-  // the pre trace jumps when an event is delivered and decays in sweep (c)
+  // the pre trace jumps when an event is delivered and decays in sweep (c): stage 3
   wire [15:0] pre_trace_next;
   trace_update u_pre_trace_update (
-    .trace_i(pre_trace_rdata), .jump_i(state_q == S_DLV_DRAIN), .decay_en_i(in_decay),
+    .clk_i(clk_i),
+    .trace_i(pre_trace_s2_q), .jump_i(deliver_s2), .decay_en_i(decay_s2),
     .retention_i(pre_decay_q), .trace_o(pre_trace_next));
 
-  wire neuron_spike = in_neuron & spike;
-  assign spike_valid_o = neuron_spike;
-  assign spike_id_o    = stage1_index_q[NEU_W-1:0];
+  // ---- stage 6: the spike push (registered, off the neuron update's path) ----------------
+  reg              push_q;
+  reg [NEU_W-1:0]  push_neuron_q;
+  reg [SLOT_W-1:0] push_delay_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) push_q <= 1'b0;
+    else         push_q <= neuron_s5 & spike;
+  end
+  always @(posedge clk_i) begin
+    push_neuron_q <= index_s5_q;
+    push_delay_q  <= delay_s5_q;
+  end
 
-  // ---- memory ports: the bus while idle, the datapath otherwise ---------------------------
+  assign spike_valid_o = push_q;
+  assign spike_id_o    = push_neuron_q;
+
+  // ---- memory ports: the bus while idle, the write-back stages otherwise ---------------------
   always @* begin
-    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : neuron_waddr;
-    v_we             = idle ? bus_write & (bus_region == R_V) : in_neuron;
+    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0]
+                     : neuron_s5 ? index_s5_q : index_s4_q[NEU_W-1:0];
+    v_we             = idle ? bus_write & (bus_region == R_V) : neuron_s5;
     v_wdata          = idle ? bus_wdata_i[23:0] : v_next;
-    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (in_neuron | in_deliver);
-    i_exc_wdata      = idle ? bus_wdata_i[23:0] : in_neuron ? i_exc_next : i_exc_delivered;
-    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (in_neuron | in_deliver);
-    i_inh_wdata      = idle ? bus_wdata_i[23:0] : in_neuron ? i_inh_next : i_inh_delivered;
-    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : in_neuron;
-    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, profile, refrac_next};
-    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : in_neuron;
+    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (neuron_s5 | deliver_s4);
+    i_exc_wdata      = idle ? bus_wdata_i[23:0] : neuron_s5 ? i_exc_next : i_exc_delivered;
+    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (neuron_s5 | deliver_s4);
+    i_inh_wdata      = idle ? bus_wdata_i[23:0] : neuron_s5 ? i_inh_next : i_inh_delivered;
+    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : neuron_s5;
+    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, profile_s5_q, refrac_next};
+    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : neuron_s3;
+    post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : index_s3_q[NEU_W-1:0];
     post_trace_wdata = idle ? bus_wdata_i[15:0] : post_trace_next;
 
-    // pre traces: read the event's source from the ring output while loading it
     pre_trace_raddr  = idle ? bus_offset[SRC_W-1:0]
-                     : (state_q == S_DLV_LOAD) ? ring_pop_source
-                     : (state_q == S_DLV_ROW || state_q == S_DLV_DRAIN) ? source_q
-                     : sweep_q[SRC_W-1:0];
-    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE)
-                            : (state_q == S_DLV_DRAIN) | in_decay;
-    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0]
-                     : (state_q == S_DLV_DRAIN) ? source_q : stage1_index_q;
+                     : (state_q == S_DLV_ROW) ? source_q : sweep_q[SRC_W-1:0];
+    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : (jump_s3 | decay_s3);
+    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : jump_s3 ? source_q : index_s3_q;
     pre_trace_wdata  = idle ? bus_wdata_i[15:0] : pre_trace_next;
 
     delay_raddr      = !idle ? sweep_q[SRC_W-1:0]
@@ -313,26 +435,34 @@ module core #(
                      : (state_q == S_POT_COL) ? {sweep_q[SRC_W-1:0], post_q}
                      : {source_q, sweep_q[NEU_W-1:0]};
     weight_we        = idle ? bus_write & (bus_region == R_WEIGHT)
-                            : (in_deliver & stdp_enable_q & plastic) | (in_potent & plastic);
+                            : ((deliver_s4 & stdp_enable_q) | potent_s4) & plastic_s4;
     weight_waddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
-                     : in_potent ? {stage1_index_q, post_q}
-                     : {source_q, stage1_index_q[NEU_W-1:0]};
+                     : potent_s4 ? {index_s4_q, post_q}
+                     : {source_q, index_s4_q[NEU_W-1:0]};
     weight_wdata     = idle ? bus_wdata_i[WORD_W-1:0] : {1'b1, weight_stdp};
 
     // the ring takes injected channels while idle and fired neurons in sweep (b)
-    ring_push        = inject_pending_q | neuron_spike;
-    ring_push_slot   = inject_pending_q ? slot + delay_rdata : slot + 1'b1 + delay_rdata;
+    ring_push        = inject_pending_q | push_q;
+    ring_push_slot   = inject_pending_q ? slot + delay_rdata : slot + 1'b1 + push_delay_q;
     ring_push_source = inject_pending_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_channel_q}
-                                        : {1'b0, stage1_index_q[NEU_W-1:0]};
-    ring_clear       = (state_q == S_DLV_DRAIN) && (event_q + 1'b1 == event_count_q);
+                                        : {1'b0, push_neuron_q};
+    ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
   end
 
   ram_1r1w #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
     .clk_i(clk_i), .raddr_i(spike_index_q[NEU_W-1:0]), .rdata_o(spike_list_rdata),
-    .we_i(neuron_spike), .waddr_i(spike_count_q[NEU_W-1:0]),
-    .wdata_i(stage1_index_q[NEU_W-1:0]));
+    .we_i(push_q), .waddr_i(spike_count_q[NEU_W-1:0]), .wdata_i(push_neuron_q));
 
   // ---- FSM: next state ----------------------------------------------------------------------
+  always @* begin
+    case (state_q)
+      S_DLV_DRAIN:  drain_last = (drain_q == DRAIN_DELIVER - 1'b1);
+      S_NEU_DRAIN:  drain_last = (drain_q == DRAIN_NEURON - 1'b1);
+      S_XDEC_DRAIN: drain_last = (drain_q == DRAIN_DECAY - 1'b1);
+      default:      drain_last = (drain_q == DRAIN_POTENT - 1'b1);
+    endcase
+  end
+
   always @* begin
     state_d = state_q;
     case (state_q)
@@ -341,15 +471,17 @@ module core #(
       S_DLV_FETCH:  state_d = S_DLV_LOAD;
       S_DLV_LOAD:   state_d = S_DLV_ROW;
       S_DLV_ROW:    if (neuron_last) state_d = S_DLV_DRAIN;
-      S_DLV_DRAIN:  state_d = (event_q + 1'b1 == event_count_q) ? S_NEU : S_DLV_FETCH;
+      S_DLV_DRAIN:  if (drain_last)
+                      state_d = (event_q + 1'b1 == event_count_q) ? S_NEU : S_DLV_FETCH;
       S_NEU:        if (neuron_last) state_d = S_NEU_DRAIN;
-      S_NEU_DRAIN:  state_d = stdp_enable_q ? S_XDEC : S_DONE;
+      S_NEU_DRAIN:  if (drain_last) state_d = stdp_enable_q ? S_XDEC : S_DONE;
       S_XDEC:       if (source_last) state_d = S_XDEC_DRAIN;
-      S_XDEC_DRAIN: state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
+      S_XDEC_DRAIN: if (drain_last) state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
       S_POT_FETCH:  state_d = S_POT_LOAD;
       S_POT_LOAD:   state_d = S_POT_COL;
       S_POT_COL:    if (source_last) state_d = S_POT_DRAIN;
-      S_POT_DRAIN:  state_d = (spike_index_q + 1'b1 == spike_count_q) ? S_DONE : S_POT_FETCH;
+      S_POT_DRAIN:  if (drain_last)
+                      state_d = (spike_index_q + 1'b1 == spike_count_q) ? S_DONE : S_POT_FETCH;
       S_DONE:       state_d = S_IDLE;
       default:      state_d = S_IDLE;
     endcase
@@ -363,6 +495,7 @@ module core #(
     source_d      = source_q;
     post_d        = post_q;
     spike_index_d = spike_index_q;
+    drain_d       = 3'd0;
     case (state_q)
       S_START: begin
         sweep_d       = {(SRC_W+1){1'b0}};
@@ -372,13 +505,21 @@ module core #(
       end
       S_DLV_LOAD:   begin source_d = ring_pop_source; sweep_d = {(SRC_W+1){1'b0}}; end
       S_DLV_ROW:    sweep_d = sweep_q + 1'b1;
-      S_DLV_DRAIN:  begin event_d = event_q + 1'b1; sweep_d = {(SRC_W+1){1'b0}}; end
+      S_DLV_DRAIN:  begin
+        drain_d = drain_q + 1'b1;
+        sweep_d = {(SRC_W+1){1'b0}};
+        if (drain_last) event_d = event_q + 1'b1;
+      end
       S_NEU:        sweep_d = sweep_q + 1'b1;
-      S_NEU_DRAIN:  sweep_d = {(SRC_W+1){1'b0}};
+      S_NEU_DRAIN:  begin drain_d = drain_q + 1'b1; sweep_d = {(SRC_W+1){1'b0}}; end
       S_XDEC:       sweep_d = source_next;
+      S_XDEC_DRAIN: drain_d = drain_q + 1'b1;
       S_POT_LOAD:   begin post_d = spike_list_rdata; sweep_d = {(SRC_W+1){1'b0}}; end
       S_POT_COL:    sweep_d = source_next;
-      S_POT_DRAIN:  spike_index_d = spike_index_q + 1'b1;
+      S_POT_DRAIN:  begin
+        drain_d = drain_q + 1'b1;
+        if (drain_last) spike_index_d = spike_index_q + 1'b1;
+      end
       default: ;
     endcase
   end
@@ -393,8 +534,7 @@ module core #(
       post_q         <= {NEU_W{1'b0}};
       spike_index_q  <= {(NEU_W+1){1'b0}};
       spike_count_q  <= {(NEU_W+1){1'b0}};
-      stage1_valid_q <= 1'b0;
-      stage1_index_q <= {SRC_W{1'b0}};
+      drain_q        <= 3'd0;
       cycles_q       <= 32'd0;
       last_cycles_q  <= 32'd0;
     end else begin
@@ -405,11 +545,9 @@ module core #(
       source_q       <= source_d;
       post_q         <= post_d;
       spike_index_q  <= spike_index_d;
-      stage1_valid_q <= (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
-                        | (state_q == S_POT_COL);
-      stage1_index_q <= sweep_q[SRC_W-1:0];
+      drain_q        <= drain_d;
       if (state_q == S_START)   spike_count_q <= {(NEU_W+1){1'b0}};
-      else if (neuron_spike)    spike_count_q <= spike_count_q + 1'b1;
+      else if (push_q)          spike_count_q <= spike_count_q + 1'b1;
       // cycles of a step: every clock outside S_IDLE, S_START and S_DONE included
       cycles_q       <= idle ? 32'd0 : cycles_q + 32'd1;
       if (state_q == S_DONE) last_cycles_q <= cycles_q + 32'd1;

@@ -38,8 +38,9 @@ def bench_seeds() -> list[int]:
 FSM_STATES = ("IDLE", "START", "DLV_FETCH", "DLV_LOAD", "DLV_ROW", "DLV_DRAIN", "NEU",
               "NEU_DRAIN", "XDEC", "XDEC_DRAIN", "POT_FETCH", "POT_LOAD", "POT_COL",
               "POT_DRAIN", "DONE")
-S_DLV_ROW, S_DLV_DRAIN, S_NEU, S_NEU_DRAIN = 4, 5, 6, 7
-S_POT_COL, S_POT_DRAIN = 12, 13
+S_DLV_LOAD, S_NEU, S_POT_LOAD = 3, 6, 11
+# core.v's pipeline item kinds (K_*)
+K_DELIVER, K_NEURON, K_DECAY, K_POTENT = 0, 1, 2, 3
 REGION_NAMES = ("control", "profile", "v", "i_exc", "i_inh", "control_word", "post_trace",
                 "pre_trace", "delay", "weight")
 # control registers a host writes (read-only ones are covered by the reads)
@@ -70,7 +71,13 @@ def coverage_points() -> list[str]:
                "weight clip: depression stopped at W_MIN",
                "weight clip: depression stopped at W_MAX",
                "weight clip: potentiation stopped at W_MAX",
-               "weight clip: potentiation stopped at W_MIN"]
+               "weight clip: potentiation stopped at W_MIN",
+               # where a word could be re-read while its new value is in flight
+               # if the pipeline did not drain between sweeps
+               "pipeline: consecutive events from one source (weights, currents, pre trace re-read)",
+               "pipeline: rows of one neuron back to back (N_ACTIVE = 1)",
+               "pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1",
+               "pipeline: one potentiation column right after another"]
     return points
 
 
@@ -82,6 +89,7 @@ class CoverageMonitor:
 
     def __init__(self, dut, path: str):
         self.dut, self.path = dut, path
+        self.weight_width = bench_shape().weight_width
         self.reached: set[str] = set()
         if os.path.exists(path):
             self.reached.update(json.loads(open(path).read()))
@@ -94,7 +102,6 @@ class CoverageMonitor:
 
     async def run(self):
         dut = self.dut
-        lif, deliver, stdp = dut.u_lif_neuron_update, dut.u_syn_deliver, dut.u_stdp_update
         while True:
             await FallingEdge(dut.clk_i)
             state = dut.state_q.value.to_unsigned()
@@ -106,35 +113,62 @@ class CoverageMonitor:
                 self.hit("overrun: tick while busy (counted)")
             if dut.ring_push.value == 1 and dut.ring_push_full.value == 1:
                 self.hit("overflow: delay slot full, push dropped")
-            stage1 = dut.stage1_valid_q.value == 1
-            if stage1 and state in (S_NEU, S_NEU_DRAIN):
-                if dut.ctl_rdata.value.to_unsigned() & 0xFF == 0:   # not refractory
-                    v_sum = lif.v_sum.value.to_signed()
-                    if v_sum > S24_MAX:
-                        self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
-                    elif v_sum < S24_MIN:
-                        self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
-                if dut.ctl_rdata.value.to_unsigned() >> 11 and \
-                        dut.u_post_trace_update.jumped_sum.value.to_unsigned() >> 16:
-                    self.hit("trace saturation: post trace jump at 65535")
-            if stage1 and state in (S_DLV_ROW, S_DLV_DRAIN):
-                if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
-                    self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
-                if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
-                    self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
-            if state == S_DLV_DRAIN and dut.u_pre_trace_update.jumped_sum.value.to_unsigned() >> 16:
-                self.hit("trace saturation: pre trace jump at 65535")
-            if dut.weight_we.value == 1 and state != 0:
-                kind = "potentiation" if state in (S_POT_COL, S_POT_DRAIN) else "depression"
-                moved = stdp.moved.value.to_signed()
-                if moved > stdp.max_ext.value.to_signed():
-                    self.hit(f"weight clip: {kind} stopped at W_MAX")
-                if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
-                    self.hit(f"weight clip: {kind} stopped at W_MIN")
+            self._sample_pipeline(state)
             if self._new:
                 with open(self.path, "w") as fh:
                     json.dump(sorted(self.reached), fh, indent=0)
                 self._new = False
+
+    def _sample_pipeline(self, state: int) -> None:
+        """The saturation and clipping points, at the pipeline stage where each
+        leaf computes them (stage k: the item issued k clocks ago)."""
+        dut = self.dut
+        lif, deliver, stdp = dut.u_lif_neuron_update, dut.u_syn_deliver, dut.u_stdp_update
+
+        def item(stage: int, kind: int) -> bool:
+            return (getattr(dut, f"valid_s{stage}_q").value == 1
+                    and getattr(dut, f"kind_s{stage}_q").value.to_unsigned() == kind)
+
+        if item(4, K_NEURON) and lif.refrac_s2_q.value.to_unsigned() == 0:   # not refractory
+            v_sum = lif.v_sum.value.to_signed()
+            if v_sum > S24_MAX:
+                self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
+            elif v_sum < S24_MIN:
+                self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
+        if item(2, K_NEURON) and dut.ctl_s2_q.value.to_unsigned() >> 11 and \
+                dut.u_post_trace_update.jumped_sum.value.to_unsigned() >> 16:
+            self.hit("trace saturation: post trace jump at 65535")
+        if item(4, K_DELIVER):
+            if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
+                self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
+            if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
+                self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
+        if item(2, K_DELIVER) and dut.index_s2_q.value.to_unsigned() == 0 and \
+                dut.u_pre_trace_update.jumped_sum.value.to_unsigned() >> 16:
+            self.hit("trace saturation: pre trace jump at 65535")
+        # stdp_update clips in its second clock (stage 3); the weight is written at stage 4
+        plastic = dut.weight_s3_q.value.to_unsigned() >> self.weight_width & 1
+        potentiating = item(3, K_POTENT)
+        depressing = item(3, K_DELIVER) and dut.stdp_enable_q.value == 1
+        if plastic and (potentiating or depressing):
+            kind = "potentiation" if potentiating else "depression"
+            moved = stdp.moved.value.to_signed()
+            if moved > stdp.max_ext.value.to_signed():
+                self.hit(f"weight clip: {kind} stopped at W_MAX")
+            if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
+                self.hit(f"weight clip: {kind} stopped at W_MIN")
+        n_active = dut.n_active_q.value.to_unsigned()
+        if state == S_DLV_LOAD and dut.event_q.value.to_unsigned() > 0:
+            if dut.ring_pop_source.value.to_unsigned() == dut.source_q.value.to_unsigned():
+                self.hit("pipeline: consecutive events from one source "
+                         "(weights, currents, pre trace re-read)")
+            if n_active == 1:
+                self.hit("pipeline: rows of one neuron back to back (N_ACTIVE = 1)")
+        if state == S_NEU and n_active == 1 and dut.sweep_q.value.to_unsigned() == 0 \
+                and dut.event_count_q.value.to_unsigned() > 0:
+            self.hit("pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1")
+        if state == S_POT_LOAD and dut.spike_index_q.value.to_unsigned() > 0:
+            self.hit("pipeline: one potentiation column right after another")
 
     def record_read(self, address: int) -> None:
         """A read whose data the bench compared (an idle bus address alone is no read)."""
@@ -541,3 +575,34 @@ async def directed_corners(dut):
             f"{model.last_cycles}")
         compare_state(bench, model, f"directed corners, step {k}")
     assert model.regs[F.REG_DROPPED] > 0, "the last step's injections must overfill a slot"
+
+
+@cocotb.test()
+async def pipeline_hazards(dut):
+    """The re-reads that the pipeline drains make safe, back to back: one active
+    neuron (each row and the neuron sweep revisit the same currents right after
+    the previous write-back), several events from one source in a slot (its
+    weights and pre trace re-read right after their update), STDP on so that
+    every plastic synapse is written back; compared with the model every step."""
+    bench = Bench(dut)
+    await bench.start()
+    sh = bench.shape
+    model = CoreModel(sh)
+    inject = addr(F.REGION_CONTROL, F.REG_INJECT)
+    for seed in bench_seeds()[:2]:
+        await bench.reset()
+        model.reset()
+        program = random_program(sh, seed, n_steps_range=(3, 4))
+        await load(bench, model, program.writes)
+        await load(bench, model, [(addr(F.REGION_CONTROL, F.REG_N_ACTIVE), 1),
+                                  (addr(F.REGION_CONTROL, F.REG_N_INPUTS), sh.n_inputs),
+                                  (addr(F.REGION_CONTROL, F.REG_STDP_ENABLE), 1)])
+        for k in range(2 * sh.delay_depth):
+            await load(bench, model, [(inject, c) for c in (0, 0, sh.n_inputs - 1, 0)])
+            rtl_spikes, cycles = await bench.step()
+            model_spikes = list(model.step())
+            where = f"seed {seed}, step {k}"
+            assert rtl_spikes == model_spikes and cycles == model.last_cycles, (
+                f"{where}: spikes {rtl_spikes} vs {model_spikes}, cycles {cycles} vs "
+                f"{model.last_cycles}")
+            compare_state(bench, model, where)

@@ -4,7 +4,7 @@ Each core shape is Verilated once (build/rtl/core_<shape>, reused while the
 sources are unchanged); the randomized networks are split into chunks so that
 pytest-xdist can spread them over two workers: 56 random core programs and
 12 random PyNN-level networks compiled by quantize(), plus bus read-back,
-overrun and full-slot benches for each shape.
+overrun, full-slot and pipeline-hazard benches for each shape.
 """
 from __future__ import annotations
 
@@ -48,9 +48,9 @@ def test_random_networks(name, chunk):
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
-def test_bus_overruns_and_full_slots(name):
+def test_bus_overruns_full_slots_and_hazards(name):
     run(_runner(name), f"core_{name}", "core", "bench_core",
-        testcase=["bus_readback", "overruns", "full_delay_slot"],
+        testcase=["bus_readback", "overruns", "full_delay_slot", "pipeline_hazards"],
         env=_env(name, range(4000, 4004)))
 
 
