@@ -3,7 +3,7 @@
 // One time step per accepted tick, as a sequence of sweeps over block RAMs.
 // Each sweep issues one address per clock into a pipeline (stage 0 = the
 // issue, stage 1 = the RAM read, stage 2 = the RAM output register and the
-// entry of the leaf datapaths, write-back at stage 3..5, below):
+// entry of the leaf datapaths, write-back at stages 3..7, below):
 //   (a) deliver: for each spike event due this step (from delay_ring), sweep
 //       the active neurons: read the weight, depress it if plastic (STDP on),
 //       add it into i_exc or i_inh; the source's pre trace jumps.
@@ -17,7 +17,7 @@
 // last write-back stage), so no word is ever read while a new value for it is
 // in flight: no forwarding is needed.
 // Cycles per step (rtl/README.md, "Cycle budget"):
-//   2 + E*(n_active+6) + (n_active+6) + stdp*((S+3) + P*(S+6)),  S = n_active + n_inputs
+//   2 + E*(n_active+7) + (n_active+7) + stdp*((S+3) + P*(S+7)),  S = n_active + n_inputs
 // with E events delivered and P neurons fired.  Golden model:
 // neurohw.targets.fpga.model.CoreModel.step
 //
@@ -76,13 +76,12 @@ module core #(
   localparam [1:0] K_NEURON  = 2'd1;
   localparam [1:0] K_DECAY   = 2'd2;
   localparam [1:0] K_POTENT  = 2'd3;
-  // drain clocks after a sweep's last issue: its last write-back stage
-  // (trace_update LATENCY 1, stdp_update 2, lif_neuron_update 3, after the
-  // RAM read and the RAM output register), plus one for the registered spike push
-  localparam [2:0] DRAIN_DELIVER = 3'd4;   // weights and currents written at stage 4
-  localparam [2:0] DRAIN_NEURON  = 3'd6;   // neuron words at stage 5, ring push at stage 6
+  // drain clocks after a sweep's last issue: its last write-back stage (the
+  // stage list is at "the pipeline" below)
+  localparam [2:0] DRAIN_DELIVER = 3'd5;   // weights and currents written at stage 5
+  localparam [2:0] DRAIN_NEURON  = 3'd7;   // neuron words written, spike pushed at stage 7
   localparam [2:0] DRAIN_DECAY   = 3'd3;   // pre traces written at stage 3
-  localparam [2:0] DRAIN_POTENT  = 3'd4;   // weights written at stage 4
+  localparam [2:0] DRAIN_POTENT  = 3'd5;   // weights written at stage 5
 
   // ---- bus regions and registers ------------------------------------------------------
   localparam [3:0] R_CONTROL    = 4'h0;
@@ -210,7 +209,8 @@ module core #(
   ram_1r1w #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
     .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata_i[SLOT_W-1:0]));
-  ram_1r1w #(.WIDTH(WORD_W), .ADDR_W(SRC_W + NEU_W)) u_weight_ram (
+  // one memory per bit: the deepest block shape keeps the multiplexer after the blocks small
+  ram_1r1w #(.WIDTH(WORD_W), .ADDR_W(SRC_W + NEU_W), .SLICE_W(1)) u_weight_ram (
     .clk_i(clk_i), .raddr_i(weight_raddr), .rdata_o(weight_rdata),
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
 
@@ -239,38 +239,47 @@ module core #(
     .pop_count_o(ring_pop_count), .clear_i(ring_clear));
 
   // ---- the pipeline: which item is in which stage ----------------------------------------
-  // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later
+  // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
+  //   stage 1  RAM read
+  //   stage 2  RAM output register; STDP and trace datapaths start here
+  //   stage 3  the neuron's profile, selected by its registered control word; lif_neuron_update starts
+  //   stage 3  traces written (trace_update LATENCY 1)
+  //   stage 4  STDP result (stdp_update LATENCY 2); syn_deliver -> write-back register
+  //   stage 5  weights and delivered currents written
+  //   stage 6  neuron result (lif_neuron_update LATENCY 3) -> write-back register
+  //   stage 7  neuron words written, spike pushed into the ring and the spike list
   wire       issue = (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
                    | (state_q == S_POT_COL);
   reg  [1:0] issue_kind;
   always @* begin
     case (state_q)
-      S_NEU:   issue_kind = K_NEURON;
-      S_XDEC:  issue_kind = K_DECAY;
+      S_NEU:     issue_kind = K_NEURON;
+      S_XDEC:    issue_kind = K_DECAY;
       S_POT_COL: issue_kind = K_POTENT;
-      default: issue_kind = K_DELIVER;
+      default:   issue_kind = K_DELIVER;
     endcase
   end
 
-  reg             valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q;
-  reg [1:0]       kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q;
+  reg             valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q, valid_s6_q;
+  reg [1:0]       kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q, kind_s6_q;
   reg [SRC_W-1:0] index_s1_q, index_s2_q, index_s3_q, index_s4_q;
-  reg [NEU_W-1:0] index_s5_q;                    // only neuron items go on past stage 4
+  reg [NEU_W-1:0] index_s5_q, index_s6_q;          // only neuron items need their index past stage 4
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q} <= 5'd0;
+      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q, valid_s6_q} <= 6'd0;
     end else begin
-      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q}
-        <= {issue, valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q};
+      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q, valid_s6_q}
+        <= {issue, valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q};
     end
   end
 
   always @(posedge clk_i) begin
-    {kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q}
-      <= {issue_kind, kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q};
-    {index_s1_q, index_s2_q, index_s3_q, index_s4_q, index_s5_q}
-      <= {sweep_q[SRC_W-1:0], index_s1_q, index_s2_q, index_s3_q, index_s4_q[NEU_W-1:0]};
+    {kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q, kind_s6_q}
+      <= {issue_kind, kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q};
+    {index_s1_q, index_s2_q, index_s3_q, index_s4_q, index_s5_q, index_s6_q}
+      <= {sweep_q[SRC_W-1:0], index_s1_q, index_s2_q, index_s3_q, index_s4_q[NEU_W-1:0],
+          index_s5_q};
   end
 
   wire deliver_s2 = valid_s2_q & (kind_s2_q == K_DELIVER);
@@ -282,41 +291,56 @@ module core #(
   wire jump_s3    = valid_s3_q & (kind_s3_q == K_DELIVER) & (index_s3_q == {SRC_W{1'b0}});
   wire deliver_s4 = valid_s4_q & (kind_s4_q == K_DELIVER);
   wire potent_s4  = valid_s4_q & (kind_s4_q == K_POTENT);
-  wire neuron_s5  = valid_s5_q & (kind_s5_q == K_NEURON);
+  wire neuron_s6  = valid_s6_q & (kind_s6_q == K_NEURON);
 
-  // ---- stage 2: the RAM output register, and the profile of the neuron read --------------
+  // ---- stage 2: the RAM output register --------------------------------------------------
   reg signed [23:0]  v_s2_q, i_exc_s2_q, i_inh_s2_q;
   reg [CTL_W-1:0]    ctl_s2_q;
   reg [15:0]         post_trace_s2_q, pre_trace_s2_q;
   reg [SLOT_W-1:0]   delay_s2_q;
   reg [WORD_W-1:0]   weight_s2_q;
-  reg [15:0]         v_decay_s2_q, exc_decay_s2_q, inh_decay_s2_q, exc_gain_s2_q, inh_gain_s2_q;
-  reg signed [23:0]  bias_s2_q, v_thresh_s2_q, v_reset_s2_q;
-  reg [7:0]          refrac_steps_s2_q;
-  wire [2:0]         profile_s1 = ctl_rdata[10:8];
 
   always @(posedge clk_i) begin
-    v_s2_q            <= v_rdata;
-    i_exc_s2_q        <= i_exc_rdata;
-    i_inh_s2_q        <= i_inh_rdata;
-    ctl_s2_q          <= ctl_rdata;
-    post_trace_s2_q   <= post_trace_rdata;
-    pre_trace_s2_q    <= pre_trace_rdata;
-    delay_s2_q        <= delay_rdata;
-    weight_s2_q       <= weight_rdata;
-    v_decay_s2_q      <= prof_v_decay_q[profile_s1*16 +: 16];
-    exc_decay_s2_q    <= prof_exc_decay_q[profile_s1*16 +: 16];
-    inh_decay_s2_q    <= prof_inh_decay_q[profile_s1*16 +: 16];
-    exc_gain_s2_q     <= prof_exc_gain_q[profile_s1*16 +: 16];
-    inh_gain_s2_q     <= prof_inh_gain_q[profile_s1*16 +: 16];
-    bias_s2_q         <= prof_bias_q[profile_s1*24 +: 24];
-    v_thresh_s2_q     <= prof_v_thresh_q[profile_s1*24 +: 24];
-    v_reset_s2_q      <= prof_v_reset_q[profile_s1*24 +: 24];
-    refrac_steps_s2_q <= prof_refrac_q[profile_s1*8 +: 8];
+    v_s2_q          <= v_rdata;
+    i_exc_s2_q      <= i_exc_rdata;
+    i_inh_s2_q      <= i_inh_rdata;
+    ctl_s2_q        <= ctl_rdata;
+    post_trace_s2_q <= post_trace_rdata;
+    pre_trace_s2_q  <= pre_trace_rdata;
+    delay_s2_q      <= delay_rdata;
+    weight_s2_q     <= weight_rdata;
   end
 
-  // ---- stages 2..: the leaf datapaths ------------------------------------------------------
-  // STDP: depression of a delivered synapse by the post trace, potentiation of a
+  // ---- stage 3: the neuron's state words and its profile ----------------------------------
+  reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
+  reg [CTL_W-2:0]    ctl_s3_q;                      // {profile, refrac}: the spike flag went to the post trace
+  reg [SLOT_W-1:0]   delay_s3_q;
+  reg [WORD_W-1:0]   weight_s3_q;
+  reg [15:0]         v_decay_s3_q, exc_decay_s3_q, inh_decay_s3_q, exc_gain_s3_q, inh_gain_s3_q;
+  reg signed [23:0]  bias_s3_q, v_thresh_s3_q, v_reset_s3_q;
+  reg [7:0]          refrac_steps_s3_q;
+  wire [2:0]         profile_s2 = ctl_s2_q[10:8];
+
+  always @(posedge clk_i) begin
+    v_s3_q            <= v_s2_q;
+    i_exc_s3_q        <= i_exc_s2_q;
+    i_inh_s3_q        <= i_inh_s2_q;
+    ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
+    delay_s3_q        <= delay_s2_q;
+    weight_s3_q       <= weight_s2_q;
+    v_decay_s3_q      <= prof_v_decay_q[profile_s2*16 +: 16];
+    exc_decay_s3_q    <= prof_exc_decay_q[profile_s2*16 +: 16];
+    inh_decay_s3_q    <= prof_inh_decay_q[profile_s2*16 +: 16];
+    exc_gain_s3_q     <= prof_exc_gain_q[profile_s2*16 +: 16];
+    inh_gain_s3_q     <= prof_inh_gain_q[profile_s2*16 +: 16];
+    bias_s3_q         <= prof_bias_q[profile_s2*24 +: 24];
+    v_thresh_s3_q     <= prof_v_thresh_q[profile_s2*24 +: 24];
+    v_reset_s3_q      <= prof_v_reset_q[profile_s2*24 +: 24];
+    refrac_steps_s3_q <= prof_refrac_q[profile_s2*8 +: 8];
+  end
+
+  // ---- stages 2..4: STDP and delivery ------------------------------------------------------
+  // depression of a delivered synapse by the post trace, potentiation of a
   // column by the pre trace; the new weight is ready at stage 4
   wire signed [WEIGHT_W-1:0] weight_stdp;
   stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
@@ -329,13 +353,10 @@ module core #(
     .weight_o(weight_stdp));
 
   // the read weight and currents wait for the STDP result
-  reg [WORD_W-1:0]   weight_s3_q, weight_s4_q;
-  reg signed [23:0]  i_exc_s3_q, i_inh_s3_q, i_exc_s4_q, i_inh_s4_q;
+  reg [WORD_W-1:0]   weight_s4_q;
+  reg signed [23:0]  i_exc_s4_q, i_inh_s4_q;
   always @(posedge clk_i) begin
-    weight_s3_q <= weight_s2_q;
     weight_s4_q <= weight_s3_q;
-    i_exc_s3_q  <= i_exc_s2_q;
-    i_inh_s3_q  <= i_inh_s2_q;
     i_exc_s4_q  <= i_exc_s3_q;
     i_inh_s4_q  <= i_inh_s3_q;
   end
@@ -348,74 +369,98 @@ module core #(
     .weight_i(weight_delivered), .i_exc_i(i_exc_s4_q), .i_inh_i(i_inh_s4_q),
     .i_exc_o(i_exc_delivered), .i_inh_o(i_inh_delivered));
 
-  // the neuron update: outputs at stage 5
+  // ---- stages 3..6: the neuron update --------------------------------------------------------
   wire signed [23:0] v_next, i_exc_next, i_inh_next;
   wire [7:0]         refrac_next;
   wire               spike;
   lif_neuron_update u_lif_neuron_update (
     .clk_i(clk_i),
-    .v_i(v_s2_q), .i_exc_i(i_exc_s2_q), .i_inh_i(i_inh_s2_q), .refrac_i(ctl_s2_q[7:0]),
-    .v_decay_i(v_decay_s2_q), .exc_decay_i(exc_decay_s2_q), .inh_decay_i(inh_decay_s2_q),
-    .exc_gain_i(exc_gain_s2_q), .inh_gain_i(inh_gain_s2_q), .gain_shift_i(gain_shift_q),
-    .bias_i(bias_s2_q), .v_thresh_i(v_thresh_s2_q), .v_reset_i(v_reset_s2_q),
-    .refrac_steps_i(refrac_steps_s2_q),
+    .v_i(v_s3_q), .i_exc_i(i_exc_s3_q), .i_inh_i(i_inh_s3_q), .refrac_i(ctl_s3_q[7:0]),
+    .v_decay_i(v_decay_s3_q), .exc_decay_i(exc_decay_s3_q), .inh_decay_i(inh_decay_s3_q),
+    .exc_gain_i(exc_gain_s3_q), .inh_gain_i(inh_gain_s3_q), .gain_shift_i(gain_shift_q),
+    .bias_i(bias_s3_q), .v_thresh_i(v_thresh_s3_q), .v_reset_i(v_reset_s3_q),
+    .refrac_steps_i(refrac_steps_s3_q),
     .v_o(v_next), .i_exc_o(i_exc_next), .i_inh_o(i_inh_next), .refrac_o(refrac_next),
     .spike_o(spike));
 
-  // what the neuron's write-back and spike push need, carried to stages 5 and 6
-  reg [2:0]        profile_s3_q, profile_s4_q, profile_s5_q;
-  reg [SLOT_W-1:0] delay_s3_q, delay_s4_q, delay_s5_q;
+  // what the neuron's write-back and spike push need, carried to stage 6
+  reg [2:0]        profile_s4_q, profile_s5_q, profile_s6_q;
+  reg [SLOT_W-1:0] delay_s4_q, delay_s5_q, delay_s6_q;
   always @(posedge clk_i) begin
-    profile_s3_q <= ctl_s2_q[10:8];
-    profile_s4_q <= profile_s3_q;
+    profile_s4_q <= ctl_s3_q[10:8];
     profile_s5_q <= profile_s4_q;
-    delay_s3_q   <= delay_s2_q;
+    profile_s6_q <= profile_s5_q;
     delay_s4_q   <= delay_s3_q;
     delay_s5_q   <= delay_s4_q;
+    delay_s6_q   <= delay_s5_q;
   end
 
-  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it: stage 3
+  // ---- traces: stage 2 -> written at stage 3 --------------------------------------------------
+  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
   wire [15:0] post_trace_next;
   trace_update u_post_trace_update (
     .clk_i(clk_i),
     .trace_i(post_trace_s2_q), .jump_i(ctl_s2_q[11]), .decay_en_i(1'b1),
     .retention_i(post_decay_q), .trace_o(post_trace_next));
 
-  // the pre trace jumps when an event is delivered and decays in sweep (c): stage 3
+  // the pre trace jumps when an event is delivered and decays in sweep (c)
   wire [15:0] pre_trace_next;
   trace_update u_pre_trace_update (
     .clk_i(clk_i),
     .trace_i(pre_trace_s2_q), .jump_i(deliver_s2), .decay_en_i(decay_s2),
     .retention_i(pre_decay_q), .trace_o(pre_trace_next));
 
-  // ---- stage 6: the spike push (registered, off the neuron update's path) ----------------
-  reg              push_q;
-  reg [NEU_W-1:0]  push_neuron_q;
-  reg [SLOT_W-1:0] push_delay_q;
+  // ---- write-back registers: delivered currents and weights (stage 4 -> 5), neuron words
+  //      and the spike (stage 6 -> 7); the two never overlap, the pipeline drains between sweeps
+  reg                     wb_deliver_q, wb_weight_q, wb_potent_q, wb_neuron_q, push_q;
+  reg [SRC_W-1:0]         wb_index_q;                // neuron, or source of a potentiated synapse
+  reg signed [23:0]       wb_v_q, wb_i_exc_q, wb_i_inh_q;
+  reg [CTL_W-1:0]         wb_ctl_q;
+  reg signed [WEIGHT_W-1:0] wb_weight_value_q;
+  reg [SLOT_W-1:0]        push_delay_q;
+
   always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) push_q <= 1'b0;
-    else         push_q <= neuron_s5 & spike;
-  end
-  always @(posedge clk_i) begin
-    push_neuron_q <= index_s5_q;
-    push_delay_q  <= delay_s5_q;
+    if (!rst_ni) begin
+      wb_deliver_q <= 1'b0;
+      wb_weight_q  <= 1'b0;
+      wb_potent_q  <= 1'b0;
+      wb_neuron_q  <= 1'b0;
+      push_q       <= 1'b0;
+    end else begin
+      wb_deliver_q <= deliver_s4;
+      wb_weight_q  <= ((deliver_s4 & stdp_enable_q) | potent_s4) & plastic_s4;
+      wb_potent_q  <= potent_s4;
+      wb_neuron_q  <= neuron_s6;
+      push_q       <= neuron_s6 & spike;
+    end
   end
 
+  always @(posedge clk_i) begin
+    wb_index_q        <= neuron_s6 ? {1'b0, index_s6_q} : index_s4_q;
+    wb_v_q            <= v_next;
+    wb_i_exc_q        <= neuron_s6 ? i_exc_next : i_exc_delivered;
+    wb_i_inh_q        <= neuron_s6 ? i_inh_next : i_inh_delivered;
+    wb_ctl_q          <= {spike, profile_s6_q, refrac_next};
+    wb_weight_value_q <= weight_stdp;
+    push_delay_q      <= delay_s6_q;
+  end
+
+  wire [NEU_W-1:0] push_neuron = wb_index_q[NEU_W-1:0];
+
   assign spike_valid_o = push_q;
-  assign spike_id_o    = push_neuron_q;
+  assign spike_id_o    = push_neuron;
 
   // ---- memory ports: the bus while idle, the write-back stages otherwise ---------------------
   always @* begin
-    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0]
-                     : neuron_s5 ? index_s5_q : index_s4_q[NEU_W-1:0];
-    v_we             = idle ? bus_write & (bus_region == R_V) : neuron_s5;
-    v_wdata          = idle ? bus_wdata_i[23:0] : v_next;
-    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (neuron_s5 | deliver_s4);
-    i_exc_wdata      = idle ? bus_wdata_i[23:0] : neuron_s5 ? i_exc_next : i_exc_delivered;
-    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (neuron_s5 | deliver_s4);
-    i_inh_wdata      = idle ? bus_wdata_i[23:0] : neuron_s5 ? i_inh_next : i_inh_delivered;
-    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : neuron_s5;
-    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, profile_s5_q, refrac_next};
+    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : wb_index_q[NEU_W-1:0];
+    v_we             = idle ? bus_write & (bus_region == R_V) : wb_neuron_q;
+    v_wdata          = idle ? bus_wdata_i[23:0] : wb_v_q;
+    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (wb_neuron_q | wb_deliver_q);
+    i_exc_wdata      = idle ? bus_wdata_i[23:0] : wb_i_exc_q;
+    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (wb_neuron_q | wb_deliver_q);
+    i_inh_wdata      = idle ? bus_wdata_i[23:0] : wb_i_inh_q;
+    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : wb_neuron_q;
+    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : wb_ctl_q;
     post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : neuron_s3;
     post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : index_s3_q[NEU_W-1:0];
     post_trace_wdata = idle ? bus_wdata_i[15:0] : post_trace_next;
@@ -434,24 +479,23 @@ module core #(
     weight_raddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
                      : (state_q == S_POT_COL) ? {sweep_q[SRC_W-1:0], post_q}
                      : {source_q, sweep_q[NEU_W-1:0]};
-    weight_we        = idle ? bus_write & (bus_region == R_WEIGHT)
-                            : ((deliver_s4 & stdp_enable_q) | potent_s4) & plastic_s4;
+    weight_we        = idle ? bus_write & (bus_region == R_WEIGHT) : wb_weight_q;
     weight_waddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
-                     : potent_s4 ? {index_s4_q, post_q}
-                     : {source_q, index_s4_q[NEU_W-1:0]};
-    weight_wdata     = idle ? bus_wdata_i[WORD_W-1:0] : {1'b1, weight_stdp};
+                     : wb_potent_q ? {wb_index_q, post_q}
+                     : {source_q, wb_index_q[NEU_W-1:0]};
+    weight_wdata     = idle ? bus_wdata_i[WORD_W-1:0] : {1'b1, wb_weight_value_q};
 
     // the ring takes injected channels while idle and fired neurons in sweep (b)
     ring_push        = inject_pending_q | push_q;
     ring_push_slot   = inject_pending_q ? slot + delay_rdata : slot + 1'b1 + push_delay_q;
     ring_push_source = inject_pending_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_channel_q}
-                                        : {1'b0, push_neuron_q};
+                                        : {1'b0, push_neuron};
     ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
   end
 
   ram_1r1w #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
     .clk_i(clk_i), .raddr_i(spike_index_q[NEU_W-1:0]), .rdata_o(spike_list_rdata),
-    .we_i(push_q), .waddr_i(spike_count_q[NEU_W-1:0]), .wdata_i(push_neuron_q));
+    .we_i(push_q), .waddr_i(spike_count_q[NEU_W-1:0]), .wdata_i(push_neuron));
 
   // ---- FSM: next state ----------------------------------------------------------------------
   always @* begin

@@ -129,7 +129,8 @@ class CoverageMonitor:
             return (getattr(dut, f"valid_s{stage}_q").value == 1
                     and getattr(dut, f"kind_s{stage}_q").value.to_unsigned() == kind)
 
-        if item(4, K_NEURON) and lif.refrac_s2_q.value.to_unsigned() == 0:   # not refractory
+        # lif_neuron_update starts at stage 3 and forms v_sum in its third clock (stage 5)
+        if item(5, K_NEURON) and lif.refrac_s2_q.value.to_unsigned() == 0:   # not refractory
             v_sum = lif.v_sum.value.to_signed()
             if v_sum > S24_MAX:
                 self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
@@ -254,8 +255,18 @@ class Bench:
         return spikes, cycles
 
     # ---- state read-back through the simulator (the bus path has its own bench) ----
-    def memory(self, handle) -> np.ndarray:
-        return np.array([word.to_unsigned() for word in handle.value], dtype=np.int64)
+    def memory(self, ram) -> np.ndarray:
+        """Every word of a ram_1r1w instance (whole, or in SLICE_W-bit slices)."""
+        if hasattr(ram, "g_whole"):
+            return np.array([word.to_unsigned() for word in ram.g_whole.mem_q.value],
+                            dtype=np.int64)
+        words = np.zeros(0, dtype=np.int64)
+        slice_w = int(ram.SLICE_W.value)
+        for s in range(int(ram.WIDTH.value) // slice_w):
+            part = np.array([w.to_unsigned() for w in ram.g_sliced.g_slice[s].mem_q.value],
+                            dtype=np.int64)
+            words = part if s == 0 else words | part << (s * slice_w)
+        return words
 
     def state_words(self) -> dict[str, np.ndarray]:
         dut, sh = self.dut, self.shape
@@ -263,16 +274,16 @@ class Bench:
         count_w = sh.source_bits + 1
         counts = np.array([(ring_counts_packed >> (k * count_w)) & ((1 << count_w) - 1)
                            for k in range(sh.delay_depth)], dtype=np.int64)
-        ring = self.memory(dut.u_delay_ring.u_list_ram.mem_q).reshape(sh.delay_depth, sh.n_sources)
+        ring = self.memory(dut.u_delay_ring.u_list_ram).reshape(sh.delay_depth, sh.n_sources)
         return {
-            "v": self.memory(dut.u_v_ram.mem_q),
-            "i_exc": self.memory(dut.u_i_exc_ram.mem_q),
-            "i_inh": self.memory(dut.u_i_inh_ram.mem_q),
-            "control": self.memory(dut.u_ctl_ram.mem_q),
-            "post_trace": self.memory(dut.u_post_trace_ram.mem_q),
-            "pre_trace": self.memory(dut.u_pre_trace_ram.mem_q),
-            "delay": self.memory(dut.u_delay_ram.mem_q),
-            "weight": self.memory(dut.u_weight_ram.mem_q),
+            "v": self.memory(dut.u_v_ram),
+            "i_exc": self.memory(dut.u_i_exc_ram),
+            "i_inh": self.memory(dut.u_i_inh_ram),
+            "control": self.memory(dut.u_ctl_ram),
+            "post_trace": self.memory(dut.u_post_trace_ram),
+            "pre_trace": self.memory(dut.u_pre_trace_ram),
+            "delay": self.memory(dut.u_delay_ram),
+            "weight": self.memory(dut.u_weight_ram),
             "ring_count": counts,
             "ring": np.concatenate([ring[k, :counts[k]] for k in range(sh.delay_depth)]),
             "counters": np.array([dut.step_q.value.to_unsigned(),

