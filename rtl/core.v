@@ -29,7 +29,12 @@ module core #(
   parameter integer N_NEURONS   = 256,  // neurons (a power of two, <= 512: the bus offset is 20 bits)
   parameter integer N_INPUTS    = 256,  // input channels (a power of two, <= N_NEURONS)
   parameter integer WEIGHT_W    = 8,    // signed weight width, 2..16
-  parameter integer DELAY_DEPTH = 16    // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+  parameter integer DELAY_DEPTH = 16,   // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+  // 1: tick_i and the bus inputs pass a register before the core acts on them,
+  // and bus_rdata_o is registered too (read data three clocks after the address),
+  // so that no path runs from the bus master's logic into the core's decode or
+  // from a RAM into the bus master's; 0: the combinational bus described above
+  parameter integer BUS_REGISTERED = 0
 ) (
   input  wire                         clk_i,
   input  wire                         rst_ni,
@@ -43,7 +48,7 @@ module core #(
   input  wire                         bus_we_i,
   input  wire [23:0]                  bus_addr_i,     // {region[3:0], offset[19:0]}
   input  wire [31:0]                  bus_wdata_i,
-  output reg  [31:0]                  bus_rdata_o     // word at the previous cycle's bus_addr_i
+  output wire [31:0]                  bus_rdata_o     // word at bus_addr_i 1 (BUS_REGISTERED: 3) cycles ago
 );
   localparam integer NEU_W   = $clog2(N_NEURONS);
   localparam integer SRC_W   = NEU_W + 1;           // neurons 0..N-1, input channel c is N + c
@@ -148,25 +153,63 @@ module core #(
   reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
   reg  [31:0]         step_q, cycles_q, last_cycles_q, overruns_q, dropped_q;
 
-  // parameter profiles, 8 of each field, flattened: field of profile p at [p*W +: W]
-  reg  [8*16-1:0]     prof_v_decay_q, prof_exc_decay_q, prof_inh_decay_q;
-  reg  [8*16-1:0]     prof_exc_gain_q, prof_inh_gain_q;
-  reg  [8*24-1:0]     prof_bias_q, prof_v_thresh_q, prof_v_reset_q;
-  reg  [8*8-1:0]      prof_refrac_q;
+
+  // ---- the bus and tick as the core sees them ---------------------------------------
+  wire        tick, bus_we;
+  wire [23:0] bus_addr;
+  wire [31:0] bus_wdata;
+  reg  [31:0] bus_rdata;                             // the word at the previous cycle's bus_addr
+  generate
+    if (BUS_REGISTERED != 0) begin : g_bus_registered
+      reg        tick_q, bus_we_q;
+      reg [23:0] bus_addr_q;
+      reg [31:0] bus_wdata_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          tick_q   <= 1'b0;
+          bus_we_q <= 1'b0;
+        end else begin
+          tick_q   <= tick_i;
+          bus_we_q <= bus_we_i;
+        end
+      end
+      always @(posedge clk_i) begin
+        bus_addr_q  <= bus_addr_i;
+        bus_wdata_q <= bus_wdata_i;
+      end
+      assign tick        = tick_q;
+      assign bus_we      = bus_we_q;
+      assign bus_addr    = bus_addr_q;
+      assign bus_wdata   = bus_wdata_q;
+      assign bus_rdata_o = bus_rdata;   // from registers (see "bus read")
+    end else begin : g_bus_direct
+      assign tick        = tick_i;
+      assign bus_we      = bus_we_i;
+      assign bus_addr    = bus_addr_i;
+      assign bus_wdata   = bus_wdata_i;
+      assign bus_rdata_o = bus_rdata;
+    end
+  endgenerate
 
   // ---- bus decode -------------------------------------------------------------------
-  wire [3:0]  bus_region = bus_addr_i[23:20];
+  wire [3:0]  bus_region = bus_addr[23:20];
   // offsets are 20 bits wide for the largest core; a small core ignores the high bits
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [19:0] bus_offset = bus_addr_i[19:0];
+  wire [19:0] bus_offset = bus_addr[19:0];
   /* verilator lint_on UNUSEDSIGNAL */
   wire        idle       = (state_q == S_IDLE);
-  wire        bus_write  = bus_we_i & idle & ~tick_i;
+  wire        bus_write  = bus_we & idle & ~tick;
   wire        reg_write  = bus_write & (bus_region == R_CONTROL);
   wire [5:0]  reg_sel    = bus_offset[5:0];
   wire        inject     = reg_write & (reg_sel == REG_INJECT);
+  wire        field_write   = bus_write & (bus_region == R_PROFILE);
+  wire [2:0]  field_profile = bus_offset[6:4];
+  wire [3:0]  field_sel     = bus_offset[3:0];
   reg         inject_pending_q;                    // the injected channel's delay is being read
   reg  [IN_W-1:0] inject_channel_q;
+  reg         inject_push_q;                       // ... and its slot is known: pushed this clock
+  reg  [SLOT_W-1:0] inject_slot_q;
+  reg  [IN_W-1:0] inject_push_channel_q;
 
   // ---- memories ---------------------------------------------------------------------
   wire [NEU_W-1:0] neuron_raddr = idle ? bus_offset[NEU_W-1:0] : sweep_q[NEU_W-1:0];
@@ -208,11 +251,45 @@ module core #(
     .we_i(pre_trace_we), .waddr_i(pre_trace_waddr), .wdata_i(pre_trace_wdata));
   ram_1r1w #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
-    .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata_i[SLOT_W-1:0]));
+    .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata[SLOT_W-1:0]));
   // one memory per bit: the deepest block shape keeps the multiplexer after the blocks small
   ram_1r1w #(.WIDTH(WORD_W), .ADDR_W(SRC_W + NEU_W), .SLICE_W(1)) u_weight_ram (
     .clk_i(clk_i), .raddr_i(weight_raddr), .rdata_o(weight_rdata),
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
+
+  // the 8 parameter profiles: one small RAM per field (a bus write sets one field of one
+  // profile); read with the profile of the neuron whose control word the RAM gives now
+  wire [2:0]  profile_raddr = idle ? field_profile : ctl_rdata[10:8];
+  wire [15:0] prof_v_decay, prof_exc_decay, prof_inh_decay, prof_exc_gain, prof_inh_gain;
+  wire [23:0] prof_bias, prof_v_thresh, prof_v_reset;
+  wire [7:0]  prof_refrac_steps;
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_v_decay_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay),
+    .we_i(field_write & (field_sel == F_V_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_decay_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay),
+    .we_i(field_write & (field_sel == F_EXC_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_decay_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay),
+    .we_i(field_write & (field_sel == F_INH_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_gain_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain),
+    .we_i(field_write & (field_sel == F_EXC_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_gain_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain),
+    .we_i(field_write & (field_sel == F_INH_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_bias_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias),
+    .we_i(field_write & (field_sel == F_BIAS)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_thresh_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh),
+    .we_i(field_write & (field_sel == F_V_THRESH)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_reset_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset),
+    .we_i(field_write & (field_sel == F_V_RESET)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
+  ram_1r1w #(.WIDTH(8), .ADDR_W(3)) u_prof_refrac_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_steps),
+    .we_i(field_write & (field_sel == F_REFRAC)), .waddr_i(field_profile), .wdata_i(bus_wdata[7:0]));
 
   // ---- sweeps ------------------------------------------------------------------------
   wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
@@ -311,7 +388,7 @@ module core #(
     weight_s2_q     <= weight_rdata;
   end
 
-  // ---- stage 3: the neuron's state words and its profile ----------------------------------
+  // ---- stage 3: the neuron's state words and its profile (from the profile RAMs) ------------
   reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
   reg [CTL_W-2:0]    ctl_s3_q;                      // {profile, refrac}: the spike flag went to the post trace
   reg [SLOT_W-1:0]   delay_s3_q;
@@ -319,7 +396,6 @@ module core #(
   reg [15:0]         v_decay_s3_q, exc_decay_s3_q, inh_decay_s3_q, exc_gain_s3_q, inh_gain_s3_q;
   reg signed [23:0]  bias_s3_q, v_thresh_s3_q, v_reset_s3_q;
   reg [7:0]          refrac_steps_s3_q;
-  wire [2:0]         profile_s2 = ctl_s2_q[10:8];
 
   always @(posedge clk_i) begin
     v_s3_q            <= v_s2_q;
@@ -328,15 +404,16 @@ module core #(
     ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
     delay_s3_q        <= delay_s2_q;
     weight_s3_q       <= weight_s2_q;
-    v_decay_s3_q      <= prof_v_decay_q[profile_s2*16 +: 16];
-    exc_decay_s3_q    <= prof_exc_decay_q[profile_s2*16 +: 16];
-    inh_decay_s3_q    <= prof_inh_decay_q[profile_s2*16 +: 16];
-    exc_gain_s3_q     <= prof_exc_gain_q[profile_s2*16 +: 16];
-    inh_gain_s3_q     <= prof_inh_gain_q[profile_s2*16 +: 16];
-    bias_s3_q         <= prof_bias_q[profile_s2*24 +: 24];
-    v_thresh_s3_q     <= prof_v_thresh_q[profile_s2*24 +: 24];
-    v_reset_s3_q      <= prof_v_reset_q[profile_s2*24 +: 24];
-    refrac_steps_s3_q <= prof_refrac_q[profile_s2*8 +: 8];
+    // the profile RAMs were read with the control word's profile at stage 1
+    v_decay_s3_q      <= prof_v_decay;
+    exc_decay_s3_q    <= prof_exc_decay;
+    inh_decay_s3_q    <= prof_inh_decay;
+    exc_gain_s3_q     <= prof_exc_gain;
+    inh_gain_s3_q     <= prof_inh_gain;
+    bias_s3_q         <= prof_bias;
+    v_thresh_s3_q     <= prof_v_thresh;
+    v_reset_s3_q      <= prof_v_reset;
+    refrac_steps_s3_q <= prof_refrac_steps;
   end
 
   // ---- stages 2..4: STDP and delivery ------------------------------------------------------
@@ -454,25 +531,25 @@ module core #(
   always @* begin
     neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : wb_index_q[NEU_W-1:0];
     v_we             = idle ? bus_write & (bus_region == R_V) : wb_neuron_q;
-    v_wdata          = idle ? bus_wdata_i[23:0] : wb_v_q;
+    v_wdata          = idle ? bus_wdata[23:0] : wb_v_q;
     i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (wb_neuron_q | wb_deliver_q);
-    i_exc_wdata      = idle ? bus_wdata_i[23:0] : wb_i_exc_q;
+    i_exc_wdata      = idle ? bus_wdata[23:0] : wb_i_exc_q;
     i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (wb_neuron_q | wb_deliver_q);
-    i_inh_wdata      = idle ? bus_wdata_i[23:0] : wb_i_inh_q;
+    i_inh_wdata      = idle ? bus_wdata[23:0] : wb_i_inh_q;
     ctl_we           = idle ? bus_write & (bus_region == R_CTL) : wb_neuron_q;
-    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : wb_ctl_q;
+    ctl_wdata        = idle ? bus_wdata[CTL_W-1:0] : wb_ctl_q;
     post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : neuron_s3;
     post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : index_s3_q[NEU_W-1:0];
-    post_trace_wdata = idle ? bus_wdata_i[15:0] : post_trace_next;
+    post_trace_wdata = idle ? bus_wdata[15:0] : post_trace_next;
 
     pre_trace_raddr  = idle ? bus_offset[SRC_W-1:0]
                      : (state_q == S_DLV_ROW) ? source_q : sweep_q[SRC_W-1:0];
     pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : (jump_s3 | decay_s3);
     pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : jump_s3 ? source_q : index_s3_q;
-    pre_trace_wdata  = idle ? bus_wdata_i[15:0] : pre_trace_next;
+    pre_trace_wdata  = idle ? bus_wdata[15:0] : pre_trace_next;
 
     delay_raddr      = !idle ? sweep_q[SRC_W-1:0]
-                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata_i[IN_W-1:0]}
+                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata[IN_W-1:0]}
                      : bus_offset[SRC_W-1:0];
     delay_we         = bus_write & (bus_region == R_DELAY);
 
@@ -483,12 +560,13 @@ module core #(
     weight_waddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
                      : wb_potent_q ? {wb_index_q, post_q}
                      : {source_q, wb_index_q[NEU_W-1:0]};
-    weight_wdata     = idle ? bus_wdata_i[WORD_W-1:0] : {1'b1, wb_weight_value_q};
+    weight_wdata     = idle ? bus_wdata[WORD_W-1:0] : {1'b1, wb_weight_value_q};
 
     // the ring takes injected channels while idle and fired neurons in sweep (b)
-    ring_push        = inject_pending_q | push_q;
-    ring_push_slot   = inject_pending_q ? slot + delay_rdata : slot + 1'b1 + push_delay_q;
-    ring_push_source = inject_pending_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_channel_q}
+    // (an injection's slot is registered first: no path from the delay RAM into the ring)
+    ring_push        = inject_push_q | push_q;
+    ring_push_slot   = inject_push_q ? inject_slot_q : slot + 1'b1 + push_delay_q;
+    ring_push_source = inject_push_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_push_channel_q}
                                         : {1'b0, push_neuron};
     ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
   end
@@ -510,8 +588,9 @@ module core #(
   always @* begin
     state_d = state_q;
     case (state_q)
-      S_IDLE:       if (tick_i) state_d = S_START;
-      S_START:      state_d = (ring_pop_count != 0) ? S_DLV_FETCH : S_NEU;
+      S_IDLE:       if (tick) state_d = S_START;
+      // a tick right after an INJECT write waits here until the injection is in the ring
+      S_START:      if (!inject_push_q) state_d = (ring_pop_count != 0) ? S_DLV_FETCH : S_NEU;
       S_DLV_FETCH:  state_d = S_DLV_LOAD;
       S_DLV_LOAD:   state_d = S_DLV_ROW;
       S_DLV_ROW:    if (neuron_last) state_d = S_DLV_DRAIN;
@@ -599,9 +678,6 @@ module core #(
   end
 
   // ---- configuration, counters and injection ----------------------------------------------------
-  wire field_write = bus_write & (bus_region == R_PROFILE);
-  wire [2:0] field_profile = bus_offset[6:4];
-  wire [3:0] field_sel = bus_offset[3:0];
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -620,124 +696,136 @@ module core #(
       dropped_q        <= 32'd0;
       inject_pending_q <= 1'b0;
       inject_channel_q <= {IN_W{1'b0}};
-      prof_v_decay_q   <= {8*16{1'b0}};
-      prof_exc_decay_q <= {8*16{1'b0}};
-      prof_inh_decay_q <= {8*16{1'b0}};
-      prof_exc_gain_q  <= {8*16{1'b0}};
-      prof_inh_gain_q  <= {8*16{1'b0}};
-      prof_bias_q      <= {8*24{1'b0}};
-      prof_v_thresh_q  <= {8*24{1'b0}};
-      prof_v_reset_q   <= {8*24{1'b0}};
-      prof_refrac_q    <= {8*8{1'b0}};
+      inject_push_q    <= 1'b0;
+      inject_slot_q    <= {SLOT_W{1'b0}};
+      inject_push_channel_q <= {IN_W{1'b0}};
     end else begin
       inject_pending_q <= inject;
-      if (inject) inject_channel_q <= bus_wdata_i[IN_W-1:0];
+      if (inject) inject_channel_q <= bus_wdata[IN_W-1:0];
+      inject_push_q    <= inject_pending_q;
+      if (inject_pending_q) begin
+        inject_slot_q         <= slot + delay_rdata;
+        inject_push_channel_q <= inject_channel_q;
+      end
       if (reg_write) begin
         case (reg_sel)
-          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata_i[0];
-          REG_N_ACTIVE:    n_active_q    <= bus_wdata_i[NEU_W:0];
-          REG_N_INPUTS:    n_inputs_q    <= bus_wdata_i[IN_W:0];
-          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata_i[5:0];
-          REG_A_PLUS:      a_plus_q      <= bus_wdata_i[15:0];
-          REG_A_MINUS:     a_minus_q     <= bus_wdata_i[15:0];
-          REG_W_MIN:       w_min_q       <= bus_wdata_i[WEIGHT_W-1:0];
-          REG_W_MAX:       w_max_q       <= bus_wdata_i[WEIGHT_W-1:0];
-          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata_i[15:0];
-          REG_POST_DECAY:  post_decay_q  <= bus_wdata_i[15:0];
+          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata[0];
+          REG_N_ACTIVE:    n_active_q    <= bus_wdata[NEU_W:0];
+          REG_N_INPUTS:    n_inputs_q    <= bus_wdata[IN_W:0];
+          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata[5:0];
+          REG_A_PLUS:      a_plus_q      <= bus_wdata[15:0];
+          REG_A_MINUS:     a_minus_q     <= bus_wdata[15:0];
+          REG_W_MIN:       w_min_q       <= bus_wdata[WEIGHT_W-1:0];
+          REG_W_MAX:       w_max_q       <= bus_wdata[WEIGHT_W-1:0];
+          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata[15:0];
+          REG_POST_DECAY:  post_decay_q  <= bus_wdata[15:0];
           default: ;
         endcase
       end
-      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata_i;
+      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata;
       else if (state_q == S_DONE)             step_q <= step_q + 32'd1;
       // a tick while busy is an overrun: counted, otherwise ignored
       if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
-      else if (tick_i && !idle)                 overruns_q <= overruns_q + 32'd1;
+      else if (tick && !idle)                 overruns_q <= overruns_q + 32'd1;
       if (reg_write && reg_sel == REG_DROPPED)  dropped_q <= 32'd0;
       else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
-      if (field_write) begin
-        case (field_sel)
-          F_V_DECAY:   prof_v_decay_q[field_profile*16 +: 16]   <= bus_wdata_i[15:0];
-          F_EXC_DECAY: prof_exc_decay_q[field_profile*16 +: 16] <= bus_wdata_i[15:0];
-          F_INH_DECAY: prof_inh_decay_q[field_profile*16 +: 16] <= bus_wdata_i[15:0];
-          F_EXC_GAIN:  prof_exc_gain_q[field_profile*16 +: 16]  <= bus_wdata_i[15:0];
-          F_INH_GAIN:  prof_inh_gain_q[field_profile*16 +: 16]  <= bus_wdata_i[15:0];
-          F_BIAS:      prof_bias_q[field_profile*24 +: 24]      <= bus_wdata_i[23:0];
-          F_V_THRESH:  prof_v_thresh_q[field_profile*24 +: 24]  <= bus_wdata_i[23:0];
-          F_V_RESET:   prof_v_reset_q[field_profile*24 +: 24]   <= bus_wdata_i[23:0];
-          F_REFRAC:    prof_refrac_q[field_profile*8 +: 8]      <= bus_wdata_i[7:0];
-          default: ;
-        endcase
-      end
     end
   end
 
-  // ---- bus read: registers and profiles are latched, RAM words come straight out -------------------
-  reg [3:0]  read_region_q;
-  reg [31:0] read_word_q;
+  // ---- bus read: control registers are latched; RAM words (profiles included) come out
+  //      of the RAMs (BUS_REGISTERED: out of the stage-2/3 registers that copy the RAM
+  //      outputs, one clock later, so that no RAM drives the bus master's logic)
+  reg [3:0]  read_region_q, read_region_late_q;
+  reg [3:0]  read_field_q, read_field_late_q;
+  reg [31:0] read_word_q, read_word_late_q;
   reg [31:0] read_word_d;
 
   always @* begin
     read_word_d = 32'd0;
-    if (bus_region == R_CONTROL) begin
-      case (reg_sel)
-        REG_STDP_ENABLE: read_word_d = {31'd0, stdp_enable_q};
-        REG_N_ACTIVE:    read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
-        REG_N_INPUTS:    read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
-        REG_GAIN_SHIFT:  read_word_d = {26'd0, gain_shift_q};
-        REG_A_PLUS:      read_word_d = {16'd0, a_plus_q};
-        REG_A_MINUS:     read_word_d = {16'd0, a_minus_q};
-        REG_W_MIN:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
-        REG_W_MAX:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
-        REG_PRE_DECAY:   read_word_d = {16'd0, pre_decay_q};
-        REG_POST_DECAY:  read_word_d = {16'd0, post_decay_q};
-        REG_STEP:        read_word_d = step_q;
-        REG_STEP_CYCLES: read_word_d = last_cycles_q;
-        REG_OVERRUNS:    read_word_d = overruns_q;
-        REG_DROPPED:     read_word_d = dropped_q;
-        REG_N_NEURONS:   read_word_d = N_NEURONS;
-        REG_N_CHANNELS:  read_word_d = N_INPUTS;
-        REG_WEIGHT_W:    read_word_d = WEIGHT_W;
-        REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
-        default: ;
-      endcase
-    end else begin
-      case (field_sel)
-        F_V_DECAY:   read_word_d = {16'd0, prof_v_decay_q[field_profile*16 +: 16]};
-        F_EXC_DECAY: read_word_d = {16'd0, prof_exc_decay_q[field_profile*16 +: 16]};
-        F_INH_DECAY: read_word_d = {16'd0, prof_inh_decay_q[field_profile*16 +: 16]};
-        F_EXC_GAIN:  read_word_d = {16'd0, prof_exc_gain_q[field_profile*16 +: 16]};
-        F_INH_GAIN:  read_word_d = {16'd0, prof_inh_gain_q[field_profile*16 +: 16]};
-        F_BIAS:      read_word_d = {8'd0, prof_bias_q[field_profile*24 +: 24]};
-        F_V_THRESH:  read_word_d = {8'd0, prof_v_thresh_q[field_profile*24 +: 24]};
-        F_V_RESET:   read_word_d = {8'd0, prof_v_reset_q[field_profile*24 +: 24]};
-        F_REFRAC:    read_word_d = {24'd0, prof_refrac_q[field_profile*8 +: 8]};
-        default: ;
-      endcase
-    end
+    case (reg_sel)
+      REG_STDP_ENABLE: read_word_d = {31'd0, stdp_enable_q};
+      REG_N_ACTIVE:    read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
+      REG_N_INPUTS:    read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
+      REG_GAIN_SHIFT:  read_word_d = {26'd0, gain_shift_q};
+      REG_A_PLUS:      read_word_d = {16'd0, a_plus_q};
+      REG_A_MINUS:     read_word_d = {16'd0, a_minus_q};
+      REG_W_MIN:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
+      REG_W_MAX:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
+      REG_PRE_DECAY:   read_word_d = {16'd0, pre_decay_q};
+      REG_POST_DECAY:  read_word_d = {16'd0, post_decay_q};
+      REG_STEP:        read_word_d = step_q;
+      REG_STEP_CYCLES: read_word_d = last_cycles_q;
+      REG_OVERRUNS:    read_word_d = overruns_q;
+      REG_DROPPED:     read_word_d = dropped_q;
+      REG_N_NEURONS:   read_word_d = N_NEURONS;
+      REG_N_CHANNELS:  read_word_d = N_INPUTS;
+      REG_WEIGHT_W:    read_word_d = WEIGHT_W;
+      REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
+      default: ;
+    endcase
   end
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      read_region_q <= 4'd0;
-      read_word_q   <= 32'd0;
+      read_region_q      <= 4'd0;
+      read_region_late_q <= 4'd0;
+      read_field_q       <= 4'd0;
+      read_field_late_q  <= 4'd0;
+      read_word_q        <= 32'd0;
+      read_word_late_q   <= 32'd0;
     end else begin
-      read_region_q <= bus_region;
-      read_word_q   <= read_word_d;
+      read_region_q      <= bus_region;
+      read_region_late_q <= read_region_q;
+      read_field_q       <= field_sel;
+      read_field_late_q  <= read_field_q;
+      read_word_q        <= read_word_d;
+      read_word_late_q   <= read_word_q;
     end
   end
 
+  // the words the read data is selected from: the RAM outputs, or their registered copies
+  wire        late          = (BUS_REGISTERED != 0);
+  wire [3:0]  rd_region     = late ? read_region_late_q : read_region_q;
+  wire [3:0]  rd_field      = late ? read_field_late_q : read_field_q;
+  wire [31:0] rd_word       = late ? read_word_late_q : read_word_q;
+  wire [23:0] rd_v          = late ? v_s2_q : v_rdata;
+  wire [23:0] rd_i_exc      = late ? i_exc_s2_q : i_exc_rdata;
+  wire [23:0] rd_i_inh      = late ? i_inh_s2_q : i_inh_rdata;
+  wire [CTL_W-1:0] rd_ctl   = late ? ctl_s2_q : ctl_rdata;
+  wire [15:0] rd_post_trace = late ? post_trace_s2_q : post_trace_rdata;
+  wire [15:0] rd_pre_trace  = late ? pre_trace_s2_q : pre_trace_rdata;
+  wire [SLOT_W-1:0] rd_delay = late ? delay_s2_q : delay_rdata;
+  wire [WORD_W-1:0] rd_weight = late ? weight_s2_q : weight_rdata;
+  reg  [31:0] rd_profile;
+
   always @* begin
-    case (read_region_q)
-      R_CONTROL, R_PROFILE: bus_rdata_o = read_word_q;
-      R_V:          bus_rdata_o = {8'd0, v_rdata};
-      R_I_EXC:      bus_rdata_o = {8'd0, i_exc_rdata};
-      R_I_INH:      bus_rdata_o = {8'd0, i_inh_rdata};
-      R_CTL:        bus_rdata_o = {{(32-CTL_W){1'b0}}, ctl_rdata};
-      R_POST_TRACE: bus_rdata_o = {16'd0, post_trace_rdata};
-      R_PRE_TRACE:  bus_rdata_o = {16'd0, pre_trace_rdata};
-      R_DELAY:      bus_rdata_o = {{(32-SLOT_W){1'b0}}, delay_rdata};
-      R_WEIGHT:     bus_rdata_o = {{(32-WORD_W){1'b0}}, weight_rdata};
-      default:      bus_rdata_o = 32'd0;
+    case (rd_field)
+      F_V_DECAY:   rd_profile = {16'd0, late ? v_decay_s3_q : prof_v_decay};
+      F_EXC_DECAY: rd_profile = {16'd0, late ? exc_decay_s3_q : prof_exc_decay};
+      F_INH_DECAY: rd_profile = {16'd0, late ? inh_decay_s3_q : prof_inh_decay};
+      F_EXC_GAIN:  rd_profile = {16'd0, late ? exc_gain_s3_q : prof_exc_gain};
+      F_INH_GAIN:  rd_profile = {16'd0, late ? inh_gain_s3_q : prof_inh_gain};
+      F_BIAS:      rd_profile = {8'd0, late ? bias_s3_q : prof_bias};
+      F_V_THRESH:  rd_profile = {8'd0, late ? v_thresh_s3_q : prof_v_thresh};
+      F_V_RESET:   rd_profile = {8'd0, late ? v_reset_s3_q : prof_v_reset};
+      F_REFRAC:    rd_profile = {24'd0, late ? refrac_steps_s3_q : prof_refrac_steps};
+      default:     rd_profile = 32'd0;
+    endcase
+  end
+
+  always @* begin
+    case (rd_region)
+      R_CONTROL:    bus_rdata = rd_word;
+      R_PROFILE:    bus_rdata = rd_profile;
+      R_V:          bus_rdata = {8'd0, rd_v};
+      R_I_EXC:      bus_rdata = {8'd0, rd_i_exc};
+      R_I_INH:      bus_rdata = {8'd0, rd_i_inh};
+      R_CTL:        bus_rdata = {{(32-CTL_W){1'b0}}, rd_ctl};
+      R_POST_TRACE: bus_rdata = {16'd0, rd_post_trace};
+      R_PRE_TRACE:  bus_rdata = {16'd0, rd_pre_trace};
+      R_DELAY:      bus_rdata = {{(32-SLOT_W){1'b0}}, rd_delay};
+      R_WEIGHT:     bus_rdata = {{(32-WORD_W){1'b0}}, rd_weight};
+      default:      bus_rdata = 32'd0;
     endcase
   end
 

@@ -22,6 +22,7 @@ module top #(
   parameter integer N_INPUTS         = 256,
   parameter integer WEIGHT_W         = 8,
   parameter integer DELAY_DEPTH      = 16,
+  parameter integer BUS_REGISTERED   = 0,    // core.v: 1 needs a bus master that waits 3 clocks for read data
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up)
 ) (
   input  wire clk_12mhz_i,
@@ -53,7 +54,8 @@ module top #(
   wire spike, overrun;
   neurohw_board #(
     .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE)
+    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(BUS_REGISTERED),
+    .WITH_CORE(WITH_CORE)
   ) u_board (
     .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
     .spike_o(spike), .overrun_o(overrun));

@@ -33,12 +33,18 @@ def bench_seeds() -> list[int]:
     return [int(s) for s in os.environ["BENCH_SEEDS"].split(",")]
 
 
+# core.v built with BUS_REGISTERED = 1: the tick and the bus inputs reach the core one
+# clock late, and read data comes three clocks after its address (input register,
+# RAM, output register)
+BUS_REGISTERED = os.environ.get("BENCH_BUS_REGISTERED", "0") == "1"
+
+
 # ---- functional coverage (tests/rtl/test_rtl_coverage.py) ---------------------------------
 # core.v's FSM states, in the order of its localparams S_IDLE..S_DONE
 FSM_STATES = ("IDLE", "START", "DLV_FETCH", "DLV_LOAD", "DLV_ROW", "DLV_DRAIN", "NEU",
               "NEU_DRAIN", "XDEC", "XDEC_DRAIN", "POT_FETCH", "POT_LOAD", "POT_COL",
               "POT_DRAIN", "DONE")
-S_DLV_LOAD, S_NEU, S_POT_LOAD = 3, 6, 11
+S_START, S_DLV_LOAD, S_NEU, S_POT_LOAD = 1, 3, 6, 11
 # core.v's pipeline item kinds (K_*)
 K_DELIVER, K_NEURON, K_DECAY, K_POTENT = 0, 1, 2, 3
 REGION_NAMES = ("control", "profile", "v", "i_exc", "i_inh", "control_word", "post_trace",
@@ -77,7 +83,8 @@ def coverage_points() -> list[str]:
                "pipeline: consecutive events from one source (weights, currents, pre trace re-read)",
                "pipeline: rows of one neuron back to back (N_ACTIVE = 1)",
                "pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1",
-               "pipeline: one potentiation column right after another"]
+               "pipeline: one potentiation column right after another",
+               "pipeline: tick right after an INJECT write (S_START waits for the injection)"]
     return points
 
 
@@ -106,7 +113,7 @@ class CoverageMonitor:
             await FallingEdge(dut.clk_i)
             state = dut.state_q.value.to_unsigned()
             self.hit(f"fsm state {FSM_STATES[state]}")
-            tick = dut.tick_i.value == 1
+            tick = dut.tick.value == 1          # the tick as the core sees it
             if state == 0:
                 self._sample_bus(tick)
             elif tick:
@@ -168,6 +175,8 @@ class CoverageMonitor:
         if state == S_NEU and n_active == 1 and dut.sweep_q.value.to_unsigned() == 0 \
                 and dut.event_count_q.value.to_unsigned() > 0:
             self.hit("pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1")
+        if state == S_START and dut.inject_push_q.value == 1:
+            self.hit("pipeline: tick right after an INJECT write (S_START waits for the injection)")
         if state == S_POT_LOAD and dut.spike_index_q.value.to_unsigned() > 0:
             self.hit("pipeline: one potentiation column right after another")
 
@@ -182,11 +191,11 @@ class CoverageMonitor:
         if tick:
             self.hit("command: tick accepted")
             return   # the bus is not served in the cycle of a tick
-        address = dut.bus_addr_i.value.to_unsigned()
+        address = dut.bus_addr.value.to_unsigned()   # the bus as the core sees it
         region = address >> F.REGION_SHIFT
         if region >= len(REGION_NAMES):
             return
-        if dut.bus_we_i.value == 1:
+        if dut.bus_we.value == 1:
             self.hit(f"command: bus write region {REGION_NAMES[region]}")
             register = address & 0x3F
             if region == F.REGION_CONTROL and register in WRITABLE_REGS:
@@ -228,19 +237,34 @@ class Bench:
         await FallingEdge(dut.clk_i)
         dut.bus_we_i.value = 0
 
+    async def flush(self):
+        """With a registered bus, the last write acts one clock after its cycle."""
+        if BUS_REGISTERED:
+            await FallingEdge(self.dut.clk_i)
+
     async def read(self, address: int) -> int:
         self.dut.bus_addr_i.value = address
         await FallingEdge(self.dut.clk_i)
+        if BUS_REGISTERED:
+            await FallingEdge(self.dut.clk_i)
+            await FallingEdge(self.dut.clk_i)
         if self.coverage:
             self.coverage.record_read(address)
         return self.dut.bus_rdata_o.value.to_unsigned()
 
-    async def step(self) -> tuple[list[int], int]:
-        """Tick, wait for done; returns (spike port ids, clock cycles from tick to done)."""
+    async def step(self, gap: bool = True) -> tuple[list[int], int]:
+        """Tick, wait for done; returns (spike port ids, clock cycles from tick to done).
+        ``gap``: leave one idle clock before the tick, as rtl/README.md asks after an
+        INJECT write (cmd_frontend does); without it a tick right after an injection
+        waits one clock in S_START."""
         dut = self.dut
+        if gap:
+            await FallingEdge(dut.clk_i)
         dut.tick_i.value = 1
         await FallingEdge(dut.clk_i)
         dut.tick_i.value = 0
+        if BUS_REGISTERED:   # the core sees the tick a clock later; its cycles start there
+            await FallingEdge(dut.clk_i)
         spikes, cycles = [], 1
         assert dut.busy_o.value == 1, "core did not accept a tick while idle"
         while True:
@@ -335,6 +359,7 @@ async def load(bench: Bench, model: CoreModel, writes) -> None:
     for address, data in writes:
         await bench.write(address, data)
         model.write(address, data)
+    await bench.flush()
 
 
 @cocotb.test()
@@ -433,10 +458,12 @@ async def overruns(dut):
         period = int(rng.integers(n_active + 4, 3 * n_active + 40))
         tick_cycles = [k * period + int(rng.integers(0, 3)) for k in range(20)]
         end = tick_cycles[-1] + 1
+        await FallingEdge(dut.clk_i)   # one clock between the injections and the first tick
         for cycle in range(end):   # one falling edge per cycle; the tick is sampled at the next rising
             dut.tick_i.value = int(cycle in tick_cycles)
             await FallingEdge(dut.clk_i)
         dut.tick_i.value = 0
+        await bench.flush()   # a registered last tick starts its step a clock later
         while dut.busy_o.value:
             await FallingEdge(dut.clk_i)
         accepted, overrun_count = accepted_ticks(tick_cycles, lambda k: (model.step(),
@@ -451,6 +478,7 @@ async def overruns(dut):
         assert (dut.overrun_o.value == 1) == (overrun_count > 0)
         compare_state(bench, model, f"seed {seed}, after {len(accepted)} accepted ticks")
         await bench.write(addr(F.REGION_CONTROL, F.REG_OVERRUNS), 0)
+        await bench.flush()
         assert dut.overruns_q.value.to_unsigned() == 0 and dut.overrun_o.value == 0
     assert overrun_total > 0, "the tick periods never overran a step"
 
@@ -473,7 +501,9 @@ async def full_delay_slot(dut):
         for _ in range(sh.n_sources + 7):
             await load(bench, model, [(addr(F.REGION_CONTROL, F.REG_INJECT), channel)])
         assert model.regs[F.REG_DROPPED] > 0, "the test must overfill a slot"
-        await FallingEdge(dut.clk_i)   # an injection reaches the ring one cycle after its write
+        await FallingEdge(dut.clk_i)   # an injection reaches the ring two clocks after its write
+        await FallingEdge(dut.clk_i)
+        await bench.flush()
         compare_state(bench, model, f"seed {seed}, after overfilling")
         for k in range(sh.delay_depth + 1):
             rtl_spikes, cycles = await bench.step()
@@ -609,11 +639,19 @@ async def pipeline_hazards(dut):
                                   (addr(F.REGION_CONTROL, F.REG_N_INPUTS), sh.n_inputs),
                                   (addr(F.REGION_CONTROL, F.REG_STDP_ENABLE), 1)])
         for k in range(2 * sh.delay_depth):
-            await load(bench, model, [(inject, c) for c in (0, 0, sh.n_inputs - 1, 0)])
-            rtl_spikes, cycles = await bench.step()
+            # every third step ticks in the clock right after the last injection: the
+            # step waits one clock for it (and delivers it)
+            immediate = k % 3 == 2
+            for channel in (0, 0, sh.n_inputs - 1, 0):
+                await bench.write(inject, channel)
+                model.write(inject, channel)
+            if not immediate:
+                await bench.flush()
+            rtl_spikes, cycles = await bench.step(gap=not immediate)
             model_spikes = list(model.step())
             where = f"seed {seed}, step {k}"
-            assert rtl_spikes == model_spikes and cycles == model.last_cycles, (
+            assert rtl_spikes == model_spikes and cycles == model.last_cycles + immediate, (
                 f"{where}: spikes {rtl_spikes} vs {model_spikes}, cycles {cycles} vs "
-                f"{model.last_cycles}")
+                f"{model.last_cycles} + {int(immediate)}")
+            model.regs[F.REG_STEP_CYCLES] += immediate   # the core counted its wait in S_START
             compare_state(bench, model, where)

