@@ -34,7 +34,10 @@ module core #(
   // and bus_rdata_o is registered too (read data three clocks after the address),
   // so that no path runs from the bus master's logic into the core's decode or
   // from a RAM into the bus master's; 0: the combinational bus described above
-  parameter integer BUS_REGISTERED = 0
+  parameter integer BUS_REGISTERED = 0,
+  // address bits per weight RAM bank: 14 gives 16K-word banks, one ECP5 16K x 1
+  // block per bit (a bench sets it lower to exercise several banks in a small core)
+  parameter integer WEIGHT_BANK_ADDR_W = 14
 ) (
   input  wire                         clk_i,
   input  wire                         rst_ni,
@@ -252,9 +255,18 @@ module core #(
   ram_1r1w #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
     .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata[SLOT_W-1:0]));
-  // one memory per bit: the deepest block shape keeps the multiplexer after the blocks small
-  ram_1r1w #(.WIDTH(WORD_W), .ADDR_W(SRC_W + NEU_W), .SLICE_W(1)) u_weight_ram (
-    .clk_i(clk_i), .raddr_i(weight_raddr), .rdata_o(weight_rdata),
+  // banks of at most 2^WEIGHT_BANK_ADDR_W words, one block per bit and bank; the sweeps register every
+  // bank's word at stage 2 and select the bank after that register
+  localparam integer WEIGHT_ADDR_W  = SRC_W + NEU_W;
+  localparam integer WEIGHT_BANK_W  = (WEIGHT_ADDR_W > WEIGHT_BANK_ADDR_W)
+                                    ? WEIGHT_ADDR_W - WEIGHT_BANK_ADDR_W : 0;
+  localparam integer WEIGHT_BANKS   = 1 << WEIGHT_BANK_W;
+  localparam integer WEIGHT_BANK_SEL_W = (WEIGHT_BANK_W > 0) ? WEIGHT_BANK_W : 1;
+  wire [WEIGHT_BANKS*WORD_W-1:0] weight_bank_rdata;
+  wire [WEIGHT_BANK_SEL_W-1:0]   weight_bank;
+  ram_banked #(.WIDTH(WORD_W), .ADDR_W(WEIGHT_ADDR_W), .BANK_W(WEIGHT_BANK_W)) u_weight_ram (
+    .clk_i(clk_i), .raddr_i(weight_raddr), .bank_rdata_o(weight_bank_rdata),
+    .bank_o(weight_bank), .rdata_o(weight_rdata),
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
 
   // the 8 parameter profiles: one small RAM per field (a bus write sets one field of one
@@ -375,7 +387,8 @@ module core #(
   reg [CTL_W-1:0]    ctl_s2_q;
   reg [15:0]         post_trace_s2_q, pre_trace_s2_q;
   reg [SLOT_W-1:0]   delay_s2_q;
-  reg [WORD_W-1:0]   weight_s2_q;
+  reg [WEIGHT_BANKS*WORD_W-1:0] weight_banks_s2_q;   // every bank's word; the bank select follows
+  reg [WEIGHT_BANK_SEL_W-1:0]   weight_bank_s2_q;
 
   always @(posedge clk_i) begin
     v_s2_q          <= v_rdata;
@@ -385,8 +398,11 @@ module core #(
     post_trace_s2_q <= post_trace_rdata;
     pre_trace_s2_q  <= pre_trace_rdata;
     delay_s2_q      <= delay_rdata;
-    weight_s2_q     <= weight_rdata;
+    weight_banks_s2_q <= weight_bank_rdata;
+    weight_bank_s2_q  <= weight_bank;
   end
+
+  wire [WORD_W-1:0] weight_s2 = weight_banks_s2_q[weight_bank_s2_q*WORD_W +: WORD_W];
 
   // ---- stage 3: the neuron's state words and its profile (from the profile RAMs) ------------
   reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
@@ -403,7 +419,7 @@ module core #(
     i_inh_s3_q        <= i_inh_s2_q;
     ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
     delay_s3_q        <= delay_s2_q;
-    weight_s3_q       <= weight_s2_q;
+    weight_s3_q       <= weight_s2;
     // the profile RAMs were read with the control word's profile at stage 1
     v_decay_s3_q      <= prof_v_decay;
     exc_decay_s3_q    <= prof_exc_decay;
@@ -422,7 +438,7 @@ module core #(
   wire signed [WEIGHT_W-1:0] weight_stdp;
   stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
     .clk_i(clk_i),
-    .weight_i(weight_s2_q[WEIGHT_W-1:0]),
+    .weight_i(weight_s2[WEIGHT_W-1:0]),
     .trace_i(potent_s2 ? pre_trace_s2_q : post_trace_s2_q),
     .amplitude_i(potent_s2 ? a_plus_q : a_minus_q),
     .potentiate_i(potent_s2),
@@ -795,7 +811,7 @@ module core #(
   wire [15:0] rd_post_trace = late ? post_trace_s2_q : post_trace_rdata;
   wire [15:0] rd_pre_trace  = late ? pre_trace_s2_q : pre_trace_rdata;
   wire [SLOT_W-1:0] rd_delay = late ? delay_s2_q : delay_rdata;
-  wire [WORD_W-1:0] rd_weight = late ? weight_s2_q : weight_rdata;
+  wire [WORD_W-1:0] rd_weight = late ? weight_s2 : weight_rdata;
   reg  [31:0] rd_profile;
 
   always @* begin

@@ -280,7 +280,11 @@ class Bench:
 
     # ---- state read-back through the simulator (the bus path has its own bench) ----
     def memory(self, ram) -> np.ndarray:
-        """Every word of a ram_1r1w instance (whole, or in SLICE_W-bit slices)."""
+        """Every word of a ram_1r1w instance (whole, or in SLICE_W-bit slices) or of a
+        ram_banked instance (its banks in address order)."""
+        if hasattr(ram, "g_bank"):
+            return np.concatenate([self.memory(ram.g_bank[b].u_bank)
+                                   for b in range(1 << int(ram.BANK_W.value))])
         if hasattr(ram, "g_whole"):
             return np.array([word.to_unsigned() for word in ram.g_whole.mem_q.value],
                             dtype=np.int64)

@@ -14,7 +14,8 @@ from harness import build_locked, run
 
 # (n_neurons, n_inputs, weight_width, delay_depth): the default-like shape, one
 # with as many inputs as neurons, and one with the narrowest widths; and the
-# default-like shape with a registered bus (core.v BUS_REGISTERED = 1)
+# default-like shape with a registered bus (core.v BUS_REGISTERED = 1) and its
+# weight RAM in 8 banks of 256 words (WEIGHT_BANK_ADDR_W = 8; 16K words on a board)
 SHAPES = {
     "n32_in16_w8_d16": (32, 16, 8, 16),
     "n16_in16_w12_d8": (16, 16, 12, 8),
@@ -35,7 +36,9 @@ def _runner(name):
     n, n_in, ww, depth = SHAPES[name]
     return build_locked(f"core_{name}", "core", {"N_NEURONS": n, "N_INPUTS": n_in,
                                                   "WEIGHT_W": ww, "DELAY_DEPTH": depth,
-                                                  "BUS_REGISTERED": int(name in BUS_REGISTERED)})
+                                                  "BUS_REGISTERED": int(name in BUS_REGISTERED),
+                                                  "WEIGHT_BANK_ADDR_W": 8 if name in BUS_REGISTERED
+                                                  else 14})
 
 
 def _env(name, seeds):

@@ -39,7 +39,7 @@ from random_core import addr, random_program  # noqa: E402
 
 DRIVER = Path(__file__).with_name("core_stepper.cpp")
 CORE_SOURCES = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
-                "stdp_update", "ram_1r1w", "delay_ring", "core"]
+                "stdp_update", "ram_1r1w", "ram_banked", "delay_ring", "core"]
 # board clocks (fpga/README.md "default clock") and the Fmax nextpnr measured for
 # the N=256 core there: the ULX3S board build reaches 54.5 MHz with today's
 # combinational bus (66.4 with BUS_REGISTERED=1, front-end-limited), and the
