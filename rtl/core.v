@@ -17,7 +17,7 @@
 // last write-back stage), so no word is ever read while a new value for it is
 // in flight: no forwarding is needed.
 // Cycles per step (rtl/README.md, "Cycle budget"):
-//   2 + E*(n_active+7) + (n_active+7) + stdp*((S+3) + P*(S+7)),  S = n_active + n_inputs
+//   2 + E*(n_active+7) + (n_active+7) + stdp*((S+4) + P*(S+7)),  S = n_active + n_inputs
 // with E events delivered and P neurons fired.  Golden model:
 // neurohw.targets.fpga.model.CoreModel.step
 //
@@ -88,7 +88,7 @@ module core #(
   // stage list is at "the pipeline" below)
   localparam [2:0] DRAIN_DELIVER = 3'd5;   // weights and currents written at stage 5
   localparam [2:0] DRAIN_NEURON  = 3'd7;   // neuron words written, spike pushed at stage 7
-  localparam [2:0] DRAIN_DECAY   = 3'd3;   // pre traces written at stage 3
+  localparam [2:0] DRAIN_DECAY   = 3'd4;   // pre traces written at stage 4
   localparam [2:0] DRAIN_POTENT  = 3'd5;   // weights written at stage 5
 
   // ---- bus regions and registers ------------------------------------------------------
@@ -331,8 +331,9 @@ module core #(
   // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
   //   stage 1  RAM read
   //   stage 2  RAM output register; STDP and trace datapaths start here
-  //   stage 3  the neuron's profile, selected by its registered control word; lif_neuron_update starts
-  //   stage 3  traces written (trace_update LATENCY 1)
+  //   stage 3  the neuron's profile, from the profile RAMs; lif_neuron_update starts;
+  //            new traces (trace_update LATENCY 1) -> trace write-back registers
+  //   stage 4  traces written
   //   stage 4  STDP result (stdp_update LATENCY 2); syn_deliver -> write-back register
   //   stage 5  weights and delivered currents written
   //   stage 6  neuron result (lif_neuron_update LATENCY 3) -> write-back register
@@ -488,7 +489,7 @@ module core #(
     delay_s6_q   <= delay_s5_q;
   end
 
-  // ---- traces: stage 2 -> written at stage 3 --------------------------------------------------
+  // ---- traces: stage 2 -> stage 3, written at stage 4 ----------------------------------------
   // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
   wire [15:0] post_trace_next;
   trace_update u_post_trace_update (
@@ -502,6 +503,27 @@ module core #(
     .clk_i(clk_i),
     .trace_i(pre_trace_s2_q), .jump_i(deliver_s2), .decay_en_i(decay_s2),
     .retention_i(pre_decay_q), .trace_o(pre_trace_next));
+
+  // ---- trace write-back registers (stage 3 -> 4) ------------------------------------------
+  reg             post_wb_q, pre_wb_q;
+  reg [NEU_W-1:0] post_wb_index_q;
+  reg [SRC_W-1:0] pre_wb_index_q;
+  reg [15:0]      post_wb_trace_q, pre_wb_trace_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      post_wb_q <= 1'b0;
+      pre_wb_q  <= 1'b0;
+    end else begin
+      post_wb_q <= neuron_s3;
+      pre_wb_q  <= jump_s3 | decay_s3;
+    end
+  end
+  always @(posedge clk_i) begin
+    post_wb_index_q <= index_s3_q[NEU_W-1:0];
+    pre_wb_index_q  <= jump_s3 ? source_q : index_s3_q;
+    post_wb_trace_q <= post_trace_next;
+    pre_wb_trace_q  <= pre_trace_next;
+  end
 
   // ---- write-back registers: delivered currents and weights (stage 4 -> 5), neuron words
   //      and the spike (stage 6 -> 7); the two never overlap, the pipeline drains between sweeps
@@ -554,15 +576,15 @@ module core #(
     i_inh_wdata      = idle ? bus_wdata[23:0] : wb_i_inh_q;
     ctl_we           = idle ? bus_write & (bus_region == R_CTL) : wb_neuron_q;
     ctl_wdata        = idle ? bus_wdata[CTL_W-1:0] : wb_ctl_q;
-    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : neuron_s3;
-    post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : index_s3_q[NEU_W-1:0];
-    post_trace_wdata = idle ? bus_wdata[15:0] : post_trace_next;
+    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : post_wb_q;
+    post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : post_wb_index_q;
+    post_trace_wdata = idle ? bus_wdata[15:0] : post_wb_trace_q;
 
     pre_trace_raddr  = idle ? bus_offset[SRC_W-1:0]
                      : (state_q == S_DLV_ROW) ? source_q : sweep_q[SRC_W-1:0];
-    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : (jump_s3 | decay_s3);
-    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : jump_s3 ? source_q : index_s3_q;
-    pre_trace_wdata  = idle ? bus_wdata[15:0] : pre_trace_next;
+    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : pre_wb_q;
+    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : pre_wb_index_q;
+    pre_trace_wdata  = idle ? bus_wdata[15:0] : pre_wb_trace_q;
 
     delay_raddr      = !idle ? sweep_q[SRC_W-1:0]
                      : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata[IN_W-1:0]}

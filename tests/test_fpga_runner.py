@@ -246,7 +246,7 @@ def test_timing_trace_with_stdp_counts_the_potentiation_sweeps():
     events = np.zeros(300, dtype=int)
     events[15] = 1                                   # the input spike, 1.0 + 0.5 ms
     events[2:] += fired[:-2]     # every neuron spike is an event too (delay field 1)
-    expected = 2 + events * (n + 7) + (n + 7) + (s + 3) + fired * (s + 7)
+    expected = 2 + events * (n + 7) + (n + 7) + (s + 4) + fired * (s + 7)
     np.testing.assert_array_equal(result.step_cycles, expected)
 
 

@@ -109,15 +109,21 @@ class CoverageMonitor:
 
     async def run(self):
         dut = self.dut
+        last_state, last_overruns = 0, 0
         while True:
             await FallingEdge(dut.clk_i)
             state = dut.state_q.value.to_unsigned()
             self.hit(f"fsm state {FSM_STATES[state]}")
-            tick = dut.tick.value == 1          # the tick as the core sees it
-            if state == 0:
-                self._sample_bus(tick)
-            elif tick:
+            # a tick is seen by its effect (the state or the counter it moves), not by
+            # sampling the tick input, which changes at the same edge as this sample
+            if state == S_START and last_state == 0:
+                self.hit("command: tick accepted")
+            overruns = dut.overruns_q.value.to_unsigned()
+            if overruns == last_overruns + 1:
                 self.hit("overrun: tick while busy (counted)")
+            last_state, last_overruns = state, overruns
+            if state == 0:
+                self._sample_bus(dut.tick.value == 1)
             if dut.ring_push.value == 1 and dut.ring_push_full.value == 1:
                 self.hit("overflow: delay slot full, push dropped")
             self._sample_pipeline(state)
@@ -189,7 +195,6 @@ class CoverageMonitor:
     def _sample_bus(self, tick: bool) -> None:
         dut = self.dut
         if tick:
-            self.hit("command: tick accepted")
             return   # the bus is not served in the cycle of a tick
         address = dut.bus_addr.value.to_unsigned()   # the bus as the core sees it
         region = address >> F.REGION_SHIFT

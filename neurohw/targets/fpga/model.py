@@ -126,7 +126,7 @@ def ring_push(ring, ring_count, slot, source):
 # until its last write-back: the drains are the pipeline depths of the sweeps.
 PIPELINE_DRAIN_DELIVER = 5  # S_DLV_DRAIN: RAM read, output register, stdp_update (2), write-back register
 PIPELINE_DRAIN_NEURON = 7   # S_NEU_DRAIN: RAM read, output register, profile, lif_neuron_update (3), write-back register
-PIPELINE_DRAIN_DECAY = 3    # S_XDEC_DRAIN: RAM read, output register, trace_update (1)
+PIPELINE_DRAIN_DECAY = 4    # S_XDEC_DRAIN: RAM read, output register, trace_update (1), write-back register
 PIPELINE_DRAIN_POTENT = 5   # S_POT_DRAIN: as the deliver sweep
 CYCLES_START = 1            # S_START
 CYCLES_PER_EVENT = 2 + PIPELINE_DRAIN_DELIVER        # S_DLV_FETCH + S_DLV_LOAD + S_DLV_DRAIN, plus one per neuron
