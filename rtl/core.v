@@ -270,37 +270,62 @@ module core #(
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
 
   // the 8 parameter profiles: one small RAM per field (a bus write sets one field of one
-  // profile); read with the profile of the neuron whose control word the RAM gives now
+  // profile); read with the profile of the neuron whose control word the RAM gives now.
+  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
+  // profile says whether it was written since, and a field not written reads 0
   wire [2:0]  profile_raddr = idle ? field_profile : ctl_rdata[10:8];
-  wire [15:0] prof_v_decay, prof_exc_decay, prof_inh_decay, prof_exc_gain, prof_inh_gain;
-  wire [23:0] prof_bias, prof_v_thresh, prof_v_reset;
-  wire [7:0]  prof_refrac_steps;
+  wire [15:0] prof_v_decay_word, prof_exc_decay_word, prof_inh_decay_word;
+  wire [15:0] prof_exc_gain_word, prof_inh_gain_word;
+  wire [23:0] prof_bias_word, prof_v_thresh_word, prof_v_reset_word;
+  wire [7:0]  prof_refrac_word;
+  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
+  reg  [8:0]     prof_read_written_q;             // the fields of the profile read last clock
+  integer        field;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      prof_written_q      <= {9*8{1'b0}};
+      prof_read_written_q <= 9'd0;
+    end else begin
+      if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
+      for (field = 0; field < 9; field = field + 1)
+        prof_read_written_q[field] <= prof_written_q[field*8 + {29'd0, profile_raddr}];
+    end
+  end
+  wire [15:0] prof_v_decay   = prof_v_decay_word & {16{prof_read_written_q[F_V_DECAY]}};
+  wire [15:0] prof_exc_decay = prof_exc_decay_word & {16{prof_read_written_q[F_EXC_DECAY]}};
+  wire [15:0] prof_inh_decay = prof_inh_decay_word & {16{prof_read_written_q[F_INH_DECAY]}};
+  wire [15:0] prof_exc_gain  = prof_exc_gain_word & {16{prof_read_written_q[F_EXC_GAIN]}};
+  wire [15:0] prof_inh_gain  = prof_inh_gain_word & {16{prof_read_written_q[F_INH_GAIN]}};
+  wire [23:0] prof_bias      = prof_bias_word & {24{prof_read_written_q[F_BIAS]}};
+  wire [23:0] prof_v_thresh  = prof_v_thresh_word & {24{prof_read_written_q[F_V_THRESH]}};
+  wire [23:0] prof_v_reset   = prof_v_reset_word & {24{prof_read_written_q[F_V_RESET]}};
+  wire [7:0]  prof_refrac_steps = prof_refrac_word & {8{prof_read_written_q[F_REFRAC]}};
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_v_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay_word),
     .we_i(field_write & (field_sel == F_V_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay_word),
     .we_i(field_write & (field_sel == F_EXC_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay_word),
     .we_i(field_write & (field_sel == F_INH_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain_word),
     .we_i(field_write & (field_sel == F_EXC_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain_word),
     .we_i(field_write & (field_sel == F_INH_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_bias_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias_word),
     .we_i(field_write & (field_sel == F_BIAS)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
   ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_thresh_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh_word),
     .we_i(field_write & (field_sel == F_V_THRESH)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
   ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_reset_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset_word),
     .we_i(field_write & (field_sel == F_V_RESET)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
   ram_1r1w #(.WIDTH(8), .ADDR_W(3)) u_prof_refrac_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_steps),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_word),
     .we_i(field_write & (field_sel == F_REFRAC)), .waddr_i(field_profile), .wdata_i(bus_wdata[7:0]));
 
   // ---- sweeps ------------------------------------------------------------------------

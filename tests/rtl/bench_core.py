@@ -422,6 +422,13 @@ async def bus_readback(dut):
     for seed in bench_seeds()[:2]:
         await bench.reset()
         model.reset()
+        # rst_ni clears the profiles: every field reads 0 until it is written again
+        # (the first seed runs after the reset that follows power-up; the second after
+        # the first seed's profiles were written)
+        for address in [addr(F.REGION_PROFILE, p << 4 | f) for p in range(F.NUM_PROFILES)
+                        for f in range(len(F.PROFILE_FIELDS))]:
+            got, want = await bench.read(address), model.read(address)
+            assert got == want == 0, f"seed {seed}: profile word {address:#08x} after reset: {got:#x}"
         program = random_program(sh, seed, n_steps_range=(3, 4))
         await load(bench, model, program.writes)
         for channels in program.inputs:

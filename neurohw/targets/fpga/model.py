@@ -262,12 +262,14 @@ class CoreModel:
         self.reset()
 
     def reset(self) -> None:
-        """What rst_ni does: registers and ring counters return to their reset
-        values; the RAMs (profiles, neuron state, traces, delays, weights, ring
-        lists) keep their contents, as block RAM does."""
+        """What rst_ni does: registers, profiles and ring counters return to their
+        reset values; the RAMs (neuron state, traces, delays, weights, ring lists)
+        keep their contents, as block RAM does.  (The profiles are RAM in core.v
+        too, read as 0 until written after the reset.)"""
         self.regs[:] = 0
         self.regs[F.REG_N_ACTIVE] = self.shape.n_neurons
         self.regs[F.REG_N_INPUTS] = self.shape.n_inputs
+        self.profiles[:] = 0
         self.ring_count[:] = 0
 
     # ---- bus -------------------------------------------------------------------------
