@@ -1,18 +1,23 @@
 // core: the time-multiplexed, event-driven LIF/STDP core.
 //
-// One time step per accepted tick, as a sequence of sweeps over block RAMs
-// (each sweep issues one address per clock; the read data is used and written
-// back one clock later, the "stage 1" below):
+// One time step per accepted tick, as a sequence of sweeps over block RAMs.
+// Each sweep issues one address per clock into a pipeline (stage 0 = the
+// issue, stage 1 = the RAM read, stage 2 = the RAM output register and the
+// entry of the leaf datapaths, write-back at stages 3..7, below):
 //   (a) deliver: for each spike event due this step (from delay_ring), sweep
 //       the active neurons: read the weight, depress it if plastic (STDP on),
-//       add it into i_exc or i_inh; then jump the source's pre trace.
+//       add it into i_exc or i_inh; the source's pre trace jumps.
 //   (b) neurons: sweep the active neurons through lif_neuron_update; spikes
 //       go into delay_ring and the spike list; post traces take last step's spike.
 //   (c) STDP (if enabled): decay every active source's pre trace, then for
 //       each neuron that fired sweep its column of weights and potentiate the
 //       plastic ones.
+// Every sweep touches each word at most once, and the pipeline drains before
+// the next sweep begins (the *_DRAIN states, as many clocks as the sweep's
+// last write-back stage), so no word is ever read while a new value for it is
+// in flight: no forwarding is needed.
 // Cycles per step (rtl/README.md, "Cycle budget"):
-//   2 + E*(n_active+3) + (n_active+1) + stdp*((S+1) + P*(S+3)),  S = n_active + n_inputs
+//   2 + E*(n_active+7) + (n_active+7) + stdp*((S+4) + P*(S+7)),  S = n_active + n_inputs
 // with E events delivered and P neurons fired.  Golden model:
 // neurohw.targets.fpga.model.CoreModel.step
 //
@@ -24,7 +29,15 @@ module core #(
   parameter integer N_NEURONS   = 256,  // neurons (a power of two, <= 512: the bus offset is 20 bits)
   parameter integer N_INPUTS    = 256,  // input channels (a power of two, <= N_NEURONS)
   parameter integer WEIGHT_W    = 8,    // signed weight width, 2..16
-  parameter integer DELAY_DEPTH = 16    // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+  parameter integer DELAY_DEPTH = 16,   // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+  // 1: tick_i and the bus inputs pass a register before the core acts on them,
+  // and bus_rdata_o is registered too (read data three clocks after the address),
+  // so that no path runs from the bus master's logic into the core's decode or
+  // from a RAM into the bus master's; 0: the combinational bus described above
+  parameter integer BUS_REGISTERED = 0,
+  // address bits per weight RAM bank: 14 gives 16K-word banks, one ECP5 16K x 1
+  // block per bit (a bench sets it lower to exercise several banks in a small core)
+  parameter integer WEIGHT_BANK_ADDR_W = 14
 ) (
   input  wire                         clk_i,
   input  wire                         rst_ni,
@@ -38,7 +51,7 @@ module core #(
   input  wire                         bus_we_i,
   input  wire [23:0]                  bus_addr_i,     // {region[3:0], offset[19:0]}
   input  wire [31:0]                  bus_wdata_i,
-  output reg  [31:0]                  bus_rdata_o     // word at the previous cycle's bus_addr_i
+  output wire [31:0]                  bus_rdata_o     // word at bus_addr_i 1 (BUS_REGISTERED: 3) cycles ago
 );
   localparam integer NEU_W   = $clog2(N_NEURONS);
   localparam integer SRC_W   = NEU_W + 1;           // neurons 0..N-1, input channel c is N + c
@@ -53,7 +66,7 @@ module core #(
   localparam [3:0] S_DLV_FETCH  = 4'd2;   // read the next event of this step's slot
   localparam [3:0] S_DLV_LOAD   = 4'd3;   // latch its source
   localparam [3:0] S_DLV_ROW    = 4'd4;   // sweep its row of weights
-  localparam [3:0] S_DLV_DRAIN  = 4'd5;   // last write-back, pre trace jump
+  localparam [3:0] S_DLV_DRAIN  = 4'd5;   // until the row's last write-back
   localparam [3:0] S_NEU        = 4'd6;   // sweep the neurons
   localparam [3:0] S_NEU_DRAIN  = 4'd7;
   localparam [3:0] S_XDEC       = 4'd8;   // sweep the sources: pre trace decay
@@ -63,6 +76,20 @@ module core #(
   localparam [3:0] S_POT_COL    = 4'd12;  // sweep its column of weights
   localparam [3:0] S_POT_DRAIN  = 4'd13;
   localparam [3:0] S_DONE       = 4'd14;
+
+  // ---- the sweep pipeline -------------------------------------------------------------
+  // what the item in a pipeline stage belongs to (carried with it, so that a
+  // stage acts on its own item whatever sweep is being issued meanwhile)
+  localparam [1:0] K_DELIVER = 2'd0;
+  localparam [1:0] K_NEURON  = 2'd1;
+  localparam [1:0] K_DECAY   = 2'd2;
+  localparam [1:0] K_POTENT  = 2'd3;
+  // drain clocks after a sweep's last issue: its last write-back stage (the
+  // stage list is at "the pipeline" below)
+  localparam [2:0] DRAIN_DELIVER = 3'd5;   // weights and currents written at stage 5
+  localparam [2:0] DRAIN_NEURON  = 3'd7;   // neuron words written, spike pushed at stage 7
+  localparam [2:0] DRAIN_DECAY   = 3'd4;   // pre traces written at stage 4
+  localparam [2:0] DRAIN_POTENT  = 3'd5;   // weights written at stage 5
 
   // ---- bus regions and registers ------------------------------------------------------
   localparam [3:0] R_CONTROL    = 4'h0;
@@ -117,8 +144,8 @@ module core #(
   reg  [NEU_W-1:0]    post_q, post_d;              // neuron whose column is potentiated
   reg  [NEU_W:0]      spike_count_q;               // neurons fired this step
   reg  [NEU_W:0]      spike_index_q, spike_index_d;
-  reg                 stage1_valid_q;
-  reg  [SRC_W-1:0]    stage1_index_q;              // index whose read data is valid now
+  reg  [2:0]          drain_q, drain_d;            // clocks spent in a *_DRAIN state
+  reg                 drain_last;                  // the last clock of a *_DRAIN state
 
   reg                 stdp_enable_q;
   reg  [NEU_W:0]      n_active_q;                  // neurons swept, 1..N_NEURONS
@@ -129,29 +156,66 @@ module core #(
   reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
   reg  [31:0]         step_q, cycles_q, last_cycles_q, overruns_q, dropped_q;
 
-  // parameter profiles, 8 of each field, flattened: field of profile p at [p*W +: W]
-  reg  [8*16-1:0]     prof_v_decay_q, prof_exc_decay_q, prof_inh_decay_q;
-  reg  [8*16-1:0]     prof_exc_gain_q, prof_inh_gain_q;
-  reg  [8*24-1:0]     prof_bias_q, prof_v_thresh_q, prof_v_reset_q;
-  reg  [8*8-1:0]      prof_refrac_q;
+
+  // ---- the bus and tick as the core sees them ---------------------------------------
+  wire        tick, bus_we;
+  wire [23:0] bus_addr;
+  wire [31:0] bus_wdata;
+  reg  [31:0] bus_rdata;                             // the word at the previous cycle's bus_addr
+  generate
+    if (BUS_REGISTERED != 0) begin : g_bus_registered
+      reg        tick_q, bus_we_q;
+      reg [23:0] bus_addr_q;
+      reg [31:0] bus_wdata_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          tick_q   <= 1'b0;
+          bus_we_q <= 1'b0;
+        end else begin
+          tick_q   <= tick_i;
+          bus_we_q <= bus_we_i;
+        end
+      end
+      always @(posedge clk_i) begin
+        bus_addr_q  <= bus_addr_i;
+        bus_wdata_q <= bus_wdata_i;
+      end
+      assign tick        = tick_q;
+      assign bus_we      = bus_we_q;
+      assign bus_addr    = bus_addr_q;
+      assign bus_wdata   = bus_wdata_q;
+      assign bus_rdata_o = bus_rdata;   // from registers (see "bus read")
+    end else begin : g_bus_direct
+      assign tick        = tick_i;
+      assign bus_we      = bus_we_i;
+      assign bus_addr    = bus_addr_i;
+      assign bus_wdata   = bus_wdata_i;
+      assign bus_rdata_o = bus_rdata;
+    end
+  endgenerate
 
   // ---- bus decode -------------------------------------------------------------------
-  wire [3:0]  bus_region = bus_addr_i[23:20];
+  wire [3:0]  bus_region = bus_addr[23:20];
   // offsets are 20 bits wide for the largest core; a small core ignores the high bits
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [19:0] bus_offset = bus_addr_i[19:0];
+  wire [19:0] bus_offset = bus_addr[19:0];
   /* verilator lint_on UNUSEDSIGNAL */
   wire        idle       = (state_q == S_IDLE);
-  wire        bus_write  = bus_we_i & idle & ~tick_i;
+  wire        bus_write  = bus_we & idle & ~tick;
   wire        reg_write  = bus_write & (bus_region == R_CONTROL);
   wire [5:0]  reg_sel    = bus_offset[5:0];
   wire        inject     = reg_write & (reg_sel == REG_INJECT);
+  wire        field_write   = bus_write & (bus_region == R_PROFILE);
+  wire [2:0]  field_profile = bus_offset[6:4];
+  wire [3:0]  field_sel     = bus_offset[3:0];
   reg         inject_pending_q;                    // the injected channel's delay is being read
   reg  [IN_W-1:0] inject_channel_q;
+  reg         inject_push_q;                       // ... and its slot is known: pushed this clock
+  reg  [SLOT_W-1:0] inject_slot_q;
+  reg  [IN_W-1:0] inject_push_channel_q;
 
   // ---- memories ---------------------------------------------------------------------
   wire [NEU_W-1:0] neuron_raddr = idle ? bus_offset[NEU_W-1:0] : sweep_q[NEU_W-1:0];
-  wire [NEU_W-1:0] neuron_waddr = stage1_index_q[NEU_W-1:0];
 
   wire signed [23:0] v_rdata, i_exc_rdata, i_inh_rdata;
   wire [CTL_W-1:0]   ctl_rdata;
@@ -161,7 +225,7 @@ module core #(
   wire [NEU_W-1:0]   spike_list_rdata;
 
   reg                v_we, ctl_we, post_trace_we, pre_trace_we, delay_we, weight_we;
-  reg  [NEU_W-1:0]   neuron_we_addr;
+  reg  [NEU_W-1:0]   neuron_we_addr, post_trace_waddr;
   reg  [23:0]        v_wdata, i_exc_wdata, i_inh_wdata;
   reg                i_exc_we, i_inh_we;
   reg  [CTL_W-1:0]   ctl_wdata;
@@ -184,16 +248,85 @@ module core #(
     .we_i(ctl_we), .waddr_i(neuron_we_addr), .wdata_i(ctl_wdata));
   ram_1r1w #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
     .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(post_trace_rdata),
-    .we_i(post_trace_we), .waddr_i(neuron_we_addr), .wdata_i(post_trace_wdata));
+    .we_i(post_trace_we), .waddr_i(post_trace_waddr), .wdata_i(post_trace_wdata));
   ram_1r1w #(.WIDTH(16), .ADDR_W(SRC_W)) u_pre_trace_ram (
     .clk_i(clk_i), .raddr_i(pre_trace_raddr), .rdata_o(pre_trace_rdata),
     .we_i(pre_trace_we), .waddr_i(pre_trace_waddr), .wdata_i(pre_trace_wdata));
   ram_1r1w #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
-    .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata_i[SLOT_W-1:0]));
-  ram_1r1w #(.WIDTH(WORD_W), .ADDR_W(SRC_W + NEU_W)) u_weight_ram (
-    .clk_i(clk_i), .raddr_i(weight_raddr), .rdata_o(weight_rdata),
+    .we_i(delay_we), .waddr_i(bus_offset[SRC_W-1:0]), .wdata_i(bus_wdata[SLOT_W-1:0]));
+  // banks of at most 2^WEIGHT_BANK_ADDR_W words, one block per bit and bank; the sweeps register every
+  // bank's word at stage 2 and select the bank after that register
+  localparam integer WEIGHT_ADDR_W  = SRC_W + NEU_W;
+  localparam integer WEIGHT_BANK_W  = (WEIGHT_ADDR_W > WEIGHT_BANK_ADDR_W)
+                                    ? WEIGHT_ADDR_W - WEIGHT_BANK_ADDR_W : 0;
+  localparam integer WEIGHT_BANKS   = 1 << WEIGHT_BANK_W;
+  localparam integer WEIGHT_BANK_SEL_W = (WEIGHT_BANK_W > 0) ? WEIGHT_BANK_W : 1;
+  wire [WEIGHT_BANKS*WORD_W-1:0] weight_bank_rdata;
+  wire [WEIGHT_BANK_SEL_W-1:0]   weight_bank;
+  ram_banked #(.WIDTH(WORD_W), .ADDR_W(WEIGHT_ADDR_W), .BANK_W(WEIGHT_BANK_W)) u_weight_ram (
+    .clk_i(clk_i), .raddr_i(weight_raddr), .bank_rdata_o(weight_bank_rdata),
+    .bank_o(weight_bank), .rdata_o(weight_rdata),
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
+
+  // the 8 parameter profiles: one small RAM per field (a bus write sets one field of one
+  // profile); read with the profile of the neuron whose control word the RAM gives now.
+  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
+  // profile says whether it was written since, and a field not written reads 0
+  wire [2:0]  profile_raddr = idle ? field_profile : ctl_rdata[10:8];
+  wire [15:0] prof_v_decay_word, prof_exc_decay_word, prof_inh_decay_word;
+  wire [15:0] prof_exc_gain_word, prof_inh_gain_word;
+  wire [23:0] prof_bias_word, prof_v_thresh_word, prof_v_reset_word;
+  wire [7:0]  prof_refrac_word;
+  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
+  reg  [8:0]     prof_read_written_q;             // the fields of the profile read last clock
+  integer        field;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      prof_written_q      <= {9*8{1'b0}};
+      prof_read_written_q <= 9'd0;
+    end else begin
+      if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
+      for (field = 0; field < 9; field = field + 1)
+        prof_read_written_q[field] <= prof_written_q[field*8 + {29'd0, profile_raddr}];
+    end
+  end
+  wire [15:0] prof_v_decay   = prof_v_decay_word & {16{prof_read_written_q[F_V_DECAY]}};
+  wire [15:0] prof_exc_decay = prof_exc_decay_word & {16{prof_read_written_q[F_EXC_DECAY]}};
+  wire [15:0] prof_inh_decay = prof_inh_decay_word & {16{prof_read_written_q[F_INH_DECAY]}};
+  wire [15:0] prof_exc_gain  = prof_exc_gain_word & {16{prof_read_written_q[F_EXC_GAIN]}};
+  wire [15:0] prof_inh_gain  = prof_inh_gain_word & {16{prof_read_written_q[F_INH_GAIN]}};
+  wire [23:0] prof_bias      = prof_bias_word & {24{prof_read_written_q[F_BIAS]}};
+  wire [23:0] prof_v_thresh  = prof_v_thresh_word & {24{prof_read_written_q[F_V_THRESH]}};
+  wire [23:0] prof_v_reset   = prof_v_reset_word & {24{prof_read_written_q[F_V_RESET]}};
+  wire [7:0]  prof_refrac_steps = prof_refrac_word & {8{prof_read_written_q[F_REFRAC]}};
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_v_decay_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay_word),
+    .we_i(field_write & (field_sel == F_V_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_decay_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay_word),
+    .we_i(field_write & (field_sel == F_EXC_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_decay_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay_word),
+    .we_i(field_write & (field_sel == F_INH_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_gain_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain_word),
+    .we_i(field_write & (field_sel == F_EXC_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_gain_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain_word),
+    .we_i(field_write & (field_sel == F_INH_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_bias_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias_word),
+    .we_i(field_write & (field_sel == F_BIAS)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_thresh_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh_word),
+    .we_i(field_write & (field_sel == F_V_THRESH)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
+  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_reset_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset_word),
+    .we_i(field_write & (field_sel == F_V_RESET)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
+  ram_1r1w #(.WIDTH(8), .ADDR_W(3)) u_prof_refrac_ram (
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_word),
+    .we_i(field_write & (field_sel == F_REFRAC)), .waddr_i(field_profile), .wdata_i(bus_wdata[7:0]));
 
   // ---- sweeps ------------------------------------------------------------------------
   wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
@@ -219,137 +352,322 @@ module core #(
     .pop_slot_i(slot), .pop_index_i(event_q[SRC_W-1:0]), .pop_source_o(ring_pop_source),
     .pop_count_o(ring_pop_count), .clear_i(ring_clear));
 
-  // ---- stage 1: the leaf datapaths ----------------------------------------------------
-  wire in_deliver = stage1_valid_q & ((state_q == S_DLV_ROW) | (state_q == S_DLV_DRAIN));
-  wire in_neuron  = stage1_valid_q & ((state_q == S_NEU) | (state_q == S_NEU_DRAIN));
-  wire in_decay   = stage1_valid_q & ((state_q == S_XDEC) | (state_q == S_XDEC_DRAIN));
-  wire in_potent  = stage1_valid_q & ((state_q == S_POT_COL) | (state_q == S_POT_DRAIN));
-  wire potentiating = (state_q == S_POT_COL) | (state_q == S_POT_DRAIN);
+  // ---- the pipeline: which item is in which stage ----------------------------------------
+  // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
+  //   stage 1  RAM read
+  //   stage 2  RAM output register; STDP and trace datapaths start here
+  //   stage 3  the neuron's profile, from the profile RAMs; lif_neuron_update starts;
+  //            new traces (trace_update LATENCY 1) -> trace write-back registers
+  //   stage 4  traces written
+  //   stage 4  STDP result (stdp_update LATENCY 2); syn_deliver -> write-back register
+  //   stage 5  weights and delivered currents written
+  //   stage 6  neuron result (lif_neuron_update LATENCY 3) -> write-back register
+  //   stage 7  neuron words written, spike pushed into the ring and the spike list
+  wire       issue = (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
+                   | (state_q == S_POT_COL);
+  reg  [1:0] issue_kind;
+  always @* begin
+    case (state_q)
+      S_NEU:     issue_kind = K_NEURON;
+      S_XDEC:    issue_kind = K_DECAY;
+      S_POT_COL: issue_kind = K_POTENT;
+      default:   issue_kind = K_DELIVER;
+    endcase
+  end
 
-  wire signed [WEIGHT_W-1:0] weight_read = weight_rdata[WEIGHT_W-1:0];
-  wire                       plastic     = weight_rdata[WEIGHT_W];
+  reg             valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q, valid_s6_q;
+  reg [1:0]       kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q, kind_s6_q;
+  reg [SRC_W-1:0] index_s1_q, index_s2_q, index_s3_q, index_s4_q;
+  reg [NEU_W-1:0] index_s5_q, index_s6_q;          // only neuron items need their index past stage 4
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q, valid_s6_q} <= 6'd0;
+    end else begin
+      {valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q, valid_s6_q}
+        <= {issue, valid_s1_q, valid_s2_q, valid_s3_q, valid_s4_q, valid_s5_q};
+    end
+  end
+
+  always @(posedge clk_i) begin
+    {kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q, kind_s6_q}
+      <= {issue_kind, kind_s1_q, kind_s2_q, kind_s3_q, kind_s4_q, kind_s5_q};
+    {index_s1_q, index_s2_q, index_s3_q, index_s4_q, index_s5_q, index_s6_q}
+      <= {sweep_q[SRC_W-1:0], index_s1_q, index_s2_q, index_s3_q, index_s4_q[NEU_W-1:0],
+          index_s5_q};
+  end
+
+  wire deliver_s2 = valid_s2_q & (kind_s2_q == K_DELIVER);
+  wire decay_s2   = valid_s2_q & (kind_s2_q == K_DECAY);
+  wire potent_s2  = valid_s2_q & (kind_s2_q == K_POTENT);
+  wire neuron_s3  = valid_s3_q & (kind_s3_q == K_NEURON);
+  wire decay_s3   = valid_s3_q & (kind_s3_q == K_DECAY);
+  // the pre trace of a delivered event's source jumps with the row's first synapse
+  wire jump_s3    = valid_s3_q & (kind_s3_q == K_DELIVER) & (index_s3_q == {SRC_W{1'b0}});
+  wire deliver_s4 = valid_s4_q & (kind_s4_q == K_DELIVER);
+  wire potent_s4  = valid_s4_q & (kind_s4_q == K_POTENT);
+  wire neuron_s6  = valid_s6_q & (kind_s6_q == K_NEURON);
+
+  // ---- stage 2: the RAM output register --------------------------------------------------
+  reg signed [23:0]  v_s2_q, i_exc_s2_q, i_inh_s2_q;
+  reg [CTL_W-1:0]    ctl_s2_q;
+  reg [15:0]         post_trace_s2_q, pre_trace_s2_q;
+  reg [SLOT_W-1:0]   delay_s2_q;
+  reg [WEIGHT_BANKS*WORD_W-1:0] weight_banks_s2_q;   // every bank's word; the bank select follows
+  reg [WEIGHT_BANK_SEL_W-1:0]   weight_bank_s2_q;
+
+  always @(posedge clk_i) begin
+    v_s2_q          <= v_rdata;
+    i_exc_s2_q      <= i_exc_rdata;
+    i_inh_s2_q      <= i_inh_rdata;
+    ctl_s2_q        <= ctl_rdata;
+    post_trace_s2_q <= post_trace_rdata;
+    pre_trace_s2_q  <= pre_trace_rdata;
+    delay_s2_q      <= delay_rdata;
+    weight_banks_s2_q <= weight_bank_rdata;
+    weight_bank_s2_q  <= weight_bank;
+  end
+
+  wire [WORD_W-1:0] weight_s2 = weight_banks_s2_q[weight_bank_s2_q*WORD_W +: WORD_W];
+
+  // ---- stage 3: the neuron's state words and its profile (from the profile RAMs) ------------
+  reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
+  reg [CTL_W-2:0]    ctl_s3_q;                      // {profile, refrac}: the spike flag went to the post trace
+  reg [SLOT_W-1:0]   delay_s3_q;
+  reg [WORD_W-1:0]   weight_s3_q;
+  reg [15:0]         v_decay_s3_q, exc_decay_s3_q, inh_decay_s3_q, exc_gain_s3_q, inh_gain_s3_q;
+  reg signed [23:0]  bias_s3_q, v_thresh_s3_q, v_reset_s3_q;
+  reg [7:0]          refrac_steps_s3_q;
+
+  always @(posedge clk_i) begin
+    v_s3_q            <= v_s2_q;
+    i_exc_s3_q        <= i_exc_s2_q;
+    i_inh_s3_q        <= i_inh_s2_q;
+    ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
+    delay_s3_q        <= delay_s2_q;
+    weight_s3_q       <= weight_s2;
+    // the profile RAMs were read with the control word's profile at stage 1
+    v_decay_s3_q      <= prof_v_decay;
+    exc_decay_s3_q    <= prof_exc_decay;
+    inh_decay_s3_q    <= prof_inh_decay;
+    exc_gain_s3_q     <= prof_exc_gain;
+    inh_gain_s3_q     <= prof_inh_gain;
+    bias_s3_q         <= prof_bias;
+    v_thresh_s3_q     <= prof_v_thresh;
+    v_reset_s3_q      <= prof_v_reset;
+    refrac_steps_s3_q <= prof_refrac_steps;
+  end
+
+  // ---- stages 2..4: STDP and delivery ------------------------------------------------------
+  // depression of a delivered synapse by the post trace, potentiation of a
+  // column by the pre trace; the new weight is ready at stage 4
   wire signed [WEIGHT_W-1:0] weight_stdp;
-  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic) ? weight_stdp : weight_read;
-
   stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
-    .weight_i(weight_read),
-    .trace_i(potentiating ? pre_trace_rdata : post_trace_rdata),
-    .amplitude_i(potentiating ? a_plus_q : a_minus_q),
-    .potentiate_i(potentiating),
+    .clk_i(clk_i),
+    .weight_i(weight_s2[WEIGHT_W-1:0]),
+    .trace_i(potent_s2 ? pre_trace_s2_q : post_trace_s2_q),
+    .amplitude_i(potent_s2 ? a_plus_q : a_minus_q),
+    .potentiate_i(potent_s2),
     .w_min_i(w_min_q), .w_max_i(w_max_q),
     .weight_o(weight_stdp));
 
+  // the read weight and currents wait for the STDP result
+  reg [WORD_W-1:0]   weight_s4_q;
+  reg signed [23:0]  i_exc_s4_q, i_inh_s4_q;
+  always @(posedge clk_i) begin
+    weight_s4_q <= weight_s3_q;
+    i_exc_s4_q  <= i_exc_s3_q;
+    i_inh_s4_q  <= i_inh_s3_q;
+  end
+
+  wire                       plastic_s4       = weight_s4_q[WEIGHT_W];
+  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic_s4) ? weight_stdp
+                                                                             : weight_s4_q[WEIGHT_W-1:0];
   wire signed [23:0] i_exc_delivered, i_inh_delivered;
   syn_deliver #(.WEIGHT_W(WEIGHT_W)) u_syn_deliver (
-    .weight_i(weight_delivered), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata),
+    .weight_i(weight_delivered), .i_exc_i(i_exc_s4_q), .i_inh_i(i_inh_s4_q),
     .i_exc_o(i_exc_delivered), .i_inh_o(i_inh_delivered));
 
-  wire [2:0] profile = ctl_rdata[10:8];
+  // ---- stages 3..6: the neuron update --------------------------------------------------------
   wire signed [23:0] v_next, i_exc_next, i_inh_next;
   wire [7:0]         refrac_next;
   wire               spike;
   lif_neuron_update u_lif_neuron_update (
-    .v_i(v_rdata), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata), .refrac_i(ctl_rdata[7:0]),
-    .v_decay_i(prof_v_decay_q[profile*16 +: 16]),
-    .exc_decay_i(prof_exc_decay_q[profile*16 +: 16]),
-    .inh_decay_i(prof_inh_decay_q[profile*16 +: 16]),
-    .exc_gain_i(prof_exc_gain_q[profile*16 +: 16]),
-    .inh_gain_i(prof_inh_gain_q[profile*16 +: 16]),
-    .gain_shift_i(gain_shift_q),
-    .bias_i(prof_bias_q[profile*24 +: 24]),
-    .v_thresh_i(prof_v_thresh_q[profile*24 +: 24]),
-    .v_reset_i(prof_v_reset_q[profile*24 +: 24]),
-    .refrac_steps_i(prof_refrac_q[profile*8 +: 8]),
+    .clk_i(clk_i),
+    .v_i(v_s3_q), .i_exc_i(i_exc_s3_q), .i_inh_i(i_inh_s3_q), .refrac_i(ctl_s3_q[7:0]),
+    .v_decay_i(v_decay_s3_q), .exc_decay_i(exc_decay_s3_q), .inh_decay_i(inh_decay_s3_q),
+    .exc_gain_i(exc_gain_s3_q), .inh_gain_i(inh_gain_s3_q), .gain_shift_i(gain_shift_q),
+    .bias_i(bias_s3_q), .v_thresh_i(v_thresh_s3_q), .v_reset_i(v_reset_s3_q),
+    .refrac_steps_i(refrac_steps_s3_q),
     .v_o(v_next), .i_exc_o(i_exc_next), .i_inh_o(i_inh_next), .refrac_o(refrac_next),
     .spike_o(spike));
 
+  // what the neuron's write-back and spike push need, carried to stage 6
+  reg [2:0]        profile_s4_q, profile_s5_q, profile_s6_q;
+  reg [SLOT_W-1:0] delay_s4_q, delay_s5_q, delay_s6_q;
+  always @(posedge clk_i) begin
+    profile_s4_q <= ctl_s3_q[10:8];
+    profile_s5_q <= profile_s4_q;
+    profile_s6_q <= profile_s5_q;
+    delay_s4_q   <= delay_s3_q;
+    delay_s5_q   <= delay_s4_q;
+    delay_s6_q   <= delay_s5_q;
+  end
+
+  // ---- traces: stage 2 -> stage 3, written at stage 4 ----------------------------------------
   // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
   wire [15:0] post_trace_next;
   trace_update u_post_trace_update (
-    .trace_i(post_trace_rdata), .jump_i(ctl_rdata[11]), .decay_en_i(1'b1),
+    .clk_i(clk_i),
+    .trace_i(post_trace_s2_q), .jump_i(ctl_s2_q[11]), .decay_en_i(1'b1),
     .retention_i(post_decay_q), .trace_o(post_trace_next));
 
   // the pre trace jumps when an event is delivered and decays in sweep (c)
   wire [15:0] pre_trace_next;
   trace_update u_pre_trace_update (
-    .trace_i(pre_trace_rdata), .jump_i(state_q == S_DLV_DRAIN), .decay_en_i(in_decay),
+    .clk_i(clk_i),
+    .trace_i(pre_trace_s2_q), .jump_i(deliver_s2), .decay_en_i(decay_s2),
     .retention_i(pre_decay_q), .trace_o(pre_trace_next));
 
-  wire neuron_spike = in_neuron & spike;
-  assign spike_valid_o = neuron_spike;
-  assign spike_id_o    = stage1_index_q[NEU_W-1:0];
+  // ---- trace write-back registers (stage 3 -> 4) ------------------------------------------
+  reg             post_wb_q, pre_wb_q;
+  reg [NEU_W-1:0] post_wb_index_q;
+  reg [SRC_W-1:0] pre_wb_index_q;
+  reg [15:0]      post_wb_trace_q, pre_wb_trace_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      post_wb_q <= 1'b0;
+      pre_wb_q  <= 1'b0;
+    end else begin
+      post_wb_q <= neuron_s3;
+      pre_wb_q  <= jump_s3 | decay_s3;
+    end
+  end
+  always @(posedge clk_i) begin
+    post_wb_index_q <= index_s3_q[NEU_W-1:0];
+    pre_wb_index_q  <= jump_s3 ? source_q : index_s3_q;
+    post_wb_trace_q <= post_trace_next;
+    pre_wb_trace_q  <= pre_trace_next;
+  end
 
-  // ---- memory ports: the bus while idle, the datapath otherwise ---------------------------
+  // ---- write-back registers: delivered currents and weights (stage 4 -> 5), neuron words
+  //      and the spike (stage 6 -> 7); the two never overlap, the pipeline drains between sweeps
+  reg                     wb_deliver_q, wb_weight_q, wb_potent_q, wb_neuron_q, push_q;
+  reg [SRC_W-1:0]         wb_index_q;                // neuron, or source of a potentiated synapse
+  reg signed [23:0]       wb_v_q, wb_i_exc_q, wb_i_inh_q;
+  reg [CTL_W-1:0]         wb_ctl_q;
+  reg signed [WEIGHT_W-1:0] wb_weight_value_q;
+  reg [SLOT_W-1:0]        push_delay_q;
+
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wb_deliver_q <= 1'b0;
+      wb_weight_q  <= 1'b0;
+      wb_potent_q  <= 1'b0;
+      wb_neuron_q  <= 1'b0;
+      push_q       <= 1'b0;
+    end else begin
+      wb_deliver_q <= deliver_s4;
+      wb_weight_q  <= ((deliver_s4 & stdp_enable_q) | potent_s4) & plastic_s4;
+      wb_potent_q  <= potent_s4;
+      wb_neuron_q  <= neuron_s6;
+      push_q       <= neuron_s6 & spike;
+    end
+  end
+
+  always @(posedge clk_i) begin
+    wb_index_q        <= neuron_s6 ? {1'b0, index_s6_q} : index_s4_q;
+    wb_v_q            <= v_next;
+    wb_i_exc_q        <= neuron_s6 ? i_exc_next : i_exc_delivered;
+    wb_i_inh_q        <= neuron_s6 ? i_inh_next : i_inh_delivered;
+    wb_ctl_q          <= {spike, profile_s6_q, refrac_next};
+    wb_weight_value_q <= weight_stdp;
+    push_delay_q      <= delay_s6_q;
+  end
+
+  wire [NEU_W-1:0] push_neuron = wb_index_q[NEU_W-1:0];
+
+  assign spike_valid_o = push_q;
+  assign spike_id_o    = push_neuron;
+
+  // ---- memory ports: the bus while idle, the write-back stages otherwise ---------------------
   always @* begin
-    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : neuron_waddr;
-    v_we             = idle ? bus_write & (bus_region == R_V) : in_neuron;
-    v_wdata          = idle ? bus_wdata_i[23:0] : v_next;
-    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (in_neuron | in_deliver);
-    i_exc_wdata      = idle ? bus_wdata_i[23:0] : in_neuron ? i_exc_next : i_exc_delivered;
-    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (in_neuron | in_deliver);
-    i_inh_wdata      = idle ? bus_wdata_i[23:0] : in_neuron ? i_inh_next : i_inh_delivered;
-    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : in_neuron;
-    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, profile, refrac_next};
-    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : in_neuron;
-    post_trace_wdata = idle ? bus_wdata_i[15:0] : post_trace_next;
+    neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : wb_index_q[NEU_W-1:0];
+    v_we             = idle ? bus_write & (bus_region == R_V) : wb_neuron_q;
+    v_wdata          = idle ? bus_wdata[23:0] : wb_v_q;
+    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (wb_neuron_q | wb_deliver_q);
+    i_exc_wdata      = idle ? bus_wdata[23:0] : wb_i_exc_q;
+    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (wb_neuron_q | wb_deliver_q);
+    i_inh_wdata      = idle ? bus_wdata[23:0] : wb_i_inh_q;
+    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : wb_neuron_q;
+    ctl_wdata        = idle ? bus_wdata[CTL_W-1:0] : wb_ctl_q;
+    post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : post_wb_q;
+    post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : post_wb_index_q;
+    post_trace_wdata = idle ? bus_wdata[15:0] : post_wb_trace_q;
 
-    // pre traces: read the event's source from the ring output while loading it
     pre_trace_raddr  = idle ? bus_offset[SRC_W-1:0]
-                     : (state_q == S_DLV_LOAD) ? ring_pop_source
-                     : (state_q == S_DLV_ROW || state_q == S_DLV_DRAIN) ? source_q
-                     : sweep_q[SRC_W-1:0];
-    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE)
-                            : (state_q == S_DLV_DRAIN) | in_decay;
-    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0]
-                     : (state_q == S_DLV_DRAIN) ? source_q : stage1_index_q;
-    pre_trace_wdata  = idle ? bus_wdata_i[15:0] : pre_trace_next;
+                     : (state_q == S_DLV_ROW) ? source_q : sweep_q[SRC_W-1:0];
+    pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : pre_wb_q;
+    pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : pre_wb_index_q;
+    pre_trace_wdata  = idle ? bus_wdata[15:0] : pre_wb_trace_q;
 
     delay_raddr      = !idle ? sweep_q[SRC_W-1:0]
-                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata_i[IN_W-1:0]}
+                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata[IN_W-1:0]}
                      : bus_offset[SRC_W-1:0];
     delay_we         = bus_write & (bus_region == R_DELAY);
 
     weight_raddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
                      : (state_q == S_POT_COL) ? {sweep_q[SRC_W-1:0], post_q}
                      : {source_q, sweep_q[NEU_W-1:0]};
-    weight_we        = idle ? bus_write & (bus_region == R_WEIGHT)
-                            : (in_deliver & stdp_enable_q & plastic) | (in_potent & plastic);
+    weight_we        = idle ? bus_write & (bus_region == R_WEIGHT) : wb_weight_q;
     weight_waddr     = idle ? bus_offset[SRC_W+NEU_W-1:0]
-                     : in_potent ? {stage1_index_q, post_q}
-                     : {source_q, stage1_index_q[NEU_W-1:0]};
-    weight_wdata     = idle ? bus_wdata_i[WORD_W-1:0] : {1'b1, weight_stdp};
+                     : wb_potent_q ? {wb_index_q, post_q}
+                     : {source_q, wb_index_q[NEU_W-1:0]};
+    weight_wdata     = idle ? bus_wdata[WORD_W-1:0] : {1'b1, wb_weight_value_q};
 
     // the ring takes injected channels while idle and fired neurons in sweep (b)
-    ring_push        = inject_pending_q | neuron_spike;
-    ring_push_slot   = inject_pending_q ? slot + delay_rdata : slot + 1'b1 + delay_rdata;
-    ring_push_source = inject_pending_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_channel_q}
-                                        : {1'b0, stage1_index_q[NEU_W-1:0]};
-    ring_clear       = (state_q == S_DLV_DRAIN) && (event_q + 1'b1 == event_count_q);
+    // (an injection's slot is registered first: no path from the delay RAM into the ring)
+    ring_push        = inject_push_q | push_q;
+    ring_push_slot   = inject_push_q ? inject_slot_q : slot + 1'b1 + push_delay_q;
+    ring_push_source = inject_push_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_push_channel_q}
+                                        : {1'b0, push_neuron};
+    ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
   end
 
   ram_1r1w #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
     .clk_i(clk_i), .raddr_i(spike_index_q[NEU_W-1:0]), .rdata_o(spike_list_rdata),
-    .we_i(neuron_spike), .waddr_i(spike_count_q[NEU_W-1:0]),
-    .wdata_i(stage1_index_q[NEU_W-1:0]));
+    .we_i(push_q), .waddr_i(spike_count_q[NEU_W-1:0]), .wdata_i(push_neuron));
 
   // ---- FSM: next state ----------------------------------------------------------------------
   always @* begin
+    case (state_q)
+      S_DLV_DRAIN:  drain_last = (drain_q == DRAIN_DELIVER - 1'b1);
+      S_NEU_DRAIN:  drain_last = (drain_q == DRAIN_NEURON - 1'b1);
+      S_XDEC_DRAIN: drain_last = (drain_q == DRAIN_DECAY - 1'b1);
+      default:      drain_last = (drain_q == DRAIN_POTENT - 1'b1);
+    endcase
+  end
+
+  always @* begin
     state_d = state_q;
     case (state_q)
-      S_IDLE:       if (tick_i) state_d = S_START;
-      S_START:      state_d = (ring_pop_count != 0) ? S_DLV_FETCH : S_NEU;
+      S_IDLE:       if (tick) state_d = S_START;
+      // a tick right after an INJECT write waits here until the injection is in the ring
+      S_START:      if (!inject_push_q) state_d = (ring_pop_count != 0) ? S_DLV_FETCH : S_NEU;
       S_DLV_FETCH:  state_d = S_DLV_LOAD;
       S_DLV_LOAD:   state_d = S_DLV_ROW;
       S_DLV_ROW:    if (neuron_last) state_d = S_DLV_DRAIN;
-      S_DLV_DRAIN:  state_d = (event_q + 1'b1 == event_count_q) ? S_NEU : S_DLV_FETCH;
+      S_DLV_DRAIN:  if (drain_last)
+                      state_d = (event_q + 1'b1 == event_count_q) ? S_NEU : S_DLV_FETCH;
       S_NEU:        if (neuron_last) state_d = S_NEU_DRAIN;
-      S_NEU_DRAIN:  state_d = stdp_enable_q ? S_XDEC : S_DONE;
+      S_NEU_DRAIN:  if (drain_last) state_d = stdp_enable_q ? S_XDEC : S_DONE;
       S_XDEC:       if (source_last) state_d = S_XDEC_DRAIN;
-      S_XDEC_DRAIN: state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
+      S_XDEC_DRAIN: if (drain_last) state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
       S_POT_FETCH:  state_d = S_POT_LOAD;
       S_POT_LOAD:   state_d = S_POT_COL;
       S_POT_COL:    if (source_last) state_d = S_POT_DRAIN;
-      S_POT_DRAIN:  state_d = (spike_index_q + 1'b1 == spike_count_q) ? S_DONE : S_POT_FETCH;
+      S_POT_DRAIN:  if (drain_last)
+                      state_d = (spike_index_q + 1'b1 == spike_count_q) ? S_DONE : S_POT_FETCH;
       S_DONE:       state_d = S_IDLE;
       default:      state_d = S_IDLE;
     endcase
@@ -363,6 +681,7 @@ module core #(
     source_d      = source_q;
     post_d        = post_q;
     spike_index_d = spike_index_q;
+    drain_d       = 3'd0;
     case (state_q)
       S_START: begin
         sweep_d       = {(SRC_W+1){1'b0}};
@@ -372,13 +691,21 @@ module core #(
       end
       S_DLV_LOAD:   begin source_d = ring_pop_source; sweep_d = {(SRC_W+1){1'b0}}; end
       S_DLV_ROW:    sweep_d = sweep_q + 1'b1;
-      S_DLV_DRAIN:  begin event_d = event_q + 1'b1; sweep_d = {(SRC_W+1){1'b0}}; end
+      S_DLV_DRAIN:  begin
+        drain_d = drain_q + 1'b1;
+        sweep_d = {(SRC_W+1){1'b0}};
+        if (drain_last) event_d = event_q + 1'b1;
+      end
       S_NEU:        sweep_d = sweep_q + 1'b1;
-      S_NEU_DRAIN:  sweep_d = {(SRC_W+1){1'b0}};
+      S_NEU_DRAIN:  begin drain_d = drain_q + 1'b1; sweep_d = {(SRC_W+1){1'b0}}; end
       S_XDEC:       sweep_d = source_next;
+      S_XDEC_DRAIN: drain_d = drain_q + 1'b1;
       S_POT_LOAD:   begin post_d = spike_list_rdata; sweep_d = {(SRC_W+1){1'b0}}; end
       S_POT_COL:    sweep_d = source_next;
-      S_POT_DRAIN:  spike_index_d = spike_index_q + 1'b1;
+      S_POT_DRAIN:  begin
+        drain_d = drain_q + 1'b1;
+        if (drain_last) spike_index_d = spike_index_q + 1'b1;
+      end
       default: ;
     endcase
   end
@@ -393,8 +720,7 @@ module core #(
       post_q         <= {NEU_W{1'b0}};
       spike_index_q  <= {(NEU_W+1){1'b0}};
       spike_count_q  <= {(NEU_W+1){1'b0}};
-      stage1_valid_q <= 1'b0;
-      stage1_index_q <= {SRC_W{1'b0}};
+      drain_q        <= 3'd0;
       cycles_q       <= 32'd0;
       last_cycles_q  <= 32'd0;
     end else begin
@@ -405,11 +731,9 @@ module core #(
       source_q       <= source_d;
       post_q         <= post_d;
       spike_index_q  <= spike_index_d;
-      stage1_valid_q <= (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
-                        | (state_q == S_POT_COL);
-      stage1_index_q <= sweep_q[SRC_W-1:0];
+      drain_q        <= drain_d;
       if (state_q == S_START)   spike_count_q <= {(NEU_W+1){1'b0}};
-      else if (neuron_spike)    spike_count_q <= spike_count_q + 1'b1;
+      else if (push_q)          spike_count_q <= spike_count_q + 1'b1;
       // cycles of a step: every clock outside S_IDLE, S_START and S_DONE included
       cycles_q       <= idle ? 32'd0 : cycles_q + 32'd1;
       if (state_q == S_DONE) last_cycles_q <= cycles_q + 32'd1;
@@ -417,9 +741,6 @@ module core #(
   end
 
   // ---- configuration, counters and injection ----------------------------------------------------
-  wire field_write = bus_write & (bus_region == R_PROFILE);
-  wire [2:0] field_profile = bus_offset[6:4];
-  wire [3:0] field_sel = bus_offset[3:0];
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -438,124 +759,136 @@ module core #(
       dropped_q        <= 32'd0;
       inject_pending_q <= 1'b0;
       inject_channel_q <= {IN_W{1'b0}};
-      prof_v_decay_q   <= {8*16{1'b0}};
-      prof_exc_decay_q <= {8*16{1'b0}};
-      prof_inh_decay_q <= {8*16{1'b0}};
-      prof_exc_gain_q  <= {8*16{1'b0}};
-      prof_inh_gain_q  <= {8*16{1'b0}};
-      prof_bias_q      <= {8*24{1'b0}};
-      prof_v_thresh_q  <= {8*24{1'b0}};
-      prof_v_reset_q   <= {8*24{1'b0}};
-      prof_refrac_q    <= {8*8{1'b0}};
+      inject_push_q    <= 1'b0;
+      inject_slot_q    <= {SLOT_W{1'b0}};
+      inject_push_channel_q <= {IN_W{1'b0}};
     end else begin
       inject_pending_q <= inject;
-      if (inject) inject_channel_q <= bus_wdata_i[IN_W-1:0];
+      if (inject) inject_channel_q <= bus_wdata[IN_W-1:0];
+      inject_push_q    <= inject_pending_q;
+      if (inject_pending_q) begin
+        inject_slot_q         <= slot + delay_rdata;
+        inject_push_channel_q <= inject_channel_q;
+      end
       if (reg_write) begin
         case (reg_sel)
-          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata_i[0];
-          REG_N_ACTIVE:    n_active_q    <= bus_wdata_i[NEU_W:0];
-          REG_N_INPUTS:    n_inputs_q    <= bus_wdata_i[IN_W:0];
-          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata_i[5:0];
-          REG_A_PLUS:      a_plus_q      <= bus_wdata_i[15:0];
-          REG_A_MINUS:     a_minus_q     <= bus_wdata_i[15:0];
-          REG_W_MIN:       w_min_q       <= bus_wdata_i[WEIGHT_W-1:0];
-          REG_W_MAX:       w_max_q       <= bus_wdata_i[WEIGHT_W-1:0];
-          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata_i[15:0];
-          REG_POST_DECAY:  post_decay_q  <= bus_wdata_i[15:0];
+          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata[0];
+          REG_N_ACTIVE:    n_active_q    <= bus_wdata[NEU_W:0];
+          REG_N_INPUTS:    n_inputs_q    <= bus_wdata[IN_W:0];
+          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata[5:0];
+          REG_A_PLUS:      a_plus_q      <= bus_wdata[15:0];
+          REG_A_MINUS:     a_minus_q     <= bus_wdata[15:0];
+          REG_W_MIN:       w_min_q       <= bus_wdata[WEIGHT_W-1:0];
+          REG_W_MAX:       w_max_q       <= bus_wdata[WEIGHT_W-1:0];
+          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata[15:0];
+          REG_POST_DECAY:  post_decay_q  <= bus_wdata[15:0];
           default: ;
         endcase
       end
-      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata_i;
+      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata;
       else if (state_q == S_DONE)             step_q <= step_q + 32'd1;
       // a tick while busy is an overrun: counted, otherwise ignored
       if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
-      else if (tick_i && !idle)                 overruns_q <= overruns_q + 32'd1;
+      else if (tick && !idle)                 overruns_q <= overruns_q + 32'd1;
       if (reg_write && reg_sel == REG_DROPPED)  dropped_q <= 32'd0;
       else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
-      if (field_write) begin
-        case (field_sel)
-          F_V_DECAY:   prof_v_decay_q[field_profile*16 +: 16]   <= bus_wdata_i[15:0];
-          F_EXC_DECAY: prof_exc_decay_q[field_profile*16 +: 16] <= bus_wdata_i[15:0];
-          F_INH_DECAY: prof_inh_decay_q[field_profile*16 +: 16] <= bus_wdata_i[15:0];
-          F_EXC_GAIN:  prof_exc_gain_q[field_profile*16 +: 16]  <= bus_wdata_i[15:0];
-          F_INH_GAIN:  prof_inh_gain_q[field_profile*16 +: 16]  <= bus_wdata_i[15:0];
-          F_BIAS:      prof_bias_q[field_profile*24 +: 24]      <= bus_wdata_i[23:0];
-          F_V_THRESH:  prof_v_thresh_q[field_profile*24 +: 24]  <= bus_wdata_i[23:0];
-          F_V_RESET:   prof_v_reset_q[field_profile*24 +: 24]   <= bus_wdata_i[23:0];
-          F_REFRAC:    prof_refrac_q[field_profile*8 +: 8]      <= bus_wdata_i[7:0];
-          default: ;
-        endcase
-      end
     end
   end
 
-  // ---- bus read: registers and profiles are latched, RAM words come straight out -------------------
-  reg [3:0]  read_region_q;
-  reg [31:0] read_word_q;
+  // ---- bus read: control registers are latched; RAM words (profiles included) come out
+  //      of the RAMs (BUS_REGISTERED: out of the stage-2/3 registers that copy the RAM
+  //      outputs, one clock later, so that no RAM drives the bus master's logic)
+  reg [3:0]  read_region_q, read_region_late_q;
+  reg [3:0]  read_field_q, read_field_late_q;
+  reg [31:0] read_word_q, read_word_late_q;
   reg [31:0] read_word_d;
 
   always @* begin
     read_word_d = 32'd0;
-    if (bus_region == R_CONTROL) begin
-      case (reg_sel)
-        REG_STDP_ENABLE: read_word_d = {31'd0, stdp_enable_q};
-        REG_N_ACTIVE:    read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
-        REG_N_INPUTS:    read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
-        REG_GAIN_SHIFT:  read_word_d = {26'd0, gain_shift_q};
-        REG_A_PLUS:      read_word_d = {16'd0, a_plus_q};
-        REG_A_MINUS:     read_word_d = {16'd0, a_minus_q};
-        REG_W_MIN:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
-        REG_W_MAX:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
-        REG_PRE_DECAY:   read_word_d = {16'd0, pre_decay_q};
-        REG_POST_DECAY:  read_word_d = {16'd0, post_decay_q};
-        REG_STEP:        read_word_d = step_q;
-        REG_STEP_CYCLES: read_word_d = last_cycles_q;
-        REG_OVERRUNS:    read_word_d = overruns_q;
-        REG_DROPPED:     read_word_d = dropped_q;
-        REG_N_NEURONS:   read_word_d = N_NEURONS;
-        REG_N_CHANNELS:  read_word_d = N_INPUTS;
-        REG_WEIGHT_W:    read_word_d = WEIGHT_W;
-        REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
-        default: ;
-      endcase
-    end else begin
-      case (field_sel)
-        F_V_DECAY:   read_word_d = {16'd0, prof_v_decay_q[field_profile*16 +: 16]};
-        F_EXC_DECAY: read_word_d = {16'd0, prof_exc_decay_q[field_profile*16 +: 16]};
-        F_INH_DECAY: read_word_d = {16'd0, prof_inh_decay_q[field_profile*16 +: 16]};
-        F_EXC_GAIN:  read_word_d = {16'd0, prof_exc_gain_q[field_profile*16 +: 16]};
-        F_INH_GAIN:  read_word_d = {16'd0, prof_inh_gain_q[field_profile*16 +: 16]};
-        F_BIAS:      read_word_d = {8'd0, prof_bias_q[field_profile*24 +: 24]};
-        F_V_THRESH:  read_word_d = {8'd0, prof_v_thresh_q[field_profile*24 +: 24]};
-        F_V_RESET:   read_word_d = {8'd0, prof_v_reset_q[field_profile*24 +: 24]};
-        F_REFRAC:    read_word_d = {24'd0, prof_refrac_q[field_profile*8 +: 8]};
-        default: ;
-      endcase
-    end
+    case (reg_sel)
+      REG_STDP_ENABLE: read_word_d = {31'd0, stdp_enable_q};
+      REG_N_ACTIVE:    read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
+      REG_N_INPUTS:    read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
+      REG_GAIN_SHIFT:  read_word_d = {26'd0, gain_shift_q};
+      REG_A_PLUS:      read_word_d = {16'd0, a_plus_q};
+      REG_A_MINUS:     read_word_d = {16'd0, a_minus_q};
+      REG_W_MIN:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
+      REG_W_MAX:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
+      REG_PRE_DECAY:   read_word_d = {16'd0, pre_decay_q};
+      REG_POST_DECAY:  read_word_d = {16'd0, post_decay_q};
+      REG_STEP:        read_word_d = step_q;
+      REG_STEP_CYCLES: read_word_d = last_cycles_q;
+      REG_OVERRUNS:    read_word_d = overruns_q;
+      REG_DROPPED:     read_word_d = dropped_q;
+      REG_N_NEURONS:   read_word_d = N_NEURONS;
+      REG_N_CHANNELS:  read_word_d = N_INPUTS;
+      REG_WEIGHT_W:    read_word_d = WEIGHT_W;
+      REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
+      default: ;
+    endcase
   end
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      read_region_q <= 4'd0;
-      read_word_q   <= 32'd0;
+      read_region_q      <= 4'd0;
+      read_region_late_q <= 4'd0;
+      read_field_q       <= 4'd0;
+      read_field_late_q  <= 4'd0;
+      read_word_q        <= 32'd0;
+      read_word_late_q   <= 32'd0;
     end else begin
-      read_region_q <= bus_region;
-      read_word_q   <= read_word_d;
+      read_region_q      <= bus_region;
+      read_region_late_q <= read_region_q;
+      read_field_q       <= field_sel;
+      read_field_late_q  <= read_field_q;
+      read_word_q        <= read_word_d;
+      read_word_late_q   <= read_word_q;
     end
   end
 
+  // the words the read data is selected from: the RAM outputs, or their registered copies
+  wire        late          = (BUS_REGISTERED != 0);
+  wire [3:0]  rd_region     = late ? read_region_late_q : read_region_q;
+  wire [3:0]  rd_field      = late ? read_field_late_q : read_field_q;
+  wire [31:0] rd_word       = late ? read_word_late_q : read_word_q;
+  wire [23:0] rd_v          = late ? v_s2_q : v_rdata;
+  wire [23:0] rd_i_exc      = late ? i_exc_s2_q : i_exc_rdata;
+  wire [23:0] rd_i_inh      = late ? i_inh_s2_q : i_inh_rdata;
+  wire [CTL_W-1:0] rd_ctl   = late ? ctl_s2_q : ctl_rdata;
+  wire [15:0] rd_post_trace = late ? post_trace_s2_q : post_trace_rdata;
+  wire [15:0] rd_pre_trace  = late ? pre_trace_s2_q : pre_trace_rdata;
+  wire [SLOT_W-1:0] rd_delay = late ? delay_s2_q : delay_rdata;
+  wire [WORD_W-1:0] rd_weight = late ? weight_s2 : weight_rdata;
+  reg  [31:0] rd_profile;
+
   always @* begin
-    case (read_region_q)
-      R_CONTROL, R_PROFILE: bus_rdata_o = read_word_q;
-      R_V:          bus_rdata_o = {8'd0, v_rdata};
-      R_I_EXC:      bus_rdata_o = {8'd0, i_exc_rdata};
-      R_I_INH:      bus_rdata_o = {8'd0, i_inh_rdata};
-      R_CTL:        bus_rdata_o = {{(32-CTL_W){1'b0}}, ctl_rdata};
-      R_POST_TRACE: bus_rdata_o = {16'd0, post_trace_rdata};
-      R_PRE_TRACE:  bus_rdata_o = {16'd0, pre_trace_rdata};
-      R_DELAY:      bus_rdata_o = {{(32-SLOT_W){1'b0}}, delay_rdata};
-      R_WEIGHT:     bus_rdata_o = {{(32-WORD_W){1'b0}}, weight_rdata};
-      default:      bus_rdata_o = 32'd0;
+    case (rd_field)
+      F_V_DECAY:   rd_profile = {16'd0, late ? v_decay_s3_q : prof_v_decay};
+      F_EXC_DECAY: rd_profile = {16'd0, late ? exc_decay_s3_q : prof_exc_decay};
+      F_INH_DECAY: rd_profile = {16'd0, late ? inh_decay_s3_q : prof_inh_decay};
+      F_EXC_GAIN:  rd_profile = {16'd0, late ? exc_gain_s3_q : prof_exc_gain};
+      F_INH_GAIN:  rd_profile = {16'd0, late ? inh_gain_s3_q : prof_inh_gain};
+      F_BIAS:      rd_profile = {8'd0, late ? bias_s3_q : prof_bias};
+      F_V_THRESH:  rd_profile = {8'd0, late ? v_thresh_s3_q : prof_v_thresh};
+      F_V_RESET:   rd_profile = {8'd0, late ? v_reset_s3_q : prof_v_reset};
+      F_REFRAC:    rd_profile = {24'd0, late ? refrac_steps_s3_q : prof_refrac_steps};
+      default:     rd_profile = 32'd0;
+    endcase
+  end
+
+  always @* begin
+    case (rd_region)
+      R_CONTROL:    bus_rdata = rd_word;
+      R_PROFILE:    bus_rdata = rd_profile;
+      R_V:          bus_rdata = {8'd0, rd_v};
+      R_I_EXC:      bus_rdata = {8'd0, rd_i_exc};
+      R_I_INH:      bus_rdata = {8'd0, rd_i_inh};
+      R_CTL:        bus_rdata = {{(32-CTL_W){1'b0}}, rd_ctl};
+      R_POST_TRACE: bus_rdata = {16'd0, rd_post_trace};
+      R_PRE_TRACE:  bus_rdata = {16'd0, rd_pre_trace};
+      R_DELAY:      bus_rdata = {{(32-SLOT_W){1'b0}}, rd_delay};
+      R_WEIGHT:     bus_rdata = {{(32-WORD_W){1'b0}}, rd_weight};
+      default:      bus_rdata = 32'd0;
     endcase
   end
 

@@ -166,10 +166,10 @@ def test_step_cycles_follow_the_budget_formula():
     model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)
     model.step()
     n, s = 2, 3                                           # 2 neurons + 1 input channel
-    assert model.last_cycles == 2 + (n + 1) + (s + 1)     # no events yet, no spikes
+    assert model.last_cycles == 2 + (n + 7) + (s + 4)     # no events yet, no spikes
     fire_neuron_1(model)
     model.step()                                          # 2 events, 1 spike
-    assert model.last_cycles == 2 + 2 * (n + 3) + (n + 1) + (s + 1) + 1 * (s + 3)
+    assert model.last_cycles == 2 + 2 * (n + 7) + (n + 7) + (s + 4) + 1 * (s + 7)
     assert model.last_cycles == M.step_cycles(2, 1, n, 1, 1)
 
 

@@ -201,28 +201,29 @@ def tiny_network(**options):
 
 def test_timing_trace_follows_the_cycle_budget_by_hand():
     result, cells = tiny_network(clock_hz=100e6)
-    n = 2                                  # N_ACTIVE, no STDP: C = 2 + E*(N+3) + (N+1)
-    expected = np.full(50, 2 + (n + 1))
-    expected[15] += 1 * (n + 3)
-    expected[35] += 2 * (n + 3)
+    n = 2                                  # N_ACTIVE, no STDP: C = 2 + E*(N+7) + (N+7)
+    expected = np.full(50, 2 + (n + 7))
+    expected[15] += 1 * (n + 7)
+    expected[35] += 2 * (n + 7)
     np.testing.assert_array_equal(result.step_cycles, expected)
-    assert result.total_cycles == 50 * 5 + 5 + 10
+    assert result.total_cycles == 50 * 11 + 9 + 18
     np.testing.assert_allclose(result.step_ns, expected * 10.0)       # 10 ns per cycle
     assert result.deadline_ns == pytest.approx(1e5)                    # dt = 0.1 ms
     assert result.overruns == 0 and result.dropped_ticks == 0
-    assert result.real_time_factor == pytest.approx(265 * 10.0 / 5e6)
-    assert result.elapsed_ns == pytest.approx((265 + 49) * 10.0)      # one idle cycle between
+    assert result.real_time_factor == pytest.approx(577 * 10.0 / 5e6)
+    assert result.elapsed_ns == pytest.approx((577 + 49) * 10.0)      # one idle cycle between
     assert len(spike_set(cells)) == 0
 
 
 def test_realtime_mode_drops_the_ticks_of_overrunning_steps():
-    # 100 kHz: a tick every 10 cycles; steps 15 (10 cycles) and 35 (15 cycles) overrun
-    result, _ = tiny_network(clock_hz=1e5, mode="realtime")
+    # 170 kHz: a tick every 17 cycles; the other steps take 11, steps 15 (20 cycles)
+    # and 35 (29 cycles) overrun one tick each
+    result, _ = tiny_network(clock_hz=1.7e5, mode="realtime")
     assert np.flatnonzero(result.overrun).tolist() == [15, 35]
     assert result.overruns == 2 and result.dropped_ticks == 2
-    # 50 steps on 52 ticks: the last is accepted on tick 51 and takes 5 cycles
-    assert result.elapsed_ns == pytest.approx((51 * 10 + 5) * 1e4)
-    assert result.config["mode"] == "realtime" and result.config["tick_period_cycles"] == 10
+    # 50 steps on 52 ticks: the last is accepted on tick 51 and takes 11 cycles
+    assert result.elapsed_ns == pytest.approx((51 * 17 + 11) * 1e9 / 1.7e5)
+    assert result.config["mode"] == "realtime" and result.config["tick_period_cycles"] == 17
 
 
 def test_timing_trace_with_stdp_counts_the_potentiation_sweeps():
@@ -245,7 +246,7 @@ def test_timing_trace_with_stdp_counts_the_potentiation_sweeps():
     events = np.zeros(300, dtype=int)
     events[15] = 1                                   # the input spike, 1.0 + 0.5 ms
     events[2:] += fired[:-2]     # every neuron spike is an event too (delay field 1)
-    expected = 2 + events * (n + 3) + (n + 1) + (s + 1) + fired * (s + 3)
+    expected = 2 + events * (n + 7) + (n + 7) + (s + 4) + fired * (s + 7)
     np.testing.assert_array_equal(result.step_cycles, expected)
 
 

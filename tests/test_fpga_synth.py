@@ -15,9 +15,10 @@ ICE40_PREAMBLE = bytes([0x7E, 0xAA, 0x99, 0x7E])
 
 # The build the suite runs: the iCEBreaker with the whole UART link stack and
 # command front end, and the scratch memory in place of the core.
-# TODO(core fit): switch to design="core" once the core fits the UP5K; today
-# it needs ~6400 logic cells and 13 DSPs of the UP5K's 5280 and 8 even at
-# N_NEURONS = 64 (see fpga/README.md).
+# TODO(core fit): switch to design="core" once the core fits the UP5K; the
+# pipelined core with the front end needs 10367 logic cells, 338 block RAMs and
+# 13 DSPs of the UP5K's 5280, 30 and 8 at N_NEURONS = 256 (fpga/README.md, "What
+# limits the core today").
 SUITE_DESIGN = "link"
 
 

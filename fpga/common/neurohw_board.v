@@ -22,6 +22,9 @@ module neurohw_board #(
   parameter integer N_INPUTS       = 256,
   parameter integer WEIGHT_W       = 8,
   parameter integer DELAY_DEPTH    = 16,
+  // core.v BUS_REGISTERED; 1 needs a front end that waits 3 clocks for read data
+  // (rtl/cmd_frontend.v waits 1 today), so the board builds keep 0
+  parameter integer BUS_REGISTERED = 0,
   parameter integer WITH_CORE      = 1,    // 0: fpga/common/bus_scratch.v instead of the core
   parameter integer RX_FIFO_BYTES  = 2048, // receive FIFO entries, a power of two
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
@@ -137,7 +140,7 @@ module neurohw_board #(
 
       core #(
         .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
+        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(BUS_REGISTERED)
       ) u_core (
         .clk_i(clk_i), .rst_ni(core_rst_n),
         .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),

@@ -25,7 +25,9 @@ module top #(
   parameter integer N_INPUTS         = 256,
   parameter integer WEIGHT_W         = 8,
   parameter integer DELAY_DEPTH      = 16,
-  parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up)
+  parameter integer BUS_REGISTERED   = 0,    // core.v: 1 needs a bus master that waits 3 clocks for read data
+  parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
+                                             // 2: the core alone between registers (timing only)
 ) (
   input  wire       clk_25mhz,
   input  wire       ftdi_txd,
@@ -77,12 +79,24 @@ module top #(
   reset_sync u_reset_sync (.clk_i(clk), .arst_ni(pll_locked), .rst_no(rst_n));
 
   wire spike, overrun;
-  neurohw_board #(
-    .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-    .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .WITH_CORE(WITH_CORE), .CLOCK_HZ(CLOCK_HZ)
-  ) u_board (
-    .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
-    .spike_o(spike), .overrun_o(overrun));
+  generate
+    if (WITH_CORE == 2) begin : g_timing
+      // design "core-timing": the core alone between registers (its own Fmax)
+      core_timing_harness #(
+        .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
+      ) u_board (
+        .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
+        .spike_o(spike), .overrun_o(overrun));
+    end else begin : g_board
+      neurohw_board #(
+        .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(BUS_REGISTERED),
+        .WITH_CORE(WITH_CORE), .CLOCK_HZ(CLOCK_HZ)
+      ) u_board (
+        .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
+        .spike_o(spike), .overrun_o(overrun));
+    end
+  endgenerate
 
   wire spike_seen;
   pulse_stretch #(.COUNT_W(22)) u_spike_led (

@@ -33,13 +33,20 @@ def bench_seeds() -> list[int]:
     return [int(s) for s in os.environ["BENCH_SEEDS"].split(",")]
 
 
+# core.v built with BUS_REGISTERED = 1: the tick and the bus inputs reach the core one
+# clock late, and read data comes three clocks after its address (input register,
+# RAM, output register)
+BUS_REGISTERED = os.environ.get("BENCH_BUS_REGISTERED", "0") == "1"
+
+
 # ---- functional coverage (tests/rtl/test_rtl_coverage.py) ---------------------------------
 # core.v's FSM states, in the order of its localparams S_IDLE..S_DONE
 FSM_STATES = ("IDLE", "START", "DLV_FETCH", "DLV_LOAD", "DLV_ROW", "DLV_DRAIN", "NEU",
               "NEU_DRAIN", "XDEC", "XDEC_DRAIN", "POT_FETCH", "POT_LOAD", "POT_COL",
               "POT_DRAIN", "DONE")
-S_DLV_ROW, S_DLV_DRAIN, S_NEU, S_NEU_DRAIN = 4, 5, 6, 7
-S_POT_COL, S_POT_DRAIN = 12, 13
+S_START, S_DLV_LOAD, S_NEU, S_POT_LOAD = 1, 3, 6, 11
+# core.v's pipeline item kinds (K_*)
+K_DELIVER, K_NEURON, K_DECAY, K_POTENT = 0, 1, 2, 3
 REGION_NAMES = ("control", "profile", "v", "i_exc", "i_inh", "control_word", "post_trace",
                 "pre_trace", "delay", "weight")
 # control registers a host writes (read-only ones are covered by the reads)
@@ -70,7 +77,14 @@ def coverage_points() -> list[str]:
                "weight clip: depression stopped at W_MIN",
                "weight clip: depression stopped at W_MAX",
                "weight clip: potentiation stopped at W_MAX",
-               "weight clip: potentiation stopped at W_MIN"]
+               "weight clip: potentiation stopped at W_MIN",
+               # where a word could be re-read while its new value is in flight
+               # if the pipeline did not drain between sweeps
+               "pipeline: consecutive events from one source (weights, currents, pre trace re-read)",
+               "pipeline: rows of one neuron back to back (N_ACTIVE = 1)",
+               "pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1",
+               "pipeline: one potentiation column right after another",
+               "pipeline: tick right after an INJECT write (S_START waits for the injection)"]
     return points
 
 
@@ -82,6 +96,7 @@ class CoverageMonitor:
 
     def __init__(self, dut, path: str):
         self.dut, self.path = dut, path
+        self.weight_width = bench_shape().weight_width
         self.reached: set[str] = set()
         if os.path.exists(path):
             self.reached.update(json.loads(open(path).read()))
@@ -94,47 +109,82 @@ class CoverageMonitor:
 
     async def run(self):
         dut = self.dut
-        lif, deliver, stdp = dut.u_lif_neuron_update, dut.u_syn_deliver, dut.u_stdp_update
+        last_state, last_overruns = 0, 0
         while True:
             await FallingEdge(dut.clk_i)
             state = dut.state_q.value.to_unsigned()
             self.hit(f"fsm state {FSM_STATES[state]}")
-            tick = dut.tick_i.value == 1
-            if state == 0:
-                self._sample_bus(tick)
-            elif tick:
+            # a tick is seen by its effect (the state or the counter it moves), not by
+            # sampling the tick input, which changes at the same edge as this sample
+            if state == S_START and last_state == 0:
+                self.hit("command: tick accepted")
+            overruns = dut.overruns_q.value.to_unsigned()
+            if overruns == last_overruns + 1:
                 self.hit("overrun: tick while busy (counted)")
+            last_state, last_overruns = state, overruns
+            if state == 0:
+                self._sample_bus(dut.tick.value == 1)
             if dut.ring_push.value == 1 and dut.ring_push_full.value == 1:
                 self.hit("overflow: delay slot full, push dropped")
-            stage1 = dut.stage1_valid_q.value == 1
-            if stage1 and state in (S_NEU, S_NEU_DRAIN):
-                if dut.ctl_rdata.value.to_unsigned() & 0xFF == 0:   # not refractory
-                    v_sum = lif.v_sum.value.to_signed()
-                    if v_sum > S24_MAX:
-                        self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
-                    elif v_sum < S24_MIN:
-                        self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
-                if dut.ctl_rdata.value.to_unsigned() >> 11 and \
-                        dut.u_post_trace_update.jumped_sum.value.to_unsigned() >> 16:
-                    self.hit("trace saturation: post trace jump at 65535")
-            if stage1 and state in (S_DLV_ROW, S_DLV_DRAIN):
-                if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
-                    self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
-                if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
-                    self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
-            if state == S_DLV_DRAIN and dut.u_pre_trace_update.jumped_sum.value.to_unsigned() >> 16:
-                self.hit("trace saturation: pre trace jump at 65535")
-            if dut.weight_we.value == 1 and state != 0:
-                kind = "potentiation" if state in (S_POT_COL, S_POT_DRAIN) else "depression"
-                moved = stdp.moved.value.to_signed()
-                if moved > stdp.max_ext.value.to_signed():
-                    self.hit(f"weight clip: {kind} stopped at W_MAX")
-                if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
-                    self.hit(f"weight clip: {kind} stopped at W_MIN")
+            self._sample_pipeline(state)
             if self._new:
                 with open(self.path, "w") as fh:
                     json.dump(sorted(self.reached), fh, indent=0)
                 self._new = False
+
+    def _sample_pipeline(self, state: int) -> None:
+        """The saturation and clipping points, at the pipeline stage where each
+        leaf computes them (stage k: the item issued k clocks ago)."""
+        dut = self.dut
+        lif, deliver, stdp = dut.u_lif_neuron_update, dut.u_syn_deliver, dut.u_stdp_update
+
+        def item(stage: int, kind: int) -> bool:
+            return (getattr(dut, f"valid_s{stage}_q").value == 1
+                    and getattr(dut, f"kind_s{stage}_q").value.to_unsigned() == kind)
+
+        # lif_neuron_update starts at stage 3 and forms v_sum in its third clock (stage 5)
+        if item(5, K_NEURON) and lif.refrac_s2_q.value.to_unsigned() == 0:   # not refractory
+            v_sum = lif.v_sum.value.to_signed()
+            if v_sum > S24_MAX:
+                self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
+            elif v_sum < S24_MIN:
+                self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
+        if item(2, K_NEURON) and dut.ctl_s2_q.value.to_unsigned() >> 11 and \
+                dut.u_post_trace_update.jumped_sum.value.to_unsigned() >> 16:
+            self.hit("trace saturation: post trace jump at 65535")
+        if item(4, K_DELIVER):
+            if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
+                self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
+            if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
+                self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
+        if item(2, K_DELIVER) and dut.index_s2_q.value.to_unsigned() == 0 and \
+                dut.u_pre_trace_update.jumped_sum.value.to_unsigned() >> 16:
+            self.hit("trace saturation: pre trace jump at 65535")
+        # stdp_update clips in its second clock (stage 3); the weight is written at stage 4
+        plastic = dut.weight_s3_q.value.to_unsigned() >> self.weight_width & 1
+        potentiating = item(3, K_POTENT)
+        depressing = item(3, K_DELIVER) and dut.stdp_enable_q.value == 1
+        if plastic and (potentiating or depressing):
+            kind = "potentiation" if potentiating else "depression"
+            moved = stdp.moved.value.to_signed()
+            if moved > stdp.max_ext.value.to_signed():
+                self.hit(f"weight clip: {kind} stopped at W_MAX")
+            if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
+                self.hit(f"weight clip: {kind} stopped at W_MIN")
+        n_active = dut.n_active_q.value.to_unsigned()
+        if state == S_DLV_LOAD and dut.event_q.value.to_unsigned() > 0:
+            if dut.ring_pop_source.value.to_unsigned() == dut.source_q.value.to_unsigned():
+                self.hit("pipeline: consecutive events from one source "
+                         "(weights, currents, pre trace re-read)")
+            if n_active == 1:
+                self.hit("pipeline: rows of one neuron back to back (N_ACTIVE = 1)")
+        if state == S_NEU and n_active == 1 and dut.sweep_q.value.to_unsigned() == 0 \
+                and dut.event_count_q.value.to_unsigned() > 0:
+            self.hit("pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1")
+        if state == S_START and dut.inject_push_q.value == 1:
+            self.hit("pipeline: tick right after an INJECT write (S_START waits for the injection)")
+        if state == S_POT_LOAD and dut.spike_index_q.value.to_unsigned() > 0:
+            self.hit("pipeline: one potentiation column right after another")
 
     def record_read(self, address: int) -> None:
         """A read whose data the bench compared (an idle bus address alone is no read)."""
@@ -145,13 +195,12 @@ class CoverageMonitor:
     def _sample_bus(self, tick: bool) -> None:
         dut = self.dut
         if tick:
-            self.hit("command: tick accepted")
             return   # the bus is not served in the cycle of a tick
-        address = dut.bus_addr_i.value.to_unsigned()
+        address = dut.bus_addr.value.to_unsigned()   # the bus as the core sees it
         region = address >> F.REGION_SHIFT
         if region >= len(REGION_NAMES):
             return
-        if dut.bus_we_i.value == 1:
+        if dut.bus_we.value == 1:
             self.hit(f"command: bus write region {REGION_NAMES[region]}")
             register = address & 0x3F
             if region == F.REGION_CONTROL and register in WRITABLE_REGS:
@@ -193,19 +242,34 @@ class Bench:
         await FallingEdge(dut.clk_i)
         dut.bus_we_i.value = 0
 
+    async def flush(self):
+        """With a registered bus, the last write acts one clock after its cycle."""
+        if BUS_REGISTERED:
+            await FallingEdge(self.dut.clk_i)
+
     async def read(self, address: int) -> int:
         self.dut.bus_addr_i.value = address
         await FallingEdge(self.dut.clk_i)
+        if BUS_REGISTERED:
+            await FallingEdge(self.dut.clk_i)
+            await FallingEdge(self.dut.clk_i)
         if self.coverage:
             self.coverage.record_read(address)
         return self.dut.bus_rdata_o.value.to_unsigned()
 
-    async def step(self) -> tuple[list[int], int]:
-        """Tick, wait for done; returns (spike port ids, clock cycles from tick to done)."""
+    async def step(self, gap: bool = True) -> tuple[list[int], int]:
+        """Tick, wait for done; returns (spike port ids, clock cycles from tick to done).
+        ``gap``: leave one idle clock before the tick, as rtl/README.md asks after an
+        INJECT write (cmd_frontend does); without it a tick right after an injection
+        waits one clock in S_START."""
         dut = self.dut
+        if gap:
+            await FallingEdge(dut.clk_i)
         dut.tick_i.value = 1
         await FallingEdge(dut.clk_i)
         dut.tick_i.value = 0
+        if BUS_REGISTERED:   # the core sees the tick a clock later; its cycles start there
+            await FallingEdge(dut.clk_i)
         spikes, cycles = [], 1
         assert dut.busy_o.value == 1, "core did not accept a tick while idle"
         while True:
@@ -220,8 +284,22 @@ class Bench:
         return spikes, cycles
 
     # ---- state read-back through the simulator (the bus path has its own bench) ----
-    def memory(self, handle) -> np.ndarray:
-        return np.array([word.to_unsigned() for word in handle.value], dtype=np.int64)
+    def memory(self, ram) -> np.ndarray:
+        """Every word of a ram_1r1w instance (whole, or in SLICE_W-bit slices) or of a
+        ram_banked instance (its banks in address order)."""
+        if hasattr(ram, "g_bank"):
+            return np.concatenate([self.memory(ram.g_bank[b].u_bank)
+                                   for b in range(1 << int(ram.BANK_W.value))])
+        if hasattr(ram, "g_whole"):
+            return np.array([word.to_unsigned() for word in ram.g_whole.mem_q.value],
+                            dtype=np.int64)
+        words = np.zeros(0, dtype=np.int64)
+        slice_w = int(ram.SLICE_W.value)
+        for s in range(int(ram.WIDTH.value) // slice_w):
+            part = np.array([w.to_unsigned() for w in ram.g_sliced.g_slice[s].mem_q.value],
+                            dtype=np.int64)
+            words = part if s == 0 else words | part << (s * slice_w)
+        return words
 
     def state_words(self) -> dict[str, np.ndarray]:
         dut, sh = self.dut, self.shape
@@ -229,16 +307,16 @@ class Bench:
         count_w = sh.source_bits + 1
         counts = np.array([(ring_counts_packed >> (k * count_w)) & ((1 << count_w) - 1)
                            for k in range(sh.delay_depth)], dtype=np.int64)
-        ring = self.memory(dut.u_delay_ring.u_list_ram.mem_q).reshape(sh.delay_depth, sh.n_sources)
+        ring = self.memory(dut.u_delay_ring.u_list_ram).reshape(sh.delay_depth, sh.n_sources)
         return {
-            "v": self.memory(dut.u_v_ram.mem_q),
-            "i_exc": self.memory(dut.u_i_exc_ram.mem_q),
-            "i_inh": self.memory(dut.u_i_inh_ram.mem_q),
-            "control": self.memory(dut.u_ctl_ram.mem_q),
-            "post_trace": self.memory(dut.u_post_trace_ram.mem_q),
-            "pre_trace": self.memory(dut.u_pre_trace_ram.mem_q),
-            "delay": self.memory(dut.u_delay_ram.mem_q),
-            "weight": self.memory(dut.u_weight_ram.mem_q),
+            "v": self.memory(dut.u_v_ram),
+            "i_exc": self.memory(dut.u_i_exc_ram),
+            "i_inh": self.memory(dut.u_i_inh_ram),
+            "control": self.memory(dut.u_ctl_ram),
+            "post_trace": self.memory(dut.u_post_trace_ram),
+            "pre_trace": self.memory(dut.u_pre_trace_ram),
+            "delay": self.memory(dut.u_delay_ram),
+            "weight": self.memory(dut.u_weight_ram),
             "ring_count": counts,
             "ring": np.concatenate([ring[k, :counts[k]] for k in range(sh.delay_depth)]),
             "counters": np.array([dut.step_q.value.to_unsigned(),
@@ -290,6 +368,7 @@ async def load(bench: Bench, model: CoreModel, writes) -> None:
     for address, data in writes:
         await bench.write(address, data)
         model.write(address, data)
+    await bench.flush()
 
 
 @cocotb.test()
@@ -343,6 +422,13 @@ async def bus_readback(dut):
     for seed in bench_seeds()[:2]:
         await bench.reset()
         model.reset()
+        # rst_ni clears the profiles: every field reads 0 until it is written again
+        # (the first seed runs after the reset that follows power-up; the second after
+        # the first seed's profiles were written)
+        for address in [addr(F.REGION_PROFILE, p << 4 | f) for p in range(F.NUM_PROFILES)
+                        for f in range(len(F.PROFILE_FIELDS))]:
+            got, want = await bench.read(address), model.read(address)
+            assert got == want == 0, f"seed {seed}: profile word {address:#08x} after reset: {got:#x}"
         program = random_program(sh, seed, n_steps_range=(3, 4))
         await load(bench, model, program.writes)
         for channels in program.inputs:
@@ -388,10 +474,12 @@ async def overruns(dut):
         period = int(rng.integers(n_active + 4, 3 * n_active + 40))
         tick_cycles = [k * period + int(rng.integers(0, 3)) for k in range(20)]
         end = tick_cycles[-1] + 1
+        await FallingEdge(dut.clk_i)   # one clock between the injections and the first tick
         for cycle in range(end):   # one falling edge per cycle; the tick is sampled at the next rising
             dut.tick_i.value = int(cycle in tick_cycles)
             await FallingEdge(dut.clk_i)
         dut.tick_i.value = 0
+        await bench.flush()   # a registered last tick starts its step a clock later
         while dut.busy_o.value:
             await FallingEdge(dut.clk_i)
         accepted, overrun_count = accepted_ticks(tick_cycles, lambda k: (model.step(),
@@ -406,6 +494,7 @@ async def overruns(dut):
         assert (dut.overrun_o.value == 1) == (overrun_count > 0)
         compare_state(bench, model, f"seed {seed}, after {len(accepted)} accepted ticks")
         await bench.write(addr(F.REGION_CONTROL, F.REG_OVERRUNS), 0)
+        await bench.flush()
         assert dut.overruns_q.value.to_unsigned() == 0 and dut.overrun_o.value == 0
     assert overrun_total > 0, "the tick periods never overran a step"
 
@@ -428,7 +517,9 @@ async def full_delay_slot(dut):
         for _ in range(sh.n_sources + 7):
             await load(bench, model, [(addr(F.REGION_CONTROL, F.REG_INJECT), channel)])
         assert model.regs[F.REG_DROPPED] > 0, "the test must overfill a slot"
-        await FallingEdge(dut.clk_i)   # an injection reaches the ring one cycle after its write
+        await FallingEdge(dut.clk_i)   # an injection reaches the ring two clocks after its write
+        await FallingEdge(dut.clk_i)
+        await bench.flush()
         compare_state(bench, model, f"seed {seed}, after overfilling")
         for k in range(sh.delay_depth + 1):
             rtl_spikes, cycles = await bench.step()
@@ -541,3 +632,42 @@ async def directed_corners(dut):
             f"{model.last_cycles}")
         compare_state(bench, model, f"directed corners, step {k}")
     assert model.regs[F.REG_DROPPED] > 0, "the last step's injections must overfill a slot"
+
+
+@cocotb.test()
+async def pipeline_hazards(dut):
+    """The re-reads that the pipeline drains make safe, back to back: one active
+    neuron (each row and the neuron sweep revisit the same currents right after
+    the previous write-back), several events from one source in a slot (its
+    weights and pre trace re-read right after their update), STDP on so that
+    every plastic synapse is written back; compared with the model every step."""
+    bench = Bench(dut)
+    await bench.start()
+    sh = bench.shape
+    model = CoreModel(sh)
+    inject = addr(F.REGION_CONTROL, F.REG_INJECT)
+    for seed in bench_seeds()[:2]:
+        await bench.reset()
+        model.reset()
+        program = random_program(sh, seed, n_steps_range=(3, 4))
+        await load(bench, model, program.writes)
+        await load(bench, model, [(addr(F.REGION_CONTROL, F.REG_N_ACTIVE), 1),
+                                  (addr(F.REGION_CONTROL, F.REG_N_INPUTS), sh.n_inputs),
+                                  (addr(F.REGION_CONTROL, F.REG_STDP_ENABLE), 1)])
+        for k in range(2 * sh.delay_depth):
+            # every third step ticks in the clock right after the last injection: the
+            # step waits one clock for it (and delivers it)
+            immediate = k % 3 == 2
+            for channel in (0, 0, sh.n_inputs - 1, 0):
+                await bench.write(inject, channel)
+                model.write(inject, channel)
+            if not immediate:
+                await bench.flush()
+            rtl_spikes, cycles = await bench.step(gap=not immediate)
+            model_spikes = list(model.step())
+            where = f"seed {seed}, step {k}"
+            assert rtl_spikes == model_spikes and cycles == model.last_cycles + immediate, (
+                f"{where}: spikes {rtl_spikes} vs {model_spikes}, cycles {cycles} vs "
+                f"{model.last_cycles} + {int(immediate)}")
+            model.regs[F.REG_STEP_CYCLES] += immediate   # the core counted its wait in S_START
+            compare_state(bench, model, where)

@@ -2,7 +2,9 @@
 
 Inputs are random with a bias toward the corners (0, +-1, the extremes of each
 width), where rounding and saturation bugs live.  The seed comes from
-BENCH_SEEDS (first entry) and is printed on failure.
+BENCH_SEEDS (first entry) and is printed on failure.  The pipelined leaves
+(syn_decay, trace_update, stdp_update, lif_neuron_update) take a new vector
+every clock and are checked LATENCY clocks later (class Pipelined).
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ from cocotb.triggers import FallingEdge, Timer
 from neurohw.targets.fpga import model as M
 
 VECTORS = int(os.environ.get("BENCH_VECTORS", "3000"))
+# clocks from a pipelined leaf's inputs to its outputs (the LATENCY in each module's header)
+LATENCY = {"syn_decay": 1, "trace_update": 1, "stdp_update": 2, "lif_neuron_update": 3}
 
 
 def bench_seed() -> int:
@@ -49,19 +53,52 @@ def check(seed, name, vector, got, want):
     assert got == want, f"seed {seed}: {name}{vector}: RTL {got} model {want}"
 
 
+class Pipelined:
+    """The vectors in flight in one pipelined leaf: ``apply`` is called once per
+    clock, just before the rising edge, with the inputs and the model's answer;
+    ``check`` just after that edge compares the outputs with the answer of the
+    vector applied LATENCY - 1 clocks earlier (the outputs after the edge that
+    follows ``apply`` belong to the vector applied at that edge for LATENCY 1)."""
+
+    def __init__(self, seed, name):
+        self.seed, self.name, self.latency = seed, name, LATENCY[name]
+        self.in_flight: list[tuple[tuple, object]] = []
+        self.checked = 0
+
+    def apply(self, vector, want):
+        self.in_flight.append((vector, want))
+
+    def check(self, got):
+        if len(self.in_flight) < self.latency:
+            return
+        vector, want = self.in_flight.pop(0)
+        check(self.seed, self.name, vector, got, want)
+        self.checked += 1
+
+
+def start_clock(dut):
+    Clock(dut.clk_i, 10, unit="ns").start()
+
+
 @cocotb.test()
 async def saturate_and_decay(dut):
     seed = bench_seed()
     c = Corners(np.random.default_rng(seed))
+    start_clock(dut)
+    await FallingEdge(dut.clk_i)
+    decay = Pipelined(seed, "syn_decay")
     for _ in range(VECTORS):
         value = c.signed(43)
         dut.sat_value_i.value = value
         x, r = c.signed(24), c.unsigned(16)
         dut.dec_value_i.value = x
         dut.dec_retention_i.value = r
+        decay.apply((x, r), M.syn_decay(x, r))
         await settle()
         check(seed, "saturate", (value,), dut.sat_value_o.value.to_signed(), M.saturate(value, 24))
-        check(seed, "syn_decay", (x, r), dut.dec_value_o.value.to_signed(), M.syn_decay(x, r))
+        await FallingEdge(dut.clk_i)
+        decay.check(dut.dec_value_o.value.to_signed())
+    assert decay.checked >= VECTORS - LATENCY["syn_decay"]
 
 
 @cocotb.test()
@@ -91,6 +128,9 @@ async def lif_neuron_update(dut):
     ports = ("v", "i_exc", "i_inh", "refrac", "v_decay", "exc_decay", "inh_decay",
              "exc_gain", "inh_gain", "gain_shift", "bias", "v_thresh", "v_reset",
              "refrac_steps")
+    start_clock(dut)
+    await FallingEdge(dut.clk_i)
+    lif = Pipelined(seed, "lif_neuron_update")
     spikes = 0
     for _ in range(VECTORS):
         inputs = {
@@ -103,27 +143,35 @@ async def lif_neuron_update(dut):
         }
         for name in ports:
             getattr(dut, f"lif_{name}_i").value = inputs[name]
-        await settle()
+        lif.apply(tuple(inputs.values()), M.lif_neuron_update(*(inputs[name] for name in ports)))
+        await FallingEdge(dut.clk_i)
         got = (dut.lif_v_o.value.to_signed(), dut.lif_i_exc_o.value.to_signed(),
                dut.lif_i_inh_o.value.to_signed(), dut.lif_refrac_o.value.to_unsigned(),
                int(dut.lif_spike_o.value))
-        check(seed, "lif_neuron_update", tuple(inputs.values()), got,
-              M.lif_neuron_update(*(inputs[name] for name in ports)))
-        spikes += got[4]
+        before = lif.checked
+        lif.check(got)
+        if lif.checked > before:
+            spikes += got[4]
+    assert lif.checked == VECTORS - LATENCY["lif_neuron_update"] + 1
     # the random inputs must exercise both outcomes of the threshold
-    assert 0 < spikes < VECTORS, f"seed {seed}: {spikes} spikes in {VECTORS} vectors"
+    assert 0 < spikes < lif.checked, f"seed {seed}: {spikes} spikes in {lif.checked} vectors"
 
 
 @cocotb.test()
 async def trace_and_stdp(dut):
     seed = bench_seed()
     c = Corners(np.random.default_rng(seed))
+    start_clock(dut)
+    await FallingEdge(dut.clk_i)
+    trace_unit = Pipelined(seed, "trace_update")
+    stdp3, stdp16 = Pipelined(seed, "stdp_update"), Pipelined(seed, "stdp_update")
     for _ in range(VECTORS):
         trace, jump, decay, r = c.unsigned(16), c.unsigned(1), c.unsigned(1), c.unsigned(16)
         dut.trc_trace_i.value = trace
         dut.trc_jump_i.value = jump
         dut.trc_decay_en_i.value = decay
         dut.trc_retention_i.value = r
+        trace_unit.apply((trace, jump, decay, r), M.trace_update(trace, jump, decay, r))
         s_trace, amplitude, potentiate = c.unsigned(16), c.unsigned(16), c.unsigned(1)
         w3, lo3, hi3 = c.signed(3), c.signed(3), c.signed(3)
         w16, lo16, hi16 = c.signed(16), c.signed(16), c.signed(16)
@@ -136,15 +184,15 @@ async def trace_and_stdp(dut):
         dut.stdp16_weight_i.value = w16
         dut.stdp16_w_min_i.value = lo16
         dut.stdp16_w_max_i.value = hi16
-        await settle()
-        check(seed, "trace_update", (trace, jump, decay, r), dut.trc_trace_o.value.to_unsigned(),
-              M.trace_update(trace, jump, decay, r))
-        check(seed, "stdp_update[3]", (w3, s_trace, amplitude, potentiate, lo3, hi3),
-              dut.stdp3_weight_o.value.to_signed(),
-              M.stdp_update(w3, s_trace, amplitude, potentiate, lo3, hi3))
-        check(seed, "stdp_update[16]", (w16, s_trace, amplitude, potentiate, lo16, hi16),
-              dut.stdp16_weight_o.value.to_signed(),
-              M.stdp_update(w16, s_trace, amplitude, potentiate, lo16, hi16))
+        stdp3.apply((w3, s_trace, amplitude, potentiate, lo3, hi3),
+                    M.stdp_update(w3, s_trace, amplitude, potentiate, lo3, hi3))
+        stdp16.apply((w16, s_trace, amplitude, potentiate, lo16, hi16),
+                     M.stdp_update(w16, s_trace, amplitude, potentiate, lo16, hi16))
+        await FallingEdge(dut.clk_i)
+        trace_unit.check(dut.trc_trace_o.value.to_unsigned())
+        stdp3.check(dut.stdp3_weight_o.value.to_signed())
+        stdp16.check(dut.stdp16_weight_o.value.to_signed())
+    assert trace_unit.checked == VECTORS and stdp16.checked == stdp3.checked == VECTORS - 1
 
 
 @cocotb.test()

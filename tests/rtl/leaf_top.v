@@ -1,6 +1,8 @@
 // leaf_top: test-only wrapper that exposes every leaf module of rtl/ side by
 // side, so that one Verilated build serves all the unit benches (bench_leaves.py).
 // syn_deliver and stdp_update appear at the narrowest-but-one and the widest weight width.
+// syn_decay, trace_update, stdp_update and lif_neuron_update are pipelined (their
+// LATENCY in clocks is in their headers); the others are combinational.
 `default_nettype none
 
 module leaf_top (
@@ -73,7 +75,7 @@ module leaf_top (
 );
   saturate #(.IN_W(43), .OUT_W(24)) u_saturate (.value_i(sat_value_i), .value_o(sat_value_o));
 
-  syn_decay #(.W(24)) u_syn_decay (.value_i(dec_value_i), .retention_i(dec_retention_i),
+  syn_decay #(.W(24)) u_syn_decay (.clk_i(clk_i), .value_i(dec_value_i), .retention_i(dec_retention_i),
                                    .value_o(dec_value_o));
 
   syn_deliver #(.WEIGHT_W(3)) u_syn_deliver3 (
@@ -84,7 +86,7 @@ module leaf_top (
     .i_exc_o(dlv16_i_exc_o), .i_inh_o(dlv16_i_inh_o));
 
   lif_neuron_update u_lif_neuron_update (
-    .v_i(lif_v_i), .i_exc_i(lif_i_exc_i), .i_inh_i(lif_i_inh_i), .refrac_i(lif_refrac_i),
+    .clk_i(clk_i), .v_i(lif_v_i), .i_exc_i(lif_i_exc_i), .i_inh_i(lif_i_inh_i), .refrac_i(lif_refrac_i),
     .v_decay_i(lif_v_decay_i), .exc_decay_i(lif_exc_decay_i), .inh_decay_i(lif_inh_decay_i),
     .exc_gain_i(lif_exc_gain_i), .inh_gain_i(lif_inh_gain_i), .gain_shift_i(lif_gain_shift_i),
     .bias_i(lif_bias_i), .v_thresh_i(lif_v_thresh_i), .v_reset_i(lif_v_reset_i),
@@ -93,15 +95,15 @@ module leaf_top (
     .spike_o(lif_spike_o));
 
   trace_update u_trace_update (
-    .trace_i(trc_trace_i), .jump_i(trc_jump_i), .decay_en_i(trc_decay_en_i),
+    .clk_i(clk_i), .trace_i(trc_trace_i), .jump_i(trc_jump_i), .decay_en_i(trc_decay_en_i),
     .retention_i(trc_retention_i), .trace_o(trc_trace_o));
 
   stdp_update #(.WEIGHT_W(3)) u_stdp_update3 (
-    .weight_i(stdp3_weight_i), .trace_i(stdp_trace_i), .amplitude_i(stdp_amplitude_i),
+    .clk_i(clk_i), .weight_i(stdp3_weight_i), .trace_i(stdp_trace_i), .amplitude_i(stdp_amplitude_i),
     .potentiate_i(stdp_potentiate_i), .w_min_i(stdp3_w_min_i), .w_max_i(stdp3_w_max_i),
     .weight_o(stdp3_weight_o));
   stdp_update #(.WEIGHT_W(16)) u_stdp_update16 (
-    .weight_i(stdp16_weight_i), .trace_i(stdp_trace_i), .amplitude_i(stdp_amplitude_i),
+    .clk_i(clk_i), .weight_i(stdp16_weight_i), .trace_i(stdp_trace_i), .amplitude_i(stdp_amplitude_i),
     .potentiate_i(stdp_potentiate_i), .w_min_i(stdp16_w_min_i), .w_max_i(stdp16_w_max_i),
     .weight_o(stdp16_weight_o));
 

@@ -2,9 +2,9 @@
 
 Each core shape is Verilated once (build/rtl/core_<shape>, reused while the
 sources are unchanged); the randomized networks are split into chunks so that
-pytest-xdist can spread them over two workers: 56 random core programs and
-12 random PyNN-level networks compiled by quantize(), plus bus read-back,
-overrun and full-slot benches for each shape.
+pytest-xdist can spread them over two workers: 64 random core programs and
+16 random PyNN-level networks compiled by quantize(), plus bus read-back,
+overrun, full-slot and pipeline-hazard benches for each shape.
 """
 from __future__ import annotations
 
@@ -13,29 +13,38 @@ import pytest
 from harness import build_locked, run
 
 # (n_neurons, n_inputs, weight_width, delay_depth): the default-like shape, one
-# with as many inputs as neurons, and one with the narrowest widths
+# with as many inputs as neurons, and one with the narrowest widths; and the
+# default-like shape with a registered bus (core.v BUS_REGISTERED = 1) and its
+# weight RAM in 8 banks of 256 words (WEIGHT_BANK_ADDR_W = 8; 16K words on a board)
 SHAPES = {
     "n32_in16_w8_d16": (32, 16, 8, 16),
     "n16_in16_w12_d8": (16, 16, 12, 8),
     "n16_in2_w2_d2": (16, 2, 2, 2),
+    "n32_in16_w8_d16_busreg": (32, 16, 8, 16),
 }
+BUS_REGISTERED = {"n32_in16_w8_d16_busreg"}
 # random-network seeds per shape, in chunks (one simulator run per chunk)
 CHUNKS = {
     "n32_in16_w8_d16": [range(1000, 1012), range(1012, 1024)],
     "n16_in16_w12_d8": [range(2000, 2010), range(2010, 2020)],
     "n16_in2_w2_d2": [range(3000, 3012)],
+    "n32_in16_w8_d16_busreg": [range(6000, 6008)],
 }
 
 
 def _runner(name):
     n, n_in, ww, depth = SHAPES[name]
     return build_locked(f"core_{name}", "core", {"N_NEURONS": n, "N_INPUTS": n_in,
-                                                  "WEIGHT_W": ww, "DELAY_DEPTH": depth})
+                                                  "WEIGHT_W": ww, "DELAY_DEPTH": depth,
+                                                  "BUS_REGISTERED": int(name in BUS_REGISTERED),
+                                                  "WEIGHT_BANK_ADDR_W": 8 if name in BUS_REGISTERED
+                                                  else 14})
 
 
 def _env(name, seeds):
     return {"BENCH_SHAPE": ",".join(map(str, SHAPES[name])),
-            "BENCH_SEEDS": ",".join(map(str, seeds))}
+            "BENCH_SEEDS": ",".join(map(str, seeds)),
+            "BENCH_BUS_REGISTERED": str(int(name in BUS_REGISTERED))}
 
 
 @pytest.mark.slow
@@ -48,9 +57,9 @@ def test_random_networks(name, chunk):
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
-def test_bus_overruns_and_full_slots(name):
+def test_bus_overruns_full_slots_and_hazards(name):
     run(_runner(name), f"core_{name}", "core", "bench_core",
-        testcase=["bus_readback", "overruns", "full_delay_slot"],
+        testcase=["bus_readback", "overruns", "full_delay_slot", "pipeline_hazards"],
         env=_env(name, range(4000, 4004)))
 
 

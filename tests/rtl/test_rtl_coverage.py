@@ -41,7 +41,7 @@ def test_core_coverage():
         record.unlink(missing_ok=True)
         run(runner, f"core_{name}", "core", "bench_core",
             testcase=["random_networks", "bus_readback", "overruns", "full_delay_slot",
-                      "directed_corners"],
+                      "directed_corners", "pipeline_hazards"],
             env={"BENCH_SHAPE": ",".join(map(str, shape)),
                  "BENCH_SEEDS": ",".join(map(str, seeds)),
                  "BENCH_COVERAGE_FILE": str(record)})

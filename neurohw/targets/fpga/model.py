@@ -121,12 +121,18 @@ def ring_push(ring, ring_count, slot, source):
 
 # ---- the step sequence of core.v -----------------------------------------------------
 
-# cycles spent in each state of core.v's FSM (see rtl/README.md, "Cycle budget")
+# cycles spent in each state of core.v's FSM (see rtl/README.md, "Cycle budget").
+# Every sweep issues one item per clock into the pipeline and then drains it
+# until its last write-back: the drains are the pipeline depths of the sweeps.
+PIPELINE_DRAIN_DELIVER = 5  # S_DLV_DRAIN: RAM read, output register, stdp_update (2), write-back register
+PIPELINE_DRAIN_NEURON = 7   # S_NEU_DRAIN: RAM read, output register, profile, lif_neuron_update (3), write-back register
+PIPELINE_DRAIN_DECAY = 4    # S_XDEC_DRAIN: RAM read, output register, trace_update (1), write-back register
+PIPELINE_DRAIN_POTENT = 5   # S_POT_DRAIN: as the deliver sweep
 CYCLES_START = 1            # S_START
-CYCLES_PER_EVENT = 3        # S_DLV_FETCH + S_DLV_LOAD + S_DLV_DRAIN, plus one per neuron
-CYCLES_NEURON_DRAIN = 1     # S_NEU_DRAIN, plus one per neuron
-CYCLES_DECAY_DRAIN = 1      # S_XDEC_DRAIN, plus one per source
-CYCLES_PER_POST_SPIKE = 3   # S_POT_FETCH + S_POT_LOAD + S_POT_DRAIN, plus one per source
+CYCLES_PER_EVENT = 2 + PIPELINE_DRAIN_DELIVER        # S_DLV_FETCH + S_DLV_LOAD + S_DLV_DRAIN, plus one per neuron
+CYCLES_NEURON_DRAIN = PIPELINE_DRAIN_NEURON          # S_NEU_DRAIN, plus one per neuron
+CYCLES_DECAY_DRAIN = PIPELINE_DRAIN_DECAY            # S_XDEC_DRAIN, plus one per source
+CYCLES_PER_POST_SPIKE = 2 + PIPELINE_DRAIN_POTENT    # S_POT_FETCH + S_POT_LOAD + S_POT_DRAIN, plus one per source
 CYCLES_DONE = 1             # S_DONE
 
 
@@ -258,7 +264,8 @@ class CoreModel:
     def reset(self) -> None:
         """What rst_ni does: registers, profiles and ring counters return to their
         reset values; the RAMs (neuron state, traces, delays, weights, ring lists)
-        keep their contents, as block RAM does."""
+        keep their contents, as block RAM does.  (The profiles are RAM in core.v
+        too, read as 0 until written after the reset.)"""
         self.regs[:] = 0
         self.regs[F.REG_N_ACTIVE] = self.shape.n_neurons
         self.regs[F.REG_N_INPUTS] = self.shape.n_inputs

@@ -45,7 +45,10 @@ _FLOW_VERSION = 2
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
-DESIGNS = ("core", "link")
+DESIGNS = ("core", "link", "core-timing")
+# the board tops' WITH_CORE: the core behind the link, the link alone (scratch memory),
+# or the core alone between registers (fpga/common/core_timing_harness.v: its own Fmax)
+_WITH_CORE = {"core": 1, "link": 0, "core-timing": 2}
 
 
 class SynthError(RuntimeError):
@@ -141,7 +144,8 @@ class SynthReport:
 
     def summary(self) -> str:
         verdict = "met" if self.timing_met else "NOT met"
-        neurons = f", N_NEURONS={self.core_parameters['N_NEURONS']}" if self.design == "core" else ""
+        neurons = (f", N_NEURONS={self.core_parameters['N_NEURONS']}"
+                   if self.design != "link" else "")
         return (f"{BOARDS[self.board].description}, design '{self.design}'{neurons}: "
                 f"LUT {self.luts}/{self.luts_available}, FF {self.ffs}, "
                 f"BRAM {self.bram}/{self.bram_available}, SPRAM {self.spram}/{self.spram_available}, "
@@ -351,9 +355,10 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
           progress: Optional[Callable[[str], None]] = _stderr_progress) -> SynthReport:
     """Build ``board`` (``"icebreaker"`` or ``"ulx3s"``) and return its report.
 
-    ``design`` is ``"core"`` (the neurohw core behind the UART link) or
+    ``design`` is ``"core"`` (the neurohw core behind the UART link),
     ``"link"`` (the link with a scratch memory in place of the core, for link
-    bring-up).  ``clock_mhz`` is the PLL output (the board's default if None);
+    bring-up) or ``"core-timing"`` (the core alone between registers, to
+    measure its own Fmax; its bitstream does nothing useful).  ``clock_mhz`` is the PLL output (the board's default if None);
     ``core_parameters`` overrides the board's core parameters.  Raises
     :class:`SynthError` (or :class:`DeviceCapacityError`) if a step fails, and
     ValueError for a clock the PLL cannot make.
@@ -381,7 +386,7 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
     parameters = {name: value for name, value in pll.items() if name.startswith("PLL_")}
     parameters.update(core)
     parameters["CLKS_PER_BIT"] = round(target_mhz * 1e6 / UART_BAUD)
-    parameters["WITH_CORE"] = 1 if design == "core" else 0
+    parameters["WITH_CORE"] = _WITH_CORE[design]
 
     sources = _sources(spec)
     build_dir = build_root / f"{board}-{design}-{_input_hash(spec, design, parameters, sources)}"

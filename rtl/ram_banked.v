@@ -1,0 +1,52 @@
+// ram_banked: a deep RAM as 2^BANK_W banks of ram_1r1w (one memory per bit),
+// whose read data comes out per bank, so that the caller can register the banks'
+// words before the bank multiplexer instead of after it.
+//   bank_rdata_o: every bank's word at raddr_i's offset, one cycle after raddr_i
+//   bank_o:       the bank raddr_i addressed, registered with it
+//   rdata_o:      bank_rdata_o's word of bank_o (= a ram_1r1w's read data)
+// A 128K-word memory needs 8 blocks per bit even of the deepest ECP5 block
+// (16K x 1), and block RAM clock-to-out plus the 8:1 multiplexer and its routing
+// is the core's slowest path at 75 MHz; a register on each bank's output cuts it.
+// Each bank is ram_1r1w with SLICE_W = 1 (one block per bit and bank).
+`default_nettype none
+
+module ram_banked #(
+  parameter integer WIDTH  = 9,
+  parameter integer ADDR_W = 17,
+  parameter integer BANK_W = 3    // banks = 2^BANK_W, each 2^(ADDR_W - BANK_W) words
+) (
+  input  wire                          clk_i,
+  input  wire [ADDR_W-1:0]             raddr_i,
+  output wire [(WIDTH << BANK_W)-1:0]  bank_rdata_o,
+  output wire [BANK_SEL_W-1:0]         bank_o,
+  output wire [WIDTH-1:0]              rdata_o,
+  input  wire                          we_i,
+  input  wire [ADDR_W-1:0]             waddr_i,
+  input  wire [WIDTH-1:0]              wdata_i
+);
+  localparam integer BANKS       = 1 << BANK_W;
+  localparam integer BANK_ADDR_W = ADDR_W - BANK_W;
+  localparam integer BANK_SEL_W  = (BANK_W > 0) ? BANK_W : 1;
+
+  genvar b;
+  generate
+    for (b = 0; b < BANKS; b = b + 1) begin : g_bank
+      wire in_bank = (BANK_W == 0) || (waddr_i >> BANK_ADDR_W) == b;
+      ram_1r1w #(.WIDTH(WIDTH), .ADDR_W(BANK_ADDR_W), .SLICE_W(1)) u_bank (
+        .clk_i(clk_i), .raddr_i(raddr_i[BANK_ADDR_W-1:0]),
+        .rdata_o(bank_rdata_o[b*WIDTH +: WIDTH]),
+        .we_i(we_i & in_bank), .waddr_i(waddr_i[BANK_ADDR_W-1:0]), .wdata_i(wdata_i));
+    end
+    if (BANK_W > 0) begin : g_select
+      reg [BANK_W-1:0] bank_q;
+      always @(posedge clk_i) bank_q <= raddr_i[ADDR_W-1:BANK_ADDR_W];
+      assign bank_o = bank_q;
+    end else begin : g_single
+      assign bank_o = 1'b0;
+    end
+  endgenerate
+
+  assign rdata_o = bank_rdata_o[bank_o*WIDTH +: WIDTH];
+endmodule
+
+`default_nettype wire
