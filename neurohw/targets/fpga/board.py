@@ -110,6 +110,7 @@ class BoardRun:
     step_late: np.ndarray      # bool per step: a stepped-mode step that started after its period slot
     counters: Counters         # READ_COUNTERS at the end
     stopped: bool = False      # the run was stopped (STOP) before all its steps
+    first_step: int = 0        # the core's STEP when the run began
 
 
 class RunStopped(KeyboardInterrupt):
@@ -520,53 +521,69 @@ class Board:
                 return events, entries, counters
 
     def run_program(self, program: FpgaProgram, period: int = 0, progress=None) -> BoardRun:
-        """Run an uploaded program's ``n_steps`` with its input spikes, in chunks that fit the
-        board's input buffer (each chunk is one RUN; a chunk's first step is never late).
+        """Run an uploaded program's ``n_steps`` with its input spikes (:meth:`run_events`)."""
+        steps = [k for k in range(program.n_steps) for _ in program.inputs[k]]
+        channels = [c for k in range(program.n_steps) for c in program.inputs[k]]
+        return self.run_events(program.n_steps, steps, channels, period, progress)
+
+    def run_events(self, n_steps: int, input_steps: Sequence[int], input_channels: Sequence[int],
+                   period: int = 0, progress=None) -> BoardRun:
+        """Run ``n_steps`` steps from the board's current step, injecting input channel
+        ``input_channels[i]`` before step ``input_steps[i]`` (counted from this run's first
+        step, ascending).  As few RUN commands as the board's input buffer allows: each
+        holds the inputs of as many steps as fit (a RUN's first step is never late).
         Returns every output spike, every step's cycles and late flag, and the counters.
 
         Ctrl-C sends STOP, fetches what the board produced and raises :class:`RunStopped`
         holding it.  ``progress`` counts steps."""
         capacity = self._info().input_buffer
+        input_steps = np.asarray(input_steps, dtype=np.int64)
+        input_channels = np.asarray(input_channels, dtype=np.int64)
+        if input_steps.size and (np.any(np.diff(input_steps) < 0) or input_steps[0] < 0
+                                 or input_steps[-1] >= n_steps):
+            raise ValueError(f"{self.port_name}: input steps must be ascending in 0..{n_steps - 1}")
         events: list[tuple[int, int]] = []
         entries: list[tuple[int, bool]] = []
-        tracker = _Progress(progress, program.n_steps, "run")
-        step = 0
+        tracker = _Progress(progress, n_steps, "run")
         counters = self.counters()
+        first_step = counters.step
+        step, next_input = 0, 0
         try:
-            while step < program.n_steps:
-                end, queued = step, 0
-                while end < program.n_steps and queued + len(program.inputs[end]) <= capacity:
-                    queued += len(program.inputs[end])
-                    end += 1
+            while step < n_steps:
+                last = next_input + capacity  # the first input that does not fit this RUN
+                end = n_steps if last >= input_steps.size else int(input_steps[last])
                 if end == step:
                     raise BoardError(self.port_name, Command.LOAD_INPUT_SPIKES,
-                                     f"step {step} has {len(program.inputs[step])} input spikes, "
-                                     f"more than the board's buffer of {capacity}")
-                self.load_inputs((counters.step + k - step, c) for k in range(step, end)
-                                 for c in program.inputs[k])
+                                     f"step {step} has {int(np.sum(input_steps == step))} input "
+                                     f"spikes, more than the board's buffer of {capacity}")
+                stop_input = int(np.searchsorted(input_steps, end))
+                # the core's STEP counts on from where the last RUN ended
+                base = counters.step - step
+                self.load_inputs((base + int(k), int(c)) for k, c in zip(
+                    input_steps[next_input:stop_input], input_channels[next_input:stop_input]))
                 self.run(end - step, period)
                 _, _, counters = self.wait(tracker.advance, events, entries)
-                step = end
+                step, next_input = end, stop_input
         except KeyboardInterrupt:
-            raise RunStopped(self._stop_and_collect(events, entries)) from None
-        return _board_run(events, entries, counters, stopped=False)
+            raise RunStopped(self._stop_and_collect(events, entries, first_step)) from None
+        return _board_run(events, entries, counters, stopped=False, first_step=first_step)
 
-    def _stop_and_collect(self, events: list, entries: list) -> BoardRun:
+    def _stop_and_collect(self, events: list, entries: list, first_step: int) -> BoardRun:
         """After Ctrl-C: resynchronise (the interrupted exchange left frames in flight), STOP,
         and fetch everything the run produced (the reads are idempotent: what an interrupted
         read fetched is fetched again)."""
         self.identify()
         self.stop()
         _, _, counters = self.wait(events=events, entries=entries)
-        return _board_run(events, entries, counters, stopped=True)
+        return _board_run(events, entries, counters, stopped=True, first_step=first_step)
 
 
-def _board_run(events, entries, counters: Counters, stopped: bool) -> BoardRun:
+def _board_run(events, entries, counters: Counters, stopped: bool, first_step: int) -> BoardRun:
     return BoardRun(spike_steps=np.array([s for s, _ in events], dtype=np.int64),
                     spike_neurons=np.array([n for _, n in events], dtype=np.int64),
                     step_cycles=np.array([c for c, _ in entries], dtype=np.int64),
                     step_late=np.array([late for _, late in entries], dtype=bool),
-                    counters=counters, stopped=stopped)
+                    counters=counters, stopped=stopped, first_step=first_step)
 
 
 def _runs(items: Sequence[tuple[int, int]]) -> list[tuple[int, list[int]]]:
