@@ -100,6 +100,10 @@ class HostMeasurement:
     link: dict[str, int] = field(default_factory=dict)            # LinkStats (retransmissions, ...)
     board_counters: dict[str, int] = field(default_factory=dict)  # READ_COUNTERS after the run
     recoveries: int = 0                         # times the run restarted after a board reset / lost link
+    late_steps: int = 0                         # steps the board's timer started late (real-time mode)
+    # does the device's run equal the target model's?  "spikes", "step_cycles", "final_state",
+    # "weights" -> True/False (what was compared); a False is explained in notes
+    model_agreement: dict[str, bool] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self):

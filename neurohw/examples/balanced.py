@@ -63,7 +63,8 @@ def build(seed=42):
                    label="inh->exc")
     for pop in (exc, inh):
         pop.record("spikes")
-    exc[0:4].record("v")
+    # every 1 ms: on a board each sample is a read between RUN chunks
+    exc[0:4].record("v", sampling_interval=1.0)
     return exc, inh
 
 

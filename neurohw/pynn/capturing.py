@@ -59,3 +59,6 @@ def capture(target: str | None = None, **options):
         yield _active
     finally:
         _active = None
+        # a script that never calls end() must not leave a board's port open behind it
+        from .simulator import state
+        state.release()

@@ -62,10 +62,11 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, max_delay=DEFA
 
 
 def end(compatible_output=True):
-    """Write the data that record(..., to_file=...) asked for."""
+    """Write the data that record(..., to_file=...) asked for; close a board's port."""
     for population, variables, filename in simulator.state.write_on_end:
         population.write_data(get_io(filename), variables)
     simulator.state.write_on_end = []
+    simulator.state.release()
 
 
 run, run_until = common.build_run(simulator)

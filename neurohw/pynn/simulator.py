@@ -59,7 +59,7 @@ class State(common.control.BaseState):
         self.running = False
         self.t = 0.0
         self.segment_counter += 1
-        self.simulation = None
+        self.release()
         self._stale = True
         self._live = set()          # id() of the populations/projections in self.simulation
         self._t_offset = 0.0        # network time 0 of self.simulation, in PyNN time
@@ -70,6 +70,14 @@ class State(common.control.BaseState):
             projection._restore_segment_start_weights()
         for recorder in self.recorders:
             recorder._start_segment()
+
+    def release(self) -> None:
+        """Let go of the runner: one holding a device (a board's serial port, a virtual
+        board) closes it, so that the next runner, or another program, can open it."""
+        simulation = getattr(self, "simulation", None)
+        self.simulation = None
+        if simulation is not None and hasattr(simulation, "close"):
+            simulation.close()
 
     def unique_label(self, kind: str, label: str) -> str:
         """``label``, or ``label (2)``, ... if another object of ``kind`` already uses it
@@ -141,6 +149,7 @@ class State(common.control.BaseState):
             if options.get("seed") is not None:
                 # a rebuilt runner must not replay the random numbers of the previous one
                 options["seed"] = options["seed"] + self._rebuilds
+        self.release()      # the port is free before the new runner opens it
         self.simulation = targets.runner_class(self.target)(network, **options)
         self.network = network
         self._t_offset = self.t

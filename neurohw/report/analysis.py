@@ -280,6 +280,7 @@ def _host(host: HostMeasurement, n_steps: int) -> dict:
                                if n_steps else None),
         "round_trip_s": M.summary(host.round_trip_s), "link": dict(host.link),
         "board_counters": dict(host.board_counters), "recoveries": host.recoveries,
+        "late_steps": host.late_steps, "model_agreement": dict(host.model_agreement),
         "notes": list(host.notes),
     }
 

@@ -369,7 +369,11 @@ def _device(doc: dict) -> str:
              ["link counters", ", ".join(f"{k} {v}" for k, v in host["link"].items()) or "—"],
              ["board counters", ", ".join(f"{k} {v}" for k, v in
                                           host["board_counters"].items()) or "—"],
-             ["recoveries", fmt(host["recoveries"])]], numeric_from=1)
+             ["recoveries", fmt(host["recoveries"])],
+             ["late steps (real-time timer)", fmt(host["late_steps"])],
+             ["equal to the model", ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in
+                                              host["model_agreement"].items()) or "—"]],
+            numeric_from=1)
             + _notes(host["notes"]))
     return "".join(parts)
 

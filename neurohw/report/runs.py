@@ -194,6 +194,9 @@ def _merge_hosts(hosts: list[HostMeasurement]) -> HostMeasurement:
         round_trip_s=np.concatenate([h.round_trip_s for h in hosts]),
         link=link, board_counters=dict(last.board_counters),
         recoveries=sum(h.recoveries for h in hosts),
+        late_steps=sum(h.late_steps for h in hosts),
+        model_agreement={key: all(h.model_agreement.get(key, True) for h in hosts)
+                         for key in dict.fromkeys(k for h in hosts for k in h.model_agreement)},
         notes=[n for h in hosts for n in h.notes])
 
 
@@ -295,11 +298,16 @@ def run_network(network: ir.Network, duration: float, planned: PlannedRun) -> Ru
     from neurohw.pynn.targets import runner_class
 
     started = time.perf_counter()
+    runner = None
     try:
-        result = runner_class(planned.target)(network, **planned.options).run(duration)
+        runner = runner_class(planned.target)(network, **planned.options)
+        result = runner.run(duration)
     except Exception as exc:
         return RunRecord(planned.name, planned.kind, planned.target, planned.options, None,
                          None, time.perf_counter() - started, error=_error_text(exc))
+    finally:
+        if runner is not None and hasattr(runner, "close"):
+            runner.close()
     return _record(planned, [(network, result)], time.perf_counter() - started, [])
 
 

@@ -22,6 +22,17 @@ program into a :class:`CoreModel` and steps it.  Each ``run()`` returns a
   ``OVERRUNS``).  The spikes are the same in both modes -- input injection is
   tied to the step counter, not to wall time -- only the timing differs.
 
+With ``port`` (a serial device path, or ``"virtual"`` for the virtual board) the
+network runs on that board (:class:`~neurohw.targets.fpga.device.DeviceSession`):
+the program is uploaded and verified by read-back, each run goes to the board
+in RUN chunks that end at the analog sampling points (the host reads the
+sampled neurons between chunks), and the HardwareRun carries the board's
+spikes, step cycles, samples, final state and learned weights, with what the
+host measured (``host``) and whether all of it equals the golden model's run,
+which is still computed as the prediction (``host.model_agreement``).  A real
+board's core parameters and clock are read from it (IDENTIFY); given options
+must match them.
+
 Between runs the runner takes what the core can take in place: neuron
 parameters (re-quantized into profiles, the state kept), ``spike_times`` of
 spike sources, the state variables, and weights and delays (delays stay
@@ -32,12 +43,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from typing import Optional
 
 import numpy as np
 
 from ...ir import Network, NetworkError, Population
-from ...results import HardwareRun, QuantizationError, Signal, SpikeTrains
+from ...results import HardwareRun, HostMeasurement, QuantizationError, Signal, SpikeTrains
 from . import formats as F
+from .device import VIRTUAL, DeviceSession
 from .model import accepted_ticks
 from .program import FpgaProgram, load_model
 from .quantize import CapacityError, _propagators, quantize
@@ -46,6 +59,9 @@ __all__ = ["Runner", "MODES"]
 
 MODES = ("fast", "realtime")
 _STATE_VARIABLES = ("v", "isyn_exc", "isyn_inh")
+# the core's build parameters when neither the options nor a board give them (rtl/core.v)
+DEFAULT_CORE = {"n_neurons": 256, "n_inputs": 256, "weight_width": 8, "delay_depth": 16}
+DEFAULT_CLOCK_HZ = 100e6          # the model's clock when none is given
 
 
 def _address(region: int, offset: int) -> int:
@@ -61,6 +77,12 @@ def _error(parameter: str, unit: str, wanted, got) -> QuantizationError:
     scale = float(np.max(np.abs(wanted)))
     return QuantizationError(parameter, unit, max_abs, max_abs / scale if scale else 0.0,
                              int(wanted.size))
+
+
+def _signed(words: np.ndarray, width: int) -> np.ndarray:
+    """Two's-complement ``width``-bit fields -> signed integers."""
+    words = np.asarray(words, dtype=np.int64) & ((1 << width) - 1)
+    return np.where(words >= 1 << (width - 1), words - (1 << width), words)
 
 
 def _time_constant(retention: np.ndarray, dt: float) -> np.ndarray:
@@ -84,26 +106,69 @@ class Runner:
     backend = "fpga"
 
     # An explicit signature (no **options): neurohw.pynn.targets.check_options reads it to
-    # reject unknown options at setup().  The core's build parameters default to rtl/core.v's.
-    def __init__(self, net: Network, clock_hz: float = 100e6, mode: str = "fast",
-                 n_neurons: int = 256, n_inputs: int = 256, weight_width: int = 8,
-                 delay_depth: int = 16):
+    # reject unknown options at setup().
+    def __init__(self, net: Network, clock_hz: Optional[float] = None, mode: str = "fast",
+                 n_neurons: Optional[int] = None, n_inputs: Optional[int] = None,
+                 weight_width: Optional[int] = None, delay_depth: Optional[int] = None,
+                 port: Optional[str] = None, baudrate: Optional[int] = None,
+                 verify: bool = True):
         started = time.perf_counter()
         if not isinstance(net, Network):
             raise TypeError(f"fpga target: expected a neurohw.ir.Network, got "
                             f"{type(net).__name__}")
-        if not (isinstance(clock_hz, (int, float)) and math.isfinite(clock_hz) and clock_hz > 0):
+        if clock_hz is not None and not (isinstance(clock_hz, (int, float))
+                                         and math.isfinite(clock_hz) and clock_hz > 0):
             raise ValueError(f"fpga target: clock_hz must be a finite number > 0 Hz, "
                              f"got {clock_hz!r}")
         if mode not in MODES:
             raise ValueError(f"fpga target: mode must be one of {', '.join(MODES)}, got {mode!r}")
-        self.shape = F.CoreShape(n_neurons=n_neurons, n_inputs=n_inputs,
-                                 weight_width=weight_width, delay_depth=delay_depth)
-        self.clock_hz = float(clock_hz)
+        if port is None and baudrate is not None:
+            raise ValueError("fpga target: baudrate is the board's; give port= (a serial device "
+                             "path, or 'virtual')")
+        if not isinstance(verify, bool):
+            raise ValueError(f"fpga target: verify must be True or False, got {verify!r}")
+        given = {name: value for name, value in (
+            ("n_neurons", n_neurons), ("n_inputs", n_inputs), ("weight_width", weight_width),
+            ("delay_depth", delay_depth)) if value is not None}
+        self.device: Optional[DeviceSession] = None
+        try:
+            if port is not None and port != VIRTUAL:
+                # a real board says what it is; the options may only confirm it
+                self.device = DeviceSession(port, baudrate=baudrate, clock_hz=clock_hz)
+                board = self.device.info
+                for name, value in given.items():
+                    if getattr(board.shape, name) != value:
+                        raise ValueError(f"fpga target: the board on {port} has {name}="
+                                         f"{getattr(board.shape, name)}, the options ask for "
+                                         f"{value}; leave {name} out to use the board's")
+                self.shape = board.shape
+                clock_hz = board.clock_hz
+            else:
+                self.shape = F.CoreShape(**{**DEFAULT_CORE, **given})
+            self._setup(net, float(clock_hz or DEFAULT_CLOCK_HZ), mode)
+            if port == VIRTUAL:
+                # quantized first: a network that does not fit fails before Verilator starts
+                from .virtual import DEFAULT_CLOCK_HZ as VIRTUAL_CLOCK_HZ
+                self.device = DeviceSession(VIRTUAL, baudrate=baudrate, shape=self.shape,
+                                            clock_hz=clock_hz or VIRTUAL_CLOCK_HZ)
+                self._set_clock(float(self.device.info.clock_hz))
+            if self.device is not None:
+                payload_before = self.device.link_stats.get("payload_bytes", 0)
+                self._upload_s, self._verify_s = self.device.load(self.program, verify)
+                self._upload_payload = self.device.link_stats.get("payload_bytes", 0) \
+                    - payload_before
+                self._round_trips = self.device.measure_round_trips()
+                # what the first run's host measurement covers: everything since the port opened
+                self._host_mark = ({}, 0, 0)
+        except BaseException:
+            self.close()
+            raise
+        self._build_seconds = time.perf_counter() - started
+
+    def _setup(self, net: Network, clock_hz: float, mode: str) -> None:
         self.mode = mode
         self.dt = float(net.dt)
-        # one real-time tick every dt, in whole clock cycles
-        self.tick_period_cycles = max(1, int(round(self.clock_hz * self.dt * 1e-3)))
+        self._set_clock(clock_hz)
         self.net = net
         # quantize() derives the weight LSB (and so the current LSB and the gains) from
         # the weights: re-quantizing for a parameter change must see the weights the
@@ -111,6 +176,8 @@ class Runner:
         self._layout_net = net
         self.program: FpgaProgram = quantize(net, self.shape)
         self.model = load_model(self.program)
+        # bus writes made after the upload that the board has not had yet
+        self._pending_writes: list[tuple[int, int]] = []
         self._v_rest = self.program.v_rest.copy()
         self._step = 0
         self._synapses = {prj.label: (self._source_ids(prj.pre, prj.pre_idx),
@@ -127,7 +194,18 @@ class Runner:
             prj.label: _error("weight", "nA", prj.weight, self.get_synapses(prj.label, "weight"))
             for prj in net.projections if prj.plasticity is not None}
         self._reported_build = False
-        self._build_seconds = time.perf_counter() - started
+
+    def _set_clock(self, clock_hz: float) -> None:
+        self.clock_hz = clock_hz
+        # one real-time tick every dt, in whole clock cycles
+        self.tick_period_cycles = max(1, int(round(self.clock_hz * self.dt * 1e-3)))
+
+    def close(self) -> None:
+        """Close the board's port (and stop the virtual board).  The golden model stays."""
+        if getattr(self, "device", None) is not None:
+            self._closed_port = self.device.port
+            self.device.close()
+            self.device = None
 
     # ---- the runner interface ---------------------------------------------------------
     @property
@@ -141,6 +219,9 @@ class Runner:
                 and math.isfinite(duration) and duration >= 0):
             raise ValueError(f"fpga target: run duration must be a finite number >= 0 ms, "
                              f"got {duration!r}")
+        if getattr(self, "_closed_port", None):
+            raise RuntimeError(f"fpga target: the session with the board on "
+                               f"{self._closed_port} was closed")
         started = time.perf_counter()
         n_steps = int(round(duration / self.dt))
         k_first = self._step
@@ -189,6 +270,11 @@ class Runner:
         for prj in self.net.projections:
             if prj.plasticity is not None:
                 result.weights[prj.label] = self.get_synapses(prj.label, "weight")
+        if self.device is not None:
+            predicted = result
+            result = self._run_on_device(k_first, n_steps, groups,
+                                         slice(first_input, last_input))
+            self._check_against_model(result, predicted, fired_ids, fired_steps)
         result.wall_time = {"build": 0.0 if self._reported_build else self._build_seconds,
                             "run": time.perf_counter() - started}
         self._reported_build = True
@@ -224,11 +310,11 @@ class Runner:
             region, offset = address >> F.REGION_SHIFT, address & ((1 << F.REGION_SHIFT) - 1)
             if region == F.REGION_PROFILE or address == _address(F.REGION_CONTROL,
                                                                   F.REG_GAIN_SHIFT):
-                self.model.write(address, data)
+                self._write(address, data)
             elif region == F.REGION_CONTROL_WORD:
                 # a new profile index; the refractory count and last spike stay
                 profile = (data >> F.REFRAC_WIDTH) & (F.NUM_PROFILES - 1)
-                self.model.write(address, self.model.control_word(offset)
+                self._write(address, self.model.control_word(offset)
                                  & ~((F.NUM_PROFILES - 1) << F.REFRAC_WIDTH)
                                  | profile << F.REFRAC_WIDTH)
         self._layout_net = layout
@@ -268,7 +354,7 @@ class Runner:
                                 f"+-{limit * lsb:g} {unit}", f"{relative[worst]:g} {unit}",
                                 f"neuron {worst}")
         for n, word in zip(ids, words):
-            self.model.write(_address(region, int(n)), int(word) & ((1 << width) - 1))
+            self._write(_address(region, int(n)), int(word) & ((1 << width) - 1))
 
     def set_synapses(self, proj_label: str, name: str, values) -> None:
         """Set ``weight`` (nA, in the core's weight LSB) or ``delay`` (ms, one per source)
@@ -343,6 +429,169 @@ class Runner:
             report[prj.label] = {"weight": weight, "delay": _error(
                 "delay", "ms", prj.delay, self.get_synapses(prj.label, "delay"))}
         return report
+
+    # ---- the board ----------------------------------------------------------------------
+    def _write(self, address: int, data: int) -> None:
+        """A bus write after the upload: into the model now, to the board before its next run."""
+        self.model.write(address, data)
+        if self.device is not None:
+            self._pending_writes.append((address, data))
+
+    def _run_on_device(self, k_first: int, n_steps: int, groups, inputs: slice) -> HardwareRun:
+        """Run the steps on the board: RUN chunks between the sampling points, the sampled
+        neurons read in between, the final state and the learned weights read at the end."""
+        device = self.device
+        started = time.perf_counter()
+        try:
+            device.write(self._pending_writes)
+            self._pending_writes = []
+            in_steps = self._input_step[inputs] - k_first
+            in_channels = self._input_channel[inputs]
+            period = self.tick_period_cycles if self.mode == "realtime" else 0
+            cuts = {0, n_steps} | {j for every, _ in groups.values()
+                                   for j in range(0, n_steps, every)}
+            cuts = sorted(cuts)
+            samples = {key: [] for key in groups}
+            fired_ids, fired_steps, cycles, late = [], [], [], []
+            chunk_steps, chunk_wall = [], []
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                due = [key for key, (every, _) in groups.items() if a % every == 0]
+                if due:
+                    ids = np.concatenate([groups[key][1] for key in due])
+                    first = int(ids.min())
+                    state = self._board_state(first, int(ids.max()) + 1 - first)
+                    for key in due:
+                        samples[key].append(state[key[1]][groups[key][1] - first])
+                lo, hi = np.searchsorted(in_steps, [a, b])
+                chunk_started = time.perf_counter()
+                run = device.run(b - a, in_steps[lo:hi] - a, in_channels[lo:hi], period)
+                chunk_wall.append(time.perf_counter() - chunk_started)
+                chunk_steps.append(b - a)
+                fired_ids.append(run.spike_neurons)
+                fired_steps.append(run.spike_steps - run.first_step + a + k_first)
+                cycles.append(run.step_cycles)
+                late.append(run.step_late)
+            counters = device.counters()
+            n_used = max((int(ids[-1]) + 1 for ids in self.program.neurons.values()), default=0)
+            final = self._board_state(0, n_used) if n_used else {}
+            weights = {}
+            for prj in self.net.projections:
+                if prj.plasticity is not None:
+                    src, tgt = self._synapses[prj.label]
+                    words = np.array(device.read_weights(list(zip(src.tolist(), tgt.tolist()))),
+                                     dtype=np.int64)
+                    weights[prj.label] = _signed(words, self.shape.weight_width) \
+                        * self.program.weight_lsb
+        except KeyboardInterrupt:
+            # Board.run_events stopped the board; the port is released before the script ends
+            self.close()
+            raise
+        run_s = time.perf_counter() - started
+        cycles = np.concatenate(cycles) if cycles else np.zeros(0, np.int64)
+        late = np.concatenate(late) if late else np.zeros(0, bool)
+        config = {**self._config(), "model": f"the board on {device.port}"
+                  + (" (virtual board: the Verilated RTL)" if device.virtual else ""),
+                  "port": device.port}
+        result = HardwareRun(t_start=k_first * self.dt, t_stop=(k_first + n_steps) * self.dt,
+                             dt=self.dt, backend=self.backend, target="fpga", config=config,
+                             clock_hz=self.clock_hz, step_cycles=cycles,
+                             overrun=cycles >= self.tick_period_cycles,
+                             quantization=self.quantization_report(),
+                             notes=list(self.program.notes))
+        result.dropped_ticks = 0      # the board's stepped mode starts a step late, drops none
+        result.elapsed_ns = self._board_elapsed_ns(cycles)
+        self._collect_spikes(result, fired_ids, fired_steps, inputs)
+        for (label, var), (every, _) in groups.items():
+            pop = self.net.population(label)
+            rows = samples[(label, var)]
+            result.signals.setdefault(label, {})[var] = Signal(
+                times=(k_first + every * np.arange(len(rows))) * self.dt,
+                indices=pop.record[var].copy(),
+                values=np.array(rows).reshape(len(rows), pop.record[var].size))
+        for label, ids in self.program.neurons.items():
+            result.final_state[label] = {var: final[var][ids] for var in _STATE_VARIABLES}
+        result.weights = weights
+
+        stats = device.link_stats
+        mark_stats, mark_recoveries, mark_notes = self._host_mark
+        first_run = not mark_stats
+        result.host = HostMeasurement(
+            port=device.port, virtual=device.virtual, baudrate=device.baudrate,
+            latency_timer_ms=device.latency_timer_ms,
+            upload_s=self._upload_s if first_run else 0.0,
+            verify_s=self._verify_s if first_run else 0.0, run_s=run_s,
+            bytes_to_board=stats["bytes_written"] - mark_stats.get("bytes_written", 0),
+            bytes_from_board=stats["bytes_read"] - mark_stats.get("bytes_read", 0),
+            upload_payload_bytes=self._upload_payload if first_run else 0,
+            chunk_steps=chunk_steps, chunk_wall_s=chunk_wall,
+            round_trip_s=self._round_trips if first_run else np.zeros(0),
+            link={key: value - mark_stats.get(key, 0) for key, value in stats.items()},
+            board_counters=dataclasses.asdict(counters),
+            recoveries=device.recoveries - mark_recoveries,
+            late_steps=int(np.count_nonzero(late)),
+            notes=list(device.notes[mark_notes:]))
+        self._host_mark = (stats, device.recoveries, len(device.notes))
+        return result
+
+    def _board_state(self, first: int, count: int) -> dict[str, np.ndarray]:
+        """v (mV), isyn_exc, isyn_inh (nA) of core neurons first.., read from the board;
+        arrays indexed by neuron id - first."""
+        records = np.array(self.device.read_neurons(first, count), dtype=np.int64).reshape(-1, 5)
+        ids = np.arange(first, first + count)
+        lsb = self.program.current_lsb
+        return {"v": self._v_rest[ids] + _signed(records[:, 0], F.V_WIDTH) * F.V_LSB_MV,
+                "isyn_exc": _signed(records[:, 1], F.CURRENT_WIDTH) * lsb,
+                "isyn_inh": _signed(records[:, 2], F.CURRENT_WIDTH) * lsb}
+
+    def _board_elapsed_ns(self, cycles: np.ndarray) -> float:
+        """ns from the first step's start to the last one's end as the board paces them: in
+        stepped (real-time) mode a step starts a period after the previous one started, or
+        when that one is done if it took longer (late, rtl/PROTOCOL.md "Running")."""
+        if self.mode == "fast" or cycles.size == 0:
+            return self._pacing(cycles)[1]
+        starts = np.maximum(cycles[:-1], self.tick_period_cycles).sum()
+        return float(starts + cycles[-1]) * 1e9 / self.clock_hz
+
+    def _check_against_model(self, result: HardwareRun, predicted: HardwareRun,
+                             fired_ids, fired_steps) -> None:
+        """Record in ``result.host`` whether the board's run equals the model's, and where
+        it first differs if not."""
+        host = result.host
+        agreement, notes = {}, []
+
+        def pairs(run):
+            return sorted((float(t), label, int(i)) for label, trains in run.spikes.items()
+                          for i, t in zip(trains.index, trains.times))
+        board_spikes, model_spikes = pairs(result), pairs(predicted)
+        agreement["spikes"] = board_spikes == model_spikes
+        if not agreement["spikes"]:
+            diff = next((a, b) for a, b in zip(board_spikes + [None] * len(model_spikes),
+                                               model_spikes + [None] * len(board_spikes))
+                        if a != b)
+            notes.append(f"the board's spikes differ from the model's: first board "
+                         f"{diff[0]}, model {diff[1]} (t ms, population, neuron)")
+        agreement["step_cycles"] = np.array_equal(result.step_cycles, predicted.step_cycles)
+        if not agreement["step_cycles"]:
+            k = int(np.argmax(result.step_cycles != predicted.step_cycles)) \
+                if result.step_cycles.shape == predicted.step_cycles.shape else 0
+            notes.append(f"the board's step cycles differ from the model's from run step {k}")
+        same = all(np.array_equal(result.signals[label][var].values, sig.values)
+                   for label, signals in predicted.signals.items()
+                   for var, sig in signals.items())
+        same = same and all(np.array_equal(result.final_state[label][var], values)
+                            for label, state in predicted.final_state.items()
+                            for var, values in state.items())
+        agreement["state"] = same
+        if not same:
+            notes.append("the board's neuron state (samples or final) differs from the model's")
+        if predicted.weights:
+            agreement["weights"] = all(np.array_equal(result.weights[label], w)
+                                       for label, w in predicted.weights.items())
+            if not agreement["weights"]:
+                notes.append("the board's learned weights differ from the model's")
+        host.model_agreement = agreement
+        host.notes += notes
+        result.notes += notes
 
     # ---- helpers ----------------------------------------------------------------------
     def _config(self) -> dict[str, object]:
@@ -454,7 +703,7 @@ class Runner:
         width = self.shape.weight_width
         for s, n, code in zip(src, tgt, codes):
             plastic = int(self.model.plastic[s, n])
-            self.model.write(_address(F.REGION_WEIGHT, int(s) << self.shape.neuron_bits | int(n)),
+            self._write(_address(F.REGION_WEIGHT, int(s) << self.shape.neuron_bits | int(n)),
                              plastic << width | int(code) & ((1 << width) - 1))
 
     def _write_delays(self, net: Network) -> None:
@@ -475,7 +724,7 @@ class Runner:
                                     f"source {s} would have delays "
                                     f"{', '.join(f'{d * self.dt:g}' for d in sorted(delays))} ms")
         for s, (d,) in delay_of.items():
-            self.model.write(_address(F.REGION_DELAY, s), d)
+            self._write(_address(F.REGION_DELAY, s), d)
 
     def _population(self, label: str) -> Population:
         try:
