@@ -5,7 +5,8 @@
 writes the hardware-vs-software report (HTML, JSON, terminal summary);
 ``neurohw demo`` does that for the bundled example.  ``neurohw run SCRIPT``
 compares software simulators only, in the terminal.  ``board``, ``synth`` and
-``bitstream`` drive the FPGA core; later layers add ``compile`` and ``deploy``.
+``bitstream`` drive the FPGA core; ``deploy SCRIPT --port PORT | --virtual`` runs a
+script on a board over UART, or on the virtual board.
 """
 from __future__ import annotations
 
@@ -88,16 +89,11 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from neurohw.pynn.targets import accepted_options
-
-    # The main job runs on the virtual board once the fpga target has its device path
-    # (setup(target="fpga", port=...)); until then on the core's model alone.
-    accepted = accepted_options("fpga")
-    has_device = accepted is None or "port" in accepted
-    args.board, args.virtual, args.baud = None, has_device, None
-    print(f"neurohw demo: {BUNDLED_EXAMPLE.name} on {args.sw}, the fpga model"
-          + (" and the virtual board" if has_device else
-             " (the fpga device path is not there yet: no virtual board run)"))
+    # the main job: the bundled example on the software simulators, the core's model and the
+    # virtual board (the same RTL a board runs, Verilated behind a serial port)
+    args.board, args.virtual, args.baud = None, True, None
+    print(f"neurohw demo: {BUNDLED_EXAMPLE.name} on {args.sw}, the fpga model and the "
+          f"virtual board")
     return _report(args, BUNDLED_EXAMPLE)
 
 
@@ -157,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_synth_commands(sub)      # neurohw synth / neurohw bitstream --board ...
     from neurohw.targets.fpga.virtual import add_board_command
     add_board_command(sub)       # neurohw board --virtual
+    from neurohw.targets.fpga.deploy import add_deploy_command
+    add_deploy_command(sub)      # neurohw deploy SCRIPT --port PORT | --virtual
     return parser
 
 

@@ -148,7 +148,8 @@ class VirtualBoard:
         try:
             # unbuffered: its later stdout lines ("reset <n>") are waited for with select
             process = subprocess.Popen([str(executable)], stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+                                       preexec_fn=_die_with_parent)
         except OSError as error:
             raise VirtualBoardError(f"cannot start the virtual board {executable}: {error}") from error
         line = _read_line(process, self.start_timeout)
@@ -207,6 +208,14 @@ class VirtualBoard:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _die_with_parent() -> None:
+    """In the harness's child process: SIGTERM it when the host process dies (Linux
+    PR_SET_PDEATHSIG), so that a killed script never leaves a board serving a pty."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _read_line(process: subprocess.Popen, timeout: float) -> str:
