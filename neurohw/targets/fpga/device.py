@@ -181,8 +181,8 @@ class DeviceSession:
                              f"use the board's")
         if clock_hz is not None and abs(float(clock_hz) - info.clock_hz) > 0.5:
             raise ValueError(f"fpga target: the board on {self.port} runs at {info.clock_hz} Hz, "
-                             f"the options ask for clock_hz={float(clock_hz):g}; leave clock_hz "
-                             f"out to use the board's")
+                             f"the options ask for clock_hz={float(clock_hz):.0f} Hz; leave "
+                             f"clock_hz out to use the board's")
 
     # ---- operations ------------------------------------------------------------------------
     def load(self, program: FpgaProgram, verify: bool = True) -> tuple[float, float]:

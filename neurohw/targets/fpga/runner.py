@@ -230,6 +230,10 @@ class Runner:
         inject = _address(F.REGION_CONTROL, F.REG_INJECT)
         first_input, last_input = np.searchsorted(self._input_step, [k_first, k_first + n_steps])
         next_input = first_input
+        # the board first: a Ctrl-C during its run stops the board (its progress is the
+        # one worth watching); the model's run is the prediction it is checked against
+        on_board = (self._run_on_device(k_first, n_steps, groups, slice(first_input, last_input))
+                    if self.device is not None else None)
         fired_ids, fired_steps = [], []
         cycles = np.zeros(n_steps, dtype=np.int64)
         for j in range(n_steps):
@@ -270,11 +274,9 @@ class Runner:
         for prj in self.net.projections:
             if prj.plasticity is not None:
                 result.weights[prj.label] = self.get_synapses(prj.label, "weight")
-        if self.device is not None:
-            predicted = result
-            result = self._run_on_device(k_first, n_steps, groups,
-                                         slice(first_input, last_input))
-            self._check_against_model(result, predicted, fired_ids, fired_steps)
+        if on_board is not None:
+            self._check_against_model(on_board, result)
+            result = on_board
         result.wall_time = {"build": 0.0 if self._reported_build else self._build_seconds,
                             "run": time.perf_counter() - started}
         self._reported_build = True
@@ -552,8 +554,7 @@ class Runner:
         starts = np.maximum(cycles[:-1], self.tick_period_cycles).sum()
         return float(starts + cycles[-1]) * 1e9 / self.clock_hz
 
-    def _check_against_model(self, result: HardwareRun, predicted: HardwareRun,
-                             fired_ids, fired_steps) -> None:
+    def _check_against_model(self, result: HardwareRun, predicted: HardwareRun) -> None:
         """Record in ``result.host`` whether the board's run equals the model's, and where
         it first differs if not."""
         host = result.host

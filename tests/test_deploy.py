@@ -1,0 +1,223 @@
+"""PyNN scripts deployed through pyserial to the virtual board (``setup(target="fpga",
+port=...)`` and ``neurohw deploy``): the board's spikes, cycle counts, state and weights
+after STDP equal the golden model's, and bad ports, boards and networks give clear errors.
+
+The virtual board is the board design (real UART, command front end, core) Verilated
+behind a pseudo-terminal, so this is the path a real board takes, byte for byte.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serial
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_fpga_runner import DT, random_network, spike_set  # noqa: E402
+
+import neurohw.pynn as sim  # noqa: E402
+from neurohw.targets.fpga import CapacityError, CoreShape  # noqa: E402
+from neurohw.targets.fpga import device as device_module  # noqa: E402
+from neurohw.targets.fpga.device import DeviceError, DeviceSession  # noqa: E402
+from neurohw.targets.fpga.virtual import VirtualBoard  # noqa: E402
+
+# one core shape for every test here: one Verilator build of the virtual board
+CORE = dict(n_neurons=64, n_inputs=32, weight_width=16, delay_depth=16)
+SHAPE = CoreShape(**CORE)
+CLOCK_HZ = 12_000_000
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fresh_setup():
+    yield
+    sim.end()
+
+
+def deploy(seed, port, split=True, **options):
+    """Run random network ``seed`` (STDP on the input) for 120 ms in two runs with a
+    parameter change between them; (spikes, weights, v samples, captured runs)."""
+    with sim.capture() as captured:
+        sim.setup(timestep=DT, target="fpga", clock_hz=CLOCK_HZ, **CORE,
+                  **({"port": port} if port else {}), **options)
+        _, cells, feed = random_network(seed, n_inputs=16, n_cells=40, stdp=True)
+        cells[0:5].record("v", sampling_interval=2.0)
+        sim.run(70.0)
+        if split:
+            cells.set(i_offset=0.3)       # a change the board takes between runs
+        sim.run(50.0)
+        spikes = spike_set(cells)
+        weights = np.array(feed.get("weight", format="list", with_address=False))
+        v = cells.get_data("v").segments[0].analogsignals[0].magnitude.copy()
+    sim.end()
+    return spikes, weights, v, captured.runs
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_virtual_board_gives_the_models_spikes_weights_state_and_cycles(seed):
+    model_spikes, model_weights, model_v, model_runs = deploy(seed, None)
+    board_spikes, board_weights, board_v, board_runs = deploy(seed, "virtual")
+    assert len(model_spikes) > 50, "the network should fire"
+    assert board_spikes == model_spikes
+    assert np.array_equal(board_weights, model_weights)
+    assert np.array_equal(board_v, model_v)
+    assert len(board_runs) == 2
+    for model, board in zip(model_runs, board_runs):
+        m, b = model.result, board.result
+        assert m.host is None and b.host is not None and b.host.virtual
+        assert np.array_equal(b.step_cycles, m.step_cycles) and b.n_steps > 0
+        for label, state in m.final_state.items():
+            for var, values in state.items():
+                assert np.array_equal(b.final_state[label][var], values), (label, var)
+        assert b.host.model_agreement == {"spikes": True, "step_cycles": True, "state": True,
+                                          "weights": True}
+        # the run went over the wire: the board counted it and the host timed it
+        assert b.host.board_counters["frames_accepted"] > 0
+        assert b.host.chunk_steps.sum() == b.n_steps and b.host.run_s > 0
+        assert b.host.link["retransmissions"] == 0     # a pty is a clean wire
+    first = board_runs[0].result.host
+    assert first.upload_s > 0 and first.verify_s > 0 and first.round_trip_s.size > 0
+    # STDP changed the weights on the board
+    initial = np.array([w for w in board_runs[0].network.projection("feed").weight])
+    assert not np.allclose(board_weights, initial)
+
+
+def test_a_network_too_big_for_the_board_names_the_resource():
+    sim.setup(timestep=DT, target="fpga", port="virtual", **CORE)
+    sim.Population(80, sim.IF_curr_exp(), label="too many")
+    with pytest.raises(CapacityError, match=r"neurons.*64.*80"):
+        sim.run(1.0)
+
+
+@pytest.fixture(scope="module")
+def served_board():
+    """A virtual board opened by path, as a real board on /dev/ttyUSB* would be."""
+    with VirtualBoard(SHAPE, clock_hz=CLOCK_HZ) as virtual:
+        yield virtual
+
+
+def test_a_board_on_a_port_brings_its_own_parameters(served_board):
+    sim.setup(timestep=DT, target="fpga", port=served_board.port)
+    cells = sim.Population(10, sim.IF_curr_exp(i_offset=2.0), label="cells")
+    cells.record("spikes")
+    sim.run(30.0)
+    runner = sim.simulator.state.simulation
+    assert runner.shape == SHAPE and runner.clock_hz == CLOCK_HZ
+    assert len(spike_set(cells)) > 0
+    sim.end()
+    assert runner.device is None     # end() released the port
+
+
+def test_options_that_contradict_the_board_are_refused(served_board):
+    for options, words in (({"n_neurons": 256}, ["n_neurons=64", "256"]),
+                           ({"clock_hz": 48e6}, ["12000000 Hz", "48000000"])):
+        sim.setup(timestep=DT, target="fpga", port=served_board.port, **options)
+        sim.Population(4, sim.IF_curr_exp(), label="cells")
+        with pytest.raises(ValueError) as error:
+            sim.run(1.0)
+        for word in words:
+            assert word in str(error.value)
+        assert served_board.port in str(error.value)
+    # the port was released after each refusal: it opens again
+    serial.Serial(served_board.port, exclusive=True).close()
+
+
+def test_missing_busy_and_silent_ports_are_clear_errors(served_board):
+    with pytest.raises(DeviceError, match=r"/dev/ttyNOPE0.*no such device"):
+        DeviceSession("/dev/ttyNOPE0")
+    holder = serial.Serial(served_board.port, exclusive=True)
+    try:
+        with pytest.raises(DeviceError, match=rf"{served_board.port}.*busy"):
+            DeviceSession(served_board.port)
+    finally:
+        holder.close()
+    # a serial device with nothing behind it: a pty pair nobody answers on
+    master, slave = os.openpty()
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeviceError, match=r"no board answers \(IDENTIFY"):
+            DeviceSession(os.ttyname(slave), reply_timeout=0.05, max_retries=3)
+        assert time.monotonic() - started < 30
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_the_ftdi_latency_timer_is_read_set_and_reported(served_board, tmp_path, monkeypatch):
+    timer = tmp_path / Path(os.path.realpath(served_board.port)).name / "latency_timer"
+    timer.parent.mkdir()
+    timer.write_text("16\n")
+    monkeypatch.setattr(device_module, "USB_SERIAL_SYSFS", tmp_path)
+    with DeviceSession(served_board.port) as session:
+        assert session.latency_timer_ms == 1.0 and timer.read_text().strip() == "1"
+        assert any("set from 16 ms to 1 ms" in note for note in session.notes)
+    with DeviceSession(served_board.port) as session:   # already 1: read, not rewritten
+        assert session.latency_timer_ms == 1.0
+        assert session.notes == [f"{served_board.port}: FTDI latency timer 1 ms"]
+
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    import neurohw.pynn as sim
+    from test_fpga_runner import random_network
+    sim.setup(timestep=0.1, n_neurons=64, n_inputs=32, weight_width=16)
+    random_network(4, n_inputs=16, n_cells=40, stdp=True)
+    sim.run({duration})
+    sim.end()
+""")
+
+
+def test_neurohw_deploy_runs_a_script_on_the_virtual_board(tmp_path):
+    script = tmp_path / "net.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), duration=50.0))
+    done = subprocess.run([sys.executable, "-m", "neurohw.cli", "deploy", str(script),
+                           "--virtual"], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert "runs on the board" in done.stdout and "(virtual)" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if "0-50" in line)
+    assert row.rstrip(" │").endswith("yes") and " 500 " in row
+
+
+def test_ctrl_c_stops_the_board_and_closes_the_port(tmp_path):
+    script = tmp_path / "long.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent), duration=1e6)
+                      .replace("sim.run(", "import neurohw.pynn.simulator as s, threading\n"
+                               "def tell():\n"
+                               "    import time\n"
+                               "    while s.state.simulation is None or "
+                               "s.state.simulation.device is None: time.sleep(0.05)\n"
+                               "    time.sleep(1.0)\n"
+                               "    print('pid', s.state.simulation.device._virtual_board.pid, "
+                               "flush=True)\n"
+                               "threading.Thread(target=tell, daemon=True).start()\n"
+                               "sim.run("))
+    process = subprocess.Popen([sys.executable, "-m", "neurohw.cli", "deploy", str(script),
+                                "--virtual"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=REPO)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("pid "), (line, process.stderr.read() if process.poll() else "")
+        harness = int(line.split()[1])
+        assert Path(f"/proc/{harness}").exists()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "stopped (Ctrl-C)" in stderr
+    # the virtual board was stopped with the session, not orphaned
+    for _ in range(50):
+        if not Path(f"/proc/{harness}").exists():
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{harness}").exists()
