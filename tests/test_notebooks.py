@@ -21,17 +21,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-import neurohw.report
 from neurohw.examples import pattern_learning as pl
-from neurohw.pynn.targets import accepted_options
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 EXECUTED = REPO / "build" / "notebooks"
 KERNEL = "neurohw-test-venv"
-
-HAVE_REPORT = hasattr(neurohw.report, "compare")
-HAVE_VIRTUAL_BOARD = "port" in (accepted_options("fpga") or ())
 
 
 @pytest.fixture
@@ -89,10 +84,10 @@ def table(markdown: str) -> list[list[str]]:
 
 def check_report_cell(cells):
     cell = cell_with(cells, "neurohw.report.compare(")
-    if HAVE_REPORT:
-        assert any("text/html" in o.get("data", {}) for o in cell.outputs)
-    else:
-        assert "neurohw.report.compare is not in this checkout yet" in stdout(cell)
+    (html,) = [o["data"]["text/html"] for o in cell.outputs if "text/html" in o.get("data", {})]
+    # the report holds the virtual board's run, and it equals the model's
+    assert "fpga@virtual" in html and "equal to the model" in html and "NO" not in \
+        html.split("equal to the model", 1)[1].split("</tr>", 1)[0]
 
 
 @pytest.mark.parametrize("name", ["quickstart.ipynb", "stdp_pattern_learning.ipynb"])
@@ -162,11 +157,8 @@ def test_stdp_pattern_learning(kernel):
     assert "answered differently by the two targets" in stdout(
         cell_with(cells, "no_ltd = pl.sweep("))
     assert images(cells) == 3            # patterns, one trial, accuracy
-    board = stdout(cell_with(cells, "VIRTUAL_BOARD = "))
-    if HAVE_VIRTUAL_BOARD:
-        # the model is bit-exact with the RTL: the virtual board answers as it does
-        assert "answered differently by the model and the virtual board: 0\n" in board
-        assert any(m.startswith("**FPGA model vs virtual board**") for m in outputs)
-    else:
-        assert "is not in this checkout yet" in board
+    board = stdout(cell_with(cells, "BOARD_COUNTS, BOARD_SEEDS = "))
+    # the model is bit-exact with the RTL: the virtual board answers as it does
+    assert "answered differently by the model and the virtual board: 0\n" in board
+    assert any(m.startswith("**FPGA model vs virtual board**") for m in outputs)
     check_report_cell(cells)
