@@ -128,5 +128,13 @@ def test_demo_reports_the_bundled_example(tmp_path):
     doc = json.loads((tmp_path / "demo" / "report.json").read_text())
     jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text())).validate(doc)
     assert Path(doc["script"]).name == "balanced.py"
-    assert {r["name"] for r in doc["runs"]} >= {"reference", "brian2", "fpga"}
+    assert {r["name"] for r in doc["runs"]} == {"reference", "brian2", "fpga", "fpga@virtual"}
     assert all(r["ok"] for r in doc["runs"])
+    # the main job ran on the virtual board, and the board did what the model predicts
+    (board,) = [r for r in doc["runs"] if r["name"] == "fpga@virtual"]
+    host = board["hardware"]["host"]
+    assert host["virtual"] and host["chunks"] > 0 and host["bytes_to_board"] > 0
+    assert host["model_agreement"] == {"spikes": True, "step_cycles": True, "state": True,
+                                       "weights": True}
+    (model,) = [r for r in doc["runs"] if r["name"] == "fpga"]
+    assert board["hardware"]["timing"]["total_cycles"] == model["hardware"]["timing"]["total_cycles"]

@@ -51,6 +51,9 @@ from ...ir import Network, NetworkError, Population
 from ...results import HardwareRun, HostMeasurement, QuantizationError, Signal, SpikeTrains
 from . import formats as F
 from .device import VIRTUAL, DeviceSession
+# the clock when neither the options nor a board give one: the iCEBreaker build's, which the
+# virtual board reports too, so that a model run and a virtual-board run compare as they are
+from .virtual import DEFAULT_CLOCK_HZ
 from .model import accepted_ticks
 from .program import FpgaProgram, load_model
 from .quantize import CapacityError, _propagators, quantize
@@ -61,7 +64,6 @@ MODES = ("fast", "realtime")
 _STATE_VARIABLES = ("v", "isyn_exc", "isyn_inh")
 # the core's build parameters when neither the options nor a board give them (rtl/core.v)
 DEFAULT_CORE = {"n_neurons": 256, "n_inputs": 256, "weight_width": 8, "delay_depth": 16}
-DEFAULT_CLOCK_HZ = 100e6          # the model's clock when none is given
 
 
 def _address(region: int, offset: int) -> int:
@@ -95,12 +97,14 @@ def _time_constant(retention: np.ndarray, dt: float) -> np.ndarray:
 class Runner:
     """The FPGA core's golden model as a target (interface: :mod:`neurohw.sim`).
 
-    Options (``setup(target="fpga", ...)``): ``clock_hz`` (Hz) and ``mode``
-    ("fast" or "realtime") shape the timing trace only; ``n_neurons``,
-    ``n_inputs``, ``weight_width`` (bits) and ``delay_depth`` (slots) are the
-    core's build parameters (rtl/README.md, "Parameters").  With the default
-    8-bit weights every weight is rounded to 1/127 of the largest; 16 bits
-    bring the spikes close to the reference simulator's.
+    Options (``setup(target="fpga", ...)``): ``clock_hz`` (Hz; default the iCEBreaker
+    build's 24 MHz, or a board's own) and ``mode`` ("fast" or "realtime") shape the timing
+    trace only; ``n_neurons``, ``n_inputs``, ``weight_width`` (bits) and
+    ``delay_depth`` (slots) are the core's build parameters (rtl/README.md,
+    "Parameters").  With the default 8-bit weights every weight is rounded to
+    1/127 of the largest; 16 bits bring the spikes close to the reference
+    simulator's.  ``port`` (a serial device path or "virtual"), ``baudrate`` and
+    ``verify`` (read the upload back) run the network on a board (module docstring).
     """
 
     backend = "fpga"
@@ -148,9 +152,8 @@ class Runner:
             self._setup(net, float(clock_hz or DEFAULT_CLOCK_HZ), mode)
             if port == VIRTUAL:
                 # quantized first: a network that does not fit fails before Verilator starts
-                from .virtual import DEFAULT_CLOCK_HZ as VIRTUAL_CLOCK_HZ
                 self.device = DeviceSession(VIRTUAL, baudrate=baudrate, shape=self.shape,
-                                            clock_hz=clock_hz or VIRTUAL_CLOCK_HZ)
+                                            clock_hz=clock_hz or DEFAULT_CLOCK_HZ)
                 self._set_clock(float(self.device.info.clock_hz))
             if self.device is not None:
                 payload_before = self.device.link_stats.get("payload_bytes", 0)
