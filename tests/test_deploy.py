@@ -221,3 +221,82 @@ def test_ctrl_c_stops_the_board_and_closes_the_port(tmp_path):
             break
         time.sleep(0.1)
     assert not Path(f"/proc/{harness}").exists()
+
+
+def model_run(program, n_steps, input_steps, input_channels):
+    """The golden model through ``n_steps`` steps: (spike (step, neuron) pairs, cycles, model)."""
+    from neurohw.targets.fpga import formats as F
+    from neurohw.targets.fpga.program import load_model
+    model = load_model(program)
+    inject = (F.REGION_CONTROL << F.REGION_SHIFT) | F.REG_INJECT
+    events, cycles, j = [], [], 0
+    for k in range(n_steps):
+        while j < len(input_steps) and input_steps[j] == k:
+            model.write(inject, int(input_channels[j]))
+            j += 1
+        events += [(k, int(n)) for n in model.step()]
+        cycles.append(int(model.last_cycles))
+    return events, cycles, model
+
+
+@pytest.mark.slow
+def test_a_noisy_link_and_a_board_reset_mid_run_change_nothing():
+    """BER 1e-3 both ways, lost and repeated bytes, and a board reset in the middle of a
+    run: over more than 10,000 frames every corrupted frame is caught and sent again,
+    none is applied twice or wrongly, and every result equals the golden model's."""
+    from neurohw.targets.fpga.faults import FaultyPort
+    from neurohw.targets.fpga.runner import Runner
+
+    sim.setup(timestep=DT)
+    random_network(5, n_inputs=16, n_cells=40, stdp=True)
+    sim.run(100.0)
+    runner = Runner(sim.simulator.state.network, **CORE)
+    sim.end()
+    program, n_steps = runner.program, 1000
+    due = runner._input_step < n_steps
+    steps, channels = runner._input_step[due], runner._input_channel[due]
+    events, cycles, model = model_run(program, n_steps, steps, channels)
+    plastic = [(int(s), int(n)) for s, n in zip(*np.nonzero(model.plastic))]
+    assert len(events) > 50 and plastic
+
+    faulty = []
+    session = DeviceSession("virtual", shape=SHAPE, clock_hz=CLOCK_HZ, wrap_port=lambda port: (
+        faulty.append(FaultyPort(port, bit_error_rate=1e-3, drop_rate=1e-4, duplicate_rate=1e-4,
+                                 seed=11)) or faulty[0]))
+    port = faulty[0]
+    started, rounds = time.monotonic(), 0
+    try:
+        while session.link_stats["frames_sent"] < 10_000:
+            session.load(program, verify=True)
+            half = n_steps // 2
+            first = session.run(half, steps[steps < half], channels[steps < half])
+            if rounds == 1:       # a power glitch a few frames into the second half
+                port.schedule_reset(100, session._virtual_board.reset_board)
+            second = session.run(n_steps - half, steps[steps >= half] - half,
+                                 channels[steps >= half])
+            got = [(int(s - first.first_step), int(n)) for run in (first, second)
+                   for s, n in zip(run.spike_steps, run.spike_neurons)]
+            assert got == events
+            assert first.step_cycles.tolist() + second.step_cycles.tolist() == cycles
+            records = session.read_neurons(0, SHAPE.n_neurons)
+            mask = (1 << 24) - 1
+            assert [r[:3] for r in records] == [
+                (int(model.v[n]) & mask, int(model.i_exc[n]) & mask, int(model.i_inh[n]) & mask)
+                for n in range(SHAPE.n_neurons)]
+            assert [r[4] for r in records] == model.post_trace.tolist()
+            words = session.read_weights(plastic)
+            width = SHAPE.weight_width
+            assert words == [int(model.plastic[s, n]) << width | int(model.weight[s, n])
+                             & ((1 << width) - 1) for s, n in plastic]
+            rounds += 1
+        stats, recoveries = session.link_stats, session.recoveries
+    finally:
+        session.close()
+    print(f"\n{rounds} uploads+runs in {time.monotonic() - started:.0f} s: {stats}; "
+          f"{recoveries} recoveries; line to board {port.to_board}, to host {port.to_host}; "
+          f"frame payload now {session.board.frame_payload} B")
+    assert port.resets == 1 and recoveries >= 1
+    # the damage was real, and the link repaired it
+    assert port.to_board.bit_flips > 1000 and port.to_host.bit_flips > 500
+    assert port.to_board.dropped > 0 and port.to_board.duplicated > 0
+    assert stats["retransmissions"] > 1000 and stats["corrupt_replies"] > 100

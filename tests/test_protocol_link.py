@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import serial
 
+from neurohw.targets.fpga.faults import FaultCounts, damage
 from neurohw.targets.fpga.link import BoardReset, CommandFailed, Link, LinkError, LinkTimeout
 from neurohw.targets.fpga.protocol import BoardEndpoint, Command, CommandRejected, ErrorCode
 
@@ -39,6 +40,7 @@ class FaultyLine:
         self.now = 0.0
         self.bytes_damaged = 0
         self._random = np.random.default_rng(seed)
+        self.counts = FaultCounts()
         self._to_board_free_at = 0.0
         self._to_host_free_at = 0.0
         self._arrivals = []  # heap of (time, order, bytes) bound for the host
@@ -49,18 +51,11 @@ class FaultyLine:
         return self.now
 
     def _damage(self, data):
-        """Flip each bit with probability bit_error_rate; drop or repeat bytes."""
-        if not data:
-            return data
-        received = np.frombuffer(data, dtype=np.uint8)
-        flips = self._random.random((len(data), 8)) < self.bit_error_rate
-        received = received ^ np.packbits(flips, axis=1, bitorder="little")[:, 0]
-        roll = self._random.random(len(data))
-        dropped = roll < self.drop_rate
-        repeated = (roll >= self.drop_rate) & (roll < self.drop_rate + self.duplicate_rate)
-        self.bytes_damaged += int(np.count_nonzero(flips.any(axis=1) | dropped | repeated))
-        copies = np.where(dropped, 0, np.where(repeated, 2, 1))
-        return np.repeat(received, copies).tobytes()
+        before = self.counts.damaged
+        data = damage(data, self._random, self.bit_error_rate, self.drop_rate,
+                      self.duplicate_rate, self.counts)
+        self.bytes_damaged += self.counts.damaged - before
+        return data
 
     def write(self, data):
         self.written += data

@@ -21,9 +21,9 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from . import formats as F
-from .link import BoardReset, Link, LinkError  # noqa: F401  (BoardReset: part of this API)
+from .link import BoardReset, Link, LinkError, LinkTimeout  # noqa: F401  (BoardReset: API)
 from .program import FpgaProgram, load_model
-from .protocol import PROTOCOL_VERSION_MAJOR, PROTOCOL_VERSION_MINOR, Command
+from .protocol import MAX_PAYLOAD, PROTOCOL_VERSION_MAJOR, PROTOCOL_VERSION_MINOR, Command
 
 # RESET bits (rtl/PROTOCOL.md, RESET)
 RESET_NEURON_STATE = 0x01
@@ -47,6 +47,15 @@ MAX_SPIKES_PER_READ = 41
 MAX_LOG_ENTRIES_PER_READ = 62
 MAX_NEURONS_PER_READ = 19
 MAX_BUS_WORDS_PER_READ = 63
+# Frames shrink on a noisy line: a frame of B bytes survives a bit error rate p with
+# probability (1-p)^(10 B), 7 % for a full frame at p = 1e-3, 67 % for a 32-byte payload.
+MIN_FRAME_PAYLOAD = 32
+SHRINK_RETRANSMISSION_RATIO = 0.5   # retransmissions per frame of one exchange that halve it
+GROW_AFTER_CLEAN_FRAMES = 256       # frames without a retransmission that double it again
+# Uploads and read-backs go in exchanges of this many frames, so that a frame size halved
+# on a noisy line applies to the rest of the image (a clean link loses one round trip per
+# exchange: about 1 % at 115200 baud and 1-2 ms round trips).
+UPLOAD_BATCH_FRAMES = 32
 COUNTER_NAMES = ("step", "last_step_cycles", "max_step_cycles", "total_step_cycles", "overruns",
                  "dropped", "late_steps", "steps_left", "spike_events", "input_events_queued",
                  "frames_accepted", "duplicates", "out_of_order", "frame_errors", "link_nacks",
@@ -160,6 +169,10 @@ class Board:
     def __init__(self, port, **link_options):
         self.link = port if isinstance(port, Link) else Link(port, **link_options)
         self.info: Optional[BoardInfo] = None
+        # the largest payload of the frames this board sends and asks for (frame_payload)
+        self.payload_limit = MAX_PAYLOAD
+        self._clean_frames = 0
+        self._spikes_asked = self._log_asked = 0
         self._next_event = 0  # absolute index of the next output spike event to fetch
         self._next_log = 0    # absolute index of the next step log entry to fetch
 
@@ -176,6 +189,45 @@ class Board:
     def bytes_read(self) -> int:
         """Bytes read from the port so far."""
         return self.link.stats.bytes_read
+
+    # ---- frame size -------------------------------------------------------------------------
+    @property
+    def frame_payload(self) -> int:
+        """Bytes of payload per frame, both ways: the board's maximum, less after losses."""
+        return max(MIN_FRAME_PAYLOAD, min(self.link.max_payload, self.payload_limit))
+
+    def _per_frame(self, item_bytes: int, header: int = 0, most: int = MAX_PAYLOAD) -> int:
+        return max(1, min(most, (self.frame_payload - header) // item_bytes))
+
+    def shrink_payload(self) -> None:
+        self.payload_limit = max(MIN_FRAME_PAYLOAD, self.frame_payload // 2)
+        self._clean_frames = 0
+
+    def _transact(self, requests, on_reply=None) -> list[bytes]:
+        """Link.transact, adapting the frame size to the line: halved when an exchange
+        needed more retransmissions than SHRINK_RETRANSMISSION_RATIO per frame or gave up
+        (LinkTimeout), doubled after GROW_AFTER_CLEAN_FRAMES clean frames."""
+        stats = self.link.stats
+        before = stats.retransmissions
+        try:
+            replies = self.link.transact(requests, on_reply=on_reply)
+        except LinkTimeout:
+            self.shrink_payload()
+            raise
+        retransmitted = stats.retransmissions - before
+        if retransmitted > SHRINK_RETRANSMISSION_RATIO * len(requests):
+            self.shrink_payload()
+        elif retransmitted:
+            self._clean_frames = 0
+        else:
+            self._clean_frames += len(requests)
+            if self._clean_frames >= GROW_AFTER_CLEAN_FRAMES and self.payload_limit < MAX_PAYLOAD:
+                self.payload_limit = min(MAX_PAYLOAD, 2 * self.payload_limit)
+                self._clean_frames = 0
+        return replies
+
+    def _request(self, cmd: int, payload: bytes = b"") -> bytes:
+        return self._transact([(cmd, payload)])[0]
 
     # ---- identification and reset ---------------------------------------------------------
     def identify(self) -> BoardInfo:
@@ -208,14 +260,14 @@ class Board:
     def reset(self, what: int = RESET_ALL) -> None:
         """RESET: the RESET_* bits.  Clearing the counters restarts the spike event and
         step log indices."""
-        self.link.request(Command.RESET, bytes((what,)))
+        self._request(Command.RESET, bytes((what,)))
         if what & RESET_COUNTERS:
             self._next_event = 0
             self._next_log = 0
 
     # ---- request builders: every write is one list of frames, sent in one window --------------
     def _bus_write_requests(self, addr: int, words: Sequence[int]) -> list[tuple[int, bytes, int]]:
-        per_frame = (self.link.max_payload - 3) // 4
+        per_frame = self._per_frame(4, 3)
         return [(Command.WRITE_BUS, _u24(addr + start) + struct.pack(
                     f"<{len(chunk)}I", *[int(w) & 0xFFFFFFFF for w in chunk]), len(chunk))
                 for start in range(0, len(words), per_frame)
@@ -223,14 +275,14 @@ class Board:
 
     def _weight_write_requests(self, first_synapse: int, words: Sequence[int]) -> list:
         wb = self._weight_bytes()
-        per_frame = (self.link.max_payload - 3) // wb
+        per_frame = self._per_frame(wb, 3)
         return [(Command.WRITE_WEIGHTS_BULK, _u24(first_synapse + start)
                  + b"".join(int(w).to_bytes(wb, "little") for w in chunk), len(chunk))
                 for start in range(0, len(words), per_frame)
                 for chunk in [words[start:start + per_frame]]]
 
     def _delay_write_requests(self, first_source: int, delays: Sequence[int]) -> list:
-        per_frame = self.link.max_payload - 2
+        per_frame = self._per_frame(1, 2)
         return [(Command.WRITE_DELAYS, struct.pack("<H", first_source + i)
                  + bytes(int(d) for d in delays[i:i + per_frame]), len(delays[i:i + per_frame]))
                 for i in range(0, len(delays), per_frame)]
@@ -239,7 +291,7 @@ class Board:
         """transact() on (cmd, payload, work) triples, advancing ``progress`` by each
         request's work as its reply arrives."""
         on_reply = None if progress is None else (lambda index: progress.advance(requests[index][2]))
-        return self.link.transact([(cmd, payload) for cmd, payload, _ in requests], on_reply=on_reply)
+        return self._transact([(cmd, payload) for cmd, payload, _ in requests], on_reply=on_reply)
 
     # ---- bus -----------------------------------------------------------------------------------
     def write_bus(self, addr: int, words: Sequence[int]) -> None:
@@ -254,8 +306,9 @@ class Board:
                        progress: Optional[_Progress] = None) -> list[list[int]]:
         requests, where = [], []
         for run, (addr, count) in enumerate(runs):
-            for start in range(0, count, MAX_BUS_WORDS_PER_READ):
-                n = min(MAX_BUS_WORDS_PER_READ, count - start)
+            per_read = self._per_frame(4, 0, MAX_BUS_WORDS_PER_READ)
+            for start in range(0, count, per_read):
+                n = min(per_read, count - start)
                 requests.append((Command.READ_BUS, _u24(addr + start) + bytes((n,)), n))
                 where.append((run, addr + start, n))
         words: list[list[int]] = [[] for _ in runs]
@@ -285,7 +338,7 @@ class Board:
     def _read_weight_runs(self, runs: Sequence[tuple[int, int]],
                           progress: Optional[_Progress] = None) -> list[list[int]]:
         wb = self._weight_bytes()
-        per_frame = 254 // wb
+        per_frame = self._per_frame(wb, 1, 254 // wb)
         requests, where = [], []
         for run, (first, count) in enumerate(runs):
             for start in range(0, count, per_frame):
@@ -304,16 +357,16 @@ class Board:
         wb = self._weight_bytes()
         items = [struct.pack("<HH", pre, post) + int(w).to_bytes(wb, "little")
                  for pre, post, w in synapses]
-        per_frame = self.link.max_payload // (4 + wb)
-        self.link.transact([(Command.WRITE_WEIGHTS_SPARSE, b"".join(items[i:i + per_frame]))
+        per_frame = self._per_frame(4 + wb)
+        self._transact([(Command.WRITE_WEIGHTS_SPARSE, b"".join(items[i:i + per_frame]))
                             for i in range(0, len(items), per_frame)])
 
     def read_weights_sparse(self, synapses: Sequence[tuple[int, int]]) -> list[int]:
         """READ_WEIGHTS_SPARSE: the weight words of (source, neuron) pairs, in order."""
         wb = self._weight_bytes()
-        per_frame = min(self.link.max_payload // 4, 254 // wb)
+        per_frame = min(self._per_frame(4), self._per_frame(wb, 1, 254 // wb))
         chunks = [synapses[i:i + per_frame] for i in range(0, len(synapses), per_frame)]
-        replies = self.link.transact([(Command.READ_WEIGHTS_SPARSE, b"".join(
+        replies = self._transact([(Command.READ_WEIGHTS_SPARSE, b"".join(
             struct.pack("<HH", pre, post) for pre, post in chunk)) for chunk in chunks])
         words: list[int] = []
         for reply, chunk in zip(replies, chunks):
@@ -326,23 +379,24 @@ class Board:
     # ---- neurons, delays, STDP ---------------------------------------------------------------------
     def write_neurons(self, first: int, records: Sequence[tuple[int, int, int, int, int]]) -> None:
         """WRITE_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron."""
-        per_frame = (self.link.max_payload - 2) // NEURON_RECORD_BYTES
+        per_frame = self._per_frame(NEURON_RECORD_BYTES, 2)
         requests = []
         for start in range(0, len(records), per_frame):
             data = b"".join(_u24(v) + _u24(ie) + _u24(ii) + struct.pack("<HH", ctl, y)
                             for v, ie, ii, ctl, y in records[start:start + per_frame])
             requests.append((Command.WRITE_NEURON_PARAMS, struct.pack("<H", first + start) + data))
-        self.link.transact(requests)
+        self._transact(requests)
 
     def read_neurons(self, first: int, count: int) -> list[tuple[int, int, int, int, int]]:
         """READ_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron, raw bits."""
         requests, where = [], []
-        for start in range(0, count, MAX_NEURONS_PER_READ):
-            n = min(MAX_NEURONS_PER_READ, count - start)
+        per_read = self._per_frame(NEURON_RECORD_BYTES, 1, MAX_NEURONS_PER_READ)
+        for start in range(0, count, per_read):
+            n = min(per_read, count - start)
             requests.append((Command.READ_NEURON_PARAMS, struct.pack("<HB", first + start, n)))
             where.append((first + start, n))
         records = []
-        for reply, (at, n) in zip(self.link.transact(requests), where):
+        for reply, (at, n) in zip(self._transact(requests), where):
             self._expect_length(Command.READ_NEURON_PARAMS, reply, NEURON_RECORD_BYTES * n,
                                 F.REGION_V << F.REGION_SHIFT | at)
             for i in range(n):
@@ -358,7 +412,7 @@ class Board:
     def write_stdp(self, enable: bool, a_plus: int, a_minus: int, w_min: int, w_max: int,
                    pre_decay: int, post_decay: int) -> None:
         """WRITE_STDP: the STDP registers in one frame."""
-        self.link.request(Command.WRITE_STDP, struct.pack(
+        self._request(Command.WRITE_STDP, struct.pack(
             "<BHHhhHH", int(enable), a_plus, a_minus, w_min, w_max, pre_decay, post_decay))
 
     # ---- programs ------------------------------------------------------------------------------------
@@ -367,7 +421,8 @@ class Board:
         written word back and compare it with what the golden model holds after the same writes.
 
         Runs of consecutive addresses go out as one command: weights as WRITE_WEIGHTS_BULK,
-        delays as WRITE_DELAYS, the rest as WRITE_BUS; the whole image is one window of frames.
+        delays as WRITE_DELAYS, the rest as WRITE_BUS, in exchanges of UPLOAD_BATCH_FRAMES
+        frames (each built at the frame size the line allows then, :meth:`_transact`).
         A write repeated to one address counts once, with its last value (the program's writes
         are register and memory loads).  ``progress`` counts words."""
         info = self._info()
@@ -376,16 +431,20 @@ class Board:
                              f"the board's core is {info.shape}, the program is for {program.shape}")
         self.reset()
         image = dict(program.writes)
-        requests = []
+        tracker = _Progress(progress, len(image), "upload")
         for start, words in _runs(sorted(image.items())):
             region, offset = start >> F.REGION_SHIFT, start & ((1 << F.REGION_SHIFT) - 1)
-            if region == F.REGION_WEIGHT:
-                requests += self._weight_write_requests(offset, words)
-            elif region == F.REGION_DELAY:
-                requests += self._delay_write_requests(offset, words)
-            else:
-                requests += self._bus_write_requests(start, words)
-        self._send(requests, _Progress(progress, len(image), "upload"))
+            while words:
+                if region == F.REGION_WEIGHT:
+                    requests = self._weight_write_requests(offset, words)
+                elif region == F.REGION_DELAY:
+                    requests = self._delay_write_requests(offset, words)
+                else:
+                    requests = self._bus_write_requests(start, words)
+                batch = requests[:UPLOAD_BATCH_FRAMES]
+                self._send(batch, tracker)
+                done = sum(work for _, _, work in batch)
+                start, offset, words = start + done, offset + done, words[done:]
         if verify:
             self.verify(program, image, progress=progress)
 
@@ -396,41 +455,46 @@ class Board:
         model = load_model(program)
         runs = _runs(sorted((image or dict(program.writes)).items()))
         tracker = _Progress(progress, sum(len(words) for _, words in runs), "verify")
-        weight_runs = [(start, words) for start, words in runs
-                       if start >> F.REGION_SHIFT == F.REGION_WEIGHT]
-        bus_runs = [(start, words) for start, words in runs
-                    if start >> F.REGION_SHIFT != F.REGION_WEIGHT]
         mask = (1 << F.REGION_SHIFT) - 1
-        got = self._read_weight_runs([(start & mask, len(words)) for start, words in weight_runs],
-                                     tracker)
-        got += self._read_bus_runs([(start, len(words)) for start, words in bus_runs], tracker)
-        for (start, _), words in zip(weight_runs + bus_runs, got):
-            for i, word in enumerate(words):
-                expected = model.read(start + i)
-                if word != expected:
-                    raise BoardError(self.port_name, Command.READ_BUS,
-                                     f"read-back of bus address 0x{start + i:06X}: "
-                                     f"0x{word:X}, written 0x{expected:X}")
+        for start, words in runs:
+            at = 0
+            while at < len(words):
+                # as many words as UPLOAD_BATCH_FRAMES replies carry at today's frame size
+                if start >> F.REGION_SHIFT == F.REGION_WEIGHT:
+                    n = min(len(words) - at, UPLOAD_BATCH_FRAMES * self._per_frame(
+                        self._weight_bytes(), 1, 254 // self._weight_bytes()))
+                    (got,) = self._read_weight_runs([((start + at) & mask, n)], tracker)
+                else:
+                    n = min(len(words) - at, UPLOAD_BATCH_FRAMES * self._per_frame(
+                        4, 0, MAX_BUS_WORDS_PER_READ))
+                    (got,) = self._read_bus_runs([(start + at, n)], tracker)
+                for i, word in enumerate(got):
+                    expected = model.read(start + at + i)
+                    if word != expected:
+                        raise BoardError(self.port_name, Command.READ_BUS,
+                                         f"read-back of bus address 0x{start + at + i:06X}: "
+                                         f"0x{word:X}, written 0x{expected:X}")
+                at += n
 
     def load_inputs(self, events: Iterable[tuple[int, int]]) -> None:
         """LOAD_INPUT_SPIKES: (step, channel) events, steps ascending."""
         items = [struct.pack("<IH", step, channel) for step, channel in events]
-        per_frame = self.link.max_payload // 6
-        self.link.transact([(Command.LOAD_INPUT_SPIKES, b"".join(items[i:i + per_frame]))
+        per_frame = self._per_frame(6)
+        self._transact([(Command.LOAD_INPUT_SPIKES, b"".join(items[i:i + per_frame]))
                             for i in range(0, len(items), per_frame)])
 
     # ---- running ---------------------------------------------------------------------------------------
     def run(self, steps: int, period: int = 0) -> None:
         """RUN: ``steps`` steps, as fast as possible (``period`` 0) or one every ``period`` clocks.
         Returns at once; the board runs on (see :meth:`wait`)."""
-        self.link.request(Command.RUN, struct.pack("<II", steps, period))
+        self._request(Command.RUN, struct.pack("<II", steps, period))
 
     def stop(self) -> None:
         """STOP: the RUN in progress ends after its current step (nothing if none runs)."""
-        self.link.request(Command.STOP)
+        self._request(Command.STOP)
 
     def counters(self) -> Counters:
-        reply = self.link.request(Command.READ_COUNTERS)
+        reply = self._request(Command.READ_COUNTERS)
         return self._counters(reply)
 
     def _counters(self, reply: bytes) -> Counters:
@@ -438,16 +502,18 @@ class Board:
         return Counters(*struct.unpack(f"<{len(COUNTER_NAMES)}I", reply))
 
     def _spike_request(self) -> tuple[int, bytes]:
-        return Command.READ_OUTPUT_SPIKES, struct.pack("<IB", self._next_event, MAX_SPIKES_PER_READ)
+        self._spikes_asked = self._per_frame(SPIKE_EVENT_BYTES, 5, MAX_SPIKES_PER_READ)
+        return Command.READ_OUTPUT_SPIKES, struct.pack("<IB", self._next_event, self._spikes_asked)
 
     def _log_request(self) -> tuple[int, bytes]:
-        return Command.READ_STEP_LOG, struct.pack("<IB", self._next_log, MAX_LOG_ENTRIES_PER_READ)
+        self._log_asked = self._per_frame(STEP_LOG_ENTRY_BYTES, 5, MAX_LOG_ENTRIES_PER_READ)
+        return Command.READ_STEP_LOG, struct.pack("<IB", self._next_log, self._log_asked)
 
     def _take_spikes(self, reply: bytes, events: list) -> bool:
         """Decode a READ_OUTPUT_SPIKES reply into ``events``; True if it held all available."""
         available = struct.unpack("<I", reply[:4])[0] if len(reply) >= 4 else -1
         n = (len(reply) - 4) // SPIKE_EVENT_BYTES
-        if len(reply) != 4 + n * SPIKE_EVENT_BYTES or n != min(available, MAX_SPIKES_PER_READ):
+        if len(reply) != 4 + n * SPIKE_EVENT_BYTES or n != min(available, self._spikes_asked):
             raise BoardError(self.port_name, Command.READ_OUTPUT_SPIKES,
                              f"reply of {len(reply)} bytes with {available} events available")
         events += struct.iter_unpack("<IH", reply[4:])
@@ -458,7 +524,7 @@ class Board:
         """Decode a READ_STEP_LOG reply into (cycles, late) ``entries``; True if it held all."""
         available = struct.unpack("<I", reply[:4])[0] if len(reply) >= 4 else -1
         n = (len(reply) - 4) // STEP_LOG_ENTRY_BYTES
-        if len(reply) != 4 + n * STEP_LOG_ENTRY_BYTES or n != min(available, MAX_LOG_ENTRIES_PER_READ):
+        if len(reply) != 4 + n * STEP_LOG_ENTRY_BYTES or n != min(available, self._log_asked):
             raise BoardError(self.port_name, Command.READ_STEP_LOG,
                              f"reply of {len(reply)} bytes with {available} entries available")
         entries += [(word & STEP_LOG_CYCLES_MASK, bool(word & STEP_LOG_LATE))
@@ -469,14 +535,14 @@ class Board:
     def read_spikes(self) -> list[tuple[int, int]]:
         """Every output spike event the board holds, as (step, neuron), in order; frees them."""
         events: list[tuple[int, int]] = []
-        while not self._take_spikes(self.link.request(*self._spike_request()), events):
+        while not self._take_spikes(self._request(*self._spike_request()), events):
             pass
         return events
 
     def read_step_log(self) -> list[tuple[int, bool]]:
         """Every step log entry the board holds, as (cycles, late), in order; frees them."""
         entries: list[tuple[int, bool]] = []
-        while not self._take_log(self.link.request(*self._log_request()), entries):
+        while not self._take_log(self._request(*self._log_request()), entries):
             pass
         return entries
 
@@ -488,7 +554,7 @@ class Board:
         lists by default) as they arrive, so that an interruption loses none."""
         events = [] if events is None else events
         entries = [] if entries is None else entries
-        counters_reply, spike_reply, log_reply = self.link.transact(
+        counters_reply, spike_reply, log_reply = self._transact(
             [(Command.READ_COUNTERS, b""), self._spike_request(), self._log_request()])
         counters = self._counters(counters_reply)
         spikes_done = self._take_spikes(spike_reply, events)
@@ -496,7 +562,7 @@ class Board:
         while not (spikes_done and log_done):
             requests = ([] if spikes_done else [self._spike_request()]) \
                 + ([] if log_done else [self._log_request()])
-            replies = iter(self.link.transact(requests))
+            replies = iter(self._transact(requests))
             if not spikes_done:
                 spikes_done = self._take_spikes(next(replies), events)
             if not log_done:

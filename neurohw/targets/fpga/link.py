@@ -6,9 +6,23 @@ the virtual board's pseudo-terminal, the model board's port
 (:class:`~neurohw.targets.fpga.board_model.ModelPort`), or an in-memory pipe
 in the tests.  It keeps up to ``window`` frames and up to ``rx_buffer`` wire
 bytes unacknowledged (the board's window and receive FIFO, from IDENTIFY),
-retransmits on NACK or on a reply timeout (go-back-N: every unacknowledged
-frame, in order), gives up after ``max_retries`` retransmissions of one frame,
-and counts what it did in :class:`LinkStats`.  Every error names the port and
+retransmits on NACK, on a damaged reply or on a reply timeout (go-back-N:
+every unacknowledged frame, in order), gives up after ``max_retries``
+retransmissions of the oldest frame, and counts what it did in
+:class:`LinkStats`.
+
+The reply timer adapts to the measured round trip as TCP's does (RFC 6298:
+smoothed RTT + 4 x its variation, no samples from retransmitted frames --
+Karn's rule -- doubled on every expiry), between ``MIN_REPLY_TIMEOUT`` and
+``reply_timeout``.  It runs from the moment a frame has left at the port's baud
+rate (a window of frames queued in the OS buffer at 115200 baud takes a while
+to go out) and is held while reply bytes arrive.
+
+Go-back-N resends the whole window after a loss, so on a noisy line a wide
+window multiplies the damage.  The number of frames in flight is therefore
+limited by a congestion window as in TCP (RFC 5681): halved, once per lost
+frame, when a frame has to be sent again, and grown by one frame per window of
+clean acknowledgements, up to the board's window.  Every error names the port and
 the command; a board that was reset, or whose sequence numbers no longer match
 the host's, raises :class:`BoardReset`.
 """
@@ -28,6 +42,8 @@ from neurohw.targets.fpga.protocol import (
 # IDENTIFY's link fields (rtl/PROTOCOL.md, IDENTIFY): version, max_payload, max_window, rx_buffer
 LINK_IDENTITY_BYTES = 6
 DEFAULT_WINDOW = 32
+MIN_REPLY_TIMEOUT = 0.02  # s: below this, scheduling jitter on a loaded host looks like loss
+BITS_PER_BYTE = 10        # UART 8N1
 
 
 class ByteStream(Protocol):
@@ -91,6 +107,8 @@ class LinkStats:
     overflow_nacks: int = 0  # of those, RX_OVERFLOW: the board's receive FIFO overflowed
     corrupt_replies: int = 0  # bytes from the board the decoder dropped
     stale_replies: int = 0  # replies to no frame in flight (e.g. re-ACKs)
+    fast_retransmits: int = 0  # retransmissions started by a damaged reply, not the timer
+    payload_bytes: int = 0  # command payload bytes acknowledged
     bytes_written: int = 0  # wire bytes written to the port (retransmissions included)
     bytes_read: int = 0  # bytes read from the port
 
@@ -110,9 +128,11 @@ class _InFlight:
     index: int  # position in the caller's request list
     cmd: int
     wire: bytes
-    sent_at: float
+    departs_at: float  # when its last byte has left at the port's baud rate
+    payload_bytes: int
     retransmissions: int = 0
     last_nack: Optional[int] = None
+    fast_retransmitted: bool = False  # one fast retransmission per oldest frame
 
 
 class Link:
@@ -139,7 +159,15 @@ class Link:
         # Until IDENTIFY has said how big the board's receive FIFO is, one frame at a time.
         self.rx_buffer: Optional[int] = None
         self.stats = LinkStats()
+        self.congestion_window = window
+        self._clean_acks = 0
         self._clock = clock
+        self._srtt: Optional[float] = None
+        self._rttvar = 0.0
+        self.rto = reply_timeout
+        baudrate = getattr(port, "baudrate", None)
+        self._byte_time = BITS_PER_BYTE / baudrate if baudrate else 0.0
+        self._line_free_at = 0.0
         self._decoder = StreamDecoder()
         self._next_seq = 0
         # A short read timeout, so that the reply timer is checked often; the
@@ -175,6 +203,7 @@ class Link:
                                  int.from_bytes(reply[4:6], "little"), reply[LINK_IDENTITY_BYTES:])
         self.max_payload = min(MAX_PAYLOAD, identity.max_payload)
         self.window = max(1, min(self.window, identity.max_window))
+        self.congestion_window = self.window
         self.rx_buffer = identity.rx_buffer
         return identity
 
@@ -204,9 +233,22 @@ class Link:
                                  f"{len(payload)} bytes exceeds the board's {self.max_payload}")
         return self._exchange(requests, self.window, self.rx_buffer, on_reply)
 
-    def _write(self, wire: bytes) -> None:
+    def _write(self, wire: bytes) -> float:
+        """Write a frame; return when its last byte will have left the port."""
         self.port.write(wire)
         self.stats.bytes_written += len(wire)
+        self._line_free_at = max(self._clock(), self._line_free_at) + len(wire) * self._byte_time
+        return self._line_free_at
+
+    def _sample_round_trip(self, rtt: float) -> None:
+        """RFC 6298, section 2: SRTT, RTTVAR and the RTO from one round-trip sample."""
+        if self._srtt is None:
+            self._srtt, self._rttvar = rtt, rtt / 2
+        else:
+            self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - rtt)
+            self._srtt = 0.875 * self._srtt + 0.125 * rtt
+        self.rto = min(self.reply_timeout, max(min(MIN_REPLY_TIMEOUT, self.reply_timeout),
+                                               self._srtt + 4 * self._rttvar))
 
     def _exchange(self, requests: Iterable[tuple[int, bytes]], window: int,
                   rx_buffer: Optional[int],
@@ -222,7 +264,8 @@ class Link:
         # another on the board's transmitter are progress, not a loss.
         progress_at = self._clock()
         while next_index < len(todo) or in_flight:
-            while next_index < len(todo) and len(in_flight) < window:
+            while next_index < len(todo) and len(in_flight) < min(window,
+                                                                  self.congestion_window):
                 cmd, payload = todo[next_index]
                 if cmd not in IDEMPOTENT_COMMANDS and any(
                         sent.cmd in IDEMPOTENT_COMMANDS for sent in in_flight.values()):
@@ -235,16 +278,24 @@ class Link:
                     # byte credit: the unacknowledged frames must fit the board's receive FIFO
                     break
                 self._next_seq = (seq + 1) % SEQ_MODULUS
-                self._write(wire)
+                departs_at = self._write(wire)
                 self.stats.frames_sent += 1
-                in_flight[seq] = _InFlight(next_index, cmd, wire, self._clock())
+                in_flight[seq] = _InFlight(next_index, cmd, wire, departs_at, len(payload))
                 in_flight_bytes += len(wire)
                 next_index += 1
             received = self.port.read(max(1, getattr(self.port, "in_waiting", 0) or 0))
             self.stats.bytes_read += len(received)
+            if received:
+                progress_at = self._clock()   # a reply is on its way: hold the timer
             for event in self._decoder.feed(received):
                 if isinstance(event, FrameError):
                     self.stats.corrupt_replies += 1
+                    oldest = next(iter(in_flight.values()), None)
+                    if oldest is not None and not oldest.fast_retransmitted:
+                        # a reply was lost: resend now rather than after the timer
+                        oldest.fast_retransmitted = True
+                        self.stats.fast_retransmits += 1
+                        self._retransmit(in_flight)
                     continue
                 answered = self._on_reply(event, in_flight, replies, failures)
                 if answered is None:
@@ -252,12 +303,20 @@ class Link:
                 elif answered:
                     in_flight_bytes -= len(answered.wire)
                     progress_at = self._clock()
+                    self.stats.payload_bytes += answered.payload_bytes
+                    if answered.retransmissions == 0:   # Karn: only unambiguous samples
+                        self._sample_round_trip(progress_at - answered.departs_at)
+                        self._clean_acks += 1
+                        if self._clean_acks >= self.congestion_window:
+                            self._clean_acks = 0
+                            self.congestion_window = min(self.window, self.congestion_window + 1)
                     if on_reply is not None:
                         on_reply(answered.index)
             if in_flight:
                 oldest = next(iter(in_flight.values()))
-                if self._clock() - max(oldest.sent_at, progress_at) >= self.reply_timeout:
+                if self._clock() - max(oldest.departs_at, progress_at) >= self.rto:
                     self.stats.timeouts += 1
+                    self.rto = min(self.reply_timeout, 2 * self.rto)   # back off
                     self._retransmit(in_flight)
         if failures:
             raise failures[0]
@@ -307,15 +366,20 @@ class Link:
         return sent
 
     def _retransmit(self, in_flight: "OrderedDict[int, _InFlight]") -> None:
-        """Go back N: resend every unacknowledged frame, oldest first."""
-        now = self._clock()
-        for seq, sent in in_flight.items():
-            if sent.retransmissions >= self.max_retries:
-                why = f"no acknowledgement after {sent.retransmissions} retransmissions"
-                if sent.last_nack is not None:
-                    why += f" (last NACK: {_code_name(sent.last_nack)})"
-                raise LinkTimeout(self.port_name, sent.cmd, seq, why)
-            sent.retransmissions += 1
-            sent.sent_at = now
-            self._write(sent.wire)
+        """Go back N: resend every unacknowledged frame, oldest first.  Only the oldest
+        frame's budget is spent: the others go again because it did, not for themselves."""
+        seq, oldest = next(iter(in_flight.items()))
+        if oldest.retransmissions >= self.max_retries:
+            why = f"no acknowledgement after {oldest.retransmissions} retransmissions"
+            if oldest.last_nack is not None:
+                why += f" (last NACK: {_code_name(oldest.last_nack)})"
+            raise LinkTimeout(self.port_name, oldest.cmd, seq, why)
+        if oldest.retransmissions == 0:     # one halving per lost frame, not per resend
+            self.congestion_window = max(1, self.congestion_window // 2)
+            self._clean_acks = 0
+        oldest.retransmissions += 1
+        for sent in in_flight.values():
+            if sent is not oldest:
+                sent.retransmissions = max(sent.retransmissions, 1)   # Karn: no RTT sample
+            sent.departs_at = self._write(sent.wire)
             self.stats.retransmissions += 1
