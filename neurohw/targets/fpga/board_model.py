@@ -799,6 +799,11 @@ class ModelPort:
         self._arrival_clocks: deque[int] = deque()          # ... and the clock each left the board
         self._received = bytearray()
 
+    @property
+    def baudrate(self) -> float:
+        """The line rate, named as pyserial names it (the link times frames by it)."""
+        return self.baud
+
     def clock(self) -> float:
         return self.now
 
