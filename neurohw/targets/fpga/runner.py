@@ -255,22 +255,9 @@ class Runner:
             cycles[j] = self.model.last_cycles
         self._step += n_steps
 
-        result = HardwareRun(t_start=k_first * self.dt, t_stop=self._step * self.dt,
-                             dt=self.dt, backend=self.backend, target="fpga",
-                             config=self._config(), clock_hz=self.clock_hz,
-                             step_cycles=cycles, overrun=cycles >= self.tick_period_cycles,
-                             quantization=self.quantization_report(),
-                             notes=list(self.program.notes))
+        result = self._result(k_first, n_steps, cycles, self._config(), groups, samples,
+                              fired_ids, fired_steps, slice(first_input, last_input))
         result.dropped_ticks, result.elapsed_ns = self._pacing(cycles)
-        self._collect_spikes(result, fired_ids, fired_steps,
-                             slice(first_input, last_input))
-        for (label, var), (every, ids) in groups.items():
-            pop = self.net.population(label)
-            rows = samples[(label, var)]
-            result.signals.setdefault(label, {})[var] = Signal(
-                times=(k_first + every * np.arange(len(rows))) * self.dt,
-                indices=pop.record[var].copy(),
-                values=np.array(rows).reshape(len(rows), ids.size))
         for label, ids in self.program.neurons.items():
             result.final_state[label] = {var: self._read_state(var, ids)
                                          for var in _STATE_VARIABLES}
@@ -497,22 +484,10 @@ class Runner:
         config = {**self._config(), "model": f"the board on {device.port}"
                   + (" (virtual board: the Verilated RTL)" if device.virtual else ""),
                   "port": device.port}
-        result = HardwareRun(t_start=k_first * self.dt, t_stop=(k_first + n_steps) * self.dt,
-                             dt=self.dt, backend=self.backend, target="fpga", config=config,
-                             clock_hz=self.clock_hz, step_cycles=cycles,
-                             overrun=cycles >= self.tick_period_cycles,
-                             quantization=self.quantization_report(),
-                             notes=list(self.program.notes))
+        result = self._result(k_first, n_steps, cycles, config, groups, samples,
+                              fired_ids, fired_steps, inputs)
         result.dropped_ticks = 0      # the board's stepped mode starts a step late, drops none
         result.elapsed_ns = self._board_elapsed_ns(cycles)
-        self._collect_spikes(result, fired_ids, fired_steps, inputs)
-        for (label, var), (every, _) in groups.items():
-            pop = self.net.population(label)
-            rows = samples[(label, var)]
-            result.signals.setdefault(label, {})[var] = Signal(
-                times=(k_first + every * np.arange(len(rows))) * self.dt,
-                indices=pop.record[var].copy(),
-                values=np.array(rows).reshape(len(rows), pop.record[var].size))
         for label, ids in self.program.neurons.items():
             result.final_state[label] = {var: final[var][ids] for var in _STATE_VARIABLES}
         result.weights = weights
@@ -536,6 +511,24 @@ class Runner:
             late_steps=int(np.count_nonzero(late)),
             notes=list(device.notes[mark_notes:]))
         self._host_mark = (stats, device.recoveries, len(device.notes))
+        return result
+
+    def _result(self, k_first: int, n_steps: int, cycles: np.ndarray, config: dict, groups,
+                samples, fired_ids, fired_steps, inputs: slice) -> HardwareRun:
+        """The HardwareRun of a stretch of steps: timing, spikes and sampled signals."""
+        result = HardwareRun(t_start=k_first * self.dt, t_stop=(k_first + n_steps) * self.dt,
+                             dt=self.dt, backend=self.backend, target="fpga", config=config,
+                             clock_hz=self.clock_hz, step_cycles=cycles,
+                             overrun=cycles >= self.tick_period_cycles,
+                             quantization=self.quantization_report(),
+                             notes=list(self.program.notes))
+        self._collect_spikes(result, fired_ids, fired_steps, inputs)
+        for (label, var), (every, ids) in groups.items():
+            rows = samples[(label, var)]
+            result.signals.setdefault(label, {})[var] = Signal(
+                times=(k_first + every * np.arange(len(rows))) * self.dt,
+                indices=self.net.population(label).record[var].copy(),
+                values=np.array(rows).reshape(len(rows), ids.size))
         return result
 
     def _board_state(self, first: int, count: int) -> dict[str, np.ndarray]:
