@@ -193,7 +193,10 @@ async def start(dut):
     cocotb.start_soon(uart.drive())
     cocotb.start_soon(uart.listen())
     # reply timeout: far above the longest frame (~260 bytes x 10 bits x 4 clocks) plus a RESET sweep
-    board = Board(uart, port_name="sim-uart", reply_timeout=60_000, clock=lambda: uart.edge())
+    # the clock counts clock edges: a fixed 60,000-cycle timer (an adaptive one would need a
+    # floor in cycles; the bench checks a clean line never retransmits)
+    board = Board(uart, port_name="sim-uart", reply_timeout=60_000, min_reply_timeout=60_000,
+                  clock=lambda: uart.edge())
     return uart, board
 
 

@@ -13,7 +13,7 @@ retransmissions of the oldest frame, and counts what it did in
 
 The reply timer adapts to the measured round trip as TCP's does (RFC 6298:
 smoothed RTT + 4 x its variation, no samples from retransmitted frames --
-Karn's rule -- doubled on every expiry), between ``MIN_REPLY_TIMEOUT`` and
+Karn's rule -- doubled on every expiry), between ``min_reply_timeout`` and
 ``reply_timeout``.  It runs from the moment a frame has left at the port's baud
 rate (a window of frames queued in the OS buffer at 115200 baud takes a while
 to go out) and is held while reply bytes arrive.
@@ -146,7 +146,7 @@ class Link:
 
     def __init__(self, port: ByteStream, *, port_name: Optional[str] = None,
                  window: int = DEFAULT_WINDOW, reply_timeout: float = 0.25, max_retries: int = 10,
-                 poll_interval: float = 0.01,
+                 poll_interval: float = 0.01, min_reply_timeout: float = MIN_REPLY_TIMEOUT,
                  clock: Callable[[], float] = time.monotonic):
         if not 1 <= window <= MAX_WINDOW:
             raise ValueError(f"window must be 1..{MAX_WINDOW}, got {window}")
@@ -165,6 +165,8 @@ class Link:
         self._srtt: Optional[float] = None
         self._rttvar = 0.0
         self.rto = reply_timeout
+        # in the units of ``clock`` (seconds unless a simulation counts its own time)
+        self.min_reply_timeout = min(min_reply_timeout, reply_timeout)
         baudrate = getattr(port, "baudrate", None)
         self._byte_time = BITS_PER_BYTE / baudrate if baudrate else 0.0
         self._line_free_at = 0.0
@@ -247,7 +249,7 @@ class Link:
         else:
             self._rttvar = 0.75 * self._rttvar + 0.25 * abs(self._srtt - rtt)
             self._srtt = 0.875 * self._srtt + 0.125 * rtt
-        self.rto = min(self.reply_timeout, max(min(MIN_REPLY_TIMEOUT, self.reply_timeout),
+        self.rto = min(self.reply_timeout, max(self.min_reply_timeout,
                                                self._srtt + 4 * self._rttvar))
 
     def _exchange(self, requests: Iterable[tuple[int, bytes]], window: int,
