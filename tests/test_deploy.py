@@ -82,7 +82,9 @@ def test_virtual_board_gives_the_models_spikes_weights_state_and_cycles(seed):
         # the run went over the wire: the board counted it and the host timed it
         assert b.host.board_counters["frames_accepted"] > 0
         assert b.host.chunk_steps.sum() == b.n_steps and b.host.run_s > 0
-        assert b.host.link["retransmissions"] == 0     # a pty is a clean wire
+        # a pty is a clean wire: nothing damaged (a loaded host may still outwait the reply
+        # timer now and then, which costs a harmless retransmission)
+        assert b.host.link["corrupt_replies"] == 0 and b.host.link["nacks"] == 0
     first = board_runs[0].result.host
     assert first.upload_s > 0 and first.verify_s > 0 and first.round_trip_s.size > 0
     # STDP changed the weights on the board
