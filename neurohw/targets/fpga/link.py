@@ -42,7 +42,7 @@ from neurohw.targets.fpga.protocol import (
 # IDENTIFY's link fields (rtl/PROTOCOL.md, IDENTIFY): version, max_payload, max_window, rx_buffer
 LINK_IDENTITY_BYTES = 6
 DEFAULT_WINDOW = 32
-MIN_REPLY_TIMEOUT = 0.02  # s: below this, scheduling jitter on a loaded host looks like loss
+MIN_REPLY_TIMEOUT = 0.05  # s: below this, scheduling jitter on a loaded host looks like loss
 BITS_PER_BYTE = 10        # UART 8N1
 
 
