@@ -72,7 +72,7 @@ def _report(args, script) -> int:
                          target_options={"brian2": {"codegen_target": args.brian2_codegen}}
                          if "brian2" in _parse_list(args.sw) else None,
                          tolerance=args.tolerance, baudrate=args.baud)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:     # OSError: a script or board port that is not there
         print(f"neurohw: {exc}", file=sys.stderr)
         return 2
     paths = report.write(args.out)

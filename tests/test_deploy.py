@@ -118,6 +118,24 @@ def test_a_board_on_a_port_brings_its_own_parameters(served_board):
     assert runner.device is None     # end() released the port
 
 
+def test_a_report_on_a_board_models_that_board(served_board):
+    from neurohw.report import compare
+
+    def script():
+        sim.setup(timestep=DT)
+        random_network(6, n_inputs=16, n_cells=40, stdp=True)
+        sim.run(30.0)
+    report = compare(script, sw=("reference",), targets=("fpga",), board=served_board.port,
+                     progress=False)
+    model, board = (next(r for r in report.records if r.name == name)
+                    for name in ("fpga", f"fpga@{served_board.port}"))
+    # the model run was given the board's core and clock (IDENTIFY), so the two compare
+    assert model.options["n_neurons"] == SHAPE.n_neurons
+    assert model.hardware.clock_hz == board.hardware.clock_hz == CLOCK_HZ
+    assert np.array_equal(model.hardware.step_cycles, board.hardware.step_cycles)
+    assert all(board.hardware.host.model_agreement.values())
+
+
 def test_options_that_contradict_the_board_are_refused(served_board):
     for options, words in (({"n_neurons": 256}, ["n_neurons=64", "256"]),
                            ({"clock_hz": 48e6}, ["12000000 Hz", "48000000"])):

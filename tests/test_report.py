@@ -240,37 +240,35 @@ def tiny_network():
     sim.run(50.0)
 
 
-def test_a_board_needs_the_targets_device_path(schema):
-    from neurohw.pynn.targets import accepted_options
-    from neurohw.targets.fpga.virtual import DEFAULT_SHAPE
-    if "port" in accepted_options("fpga"):
-        runs = plan(sw=("reference",), targets=("fpga",), board="/dev/ttyUSB7", baudrate=9600)
-        device = runs[-1]
-        assert (device.name, device.kind) == ("fpga@/dev/ttyUSB7", DEVICE)
-        assert device.options["port"] == "/dev/ttyUSB7" and device.options["baudrate"] == 9600
-        # the virtual board for real: the device run must be the model run, spike for
-        # spike and cycle for cycle, with the host's measurements beside it
-        shape = dataclasses.asdict(DEFAULT_SHAPE)
-        rep = compare(tiny_network, sw=("reference",), targets=("fpga",), board="virtual",
-                      target_options={"fpga": shape}, progress=False)
-        doc = rep.to_dict()
-        validate(schema, doc)
-        assert [r["name"] for r in doc["runs"]] == ["reference", "fpga", "fpga@virtual"]
-        assert all(r["ok"] for r in doc["runs"]), doc["notes"]
-        (d,) = doc["device_vs_model"]
-        assert d["virtual"] and d["spikes_equal"] and d["step_cycles_equal"], d
-        host = run_doc(doc, "fpga@virtual")["hardware"]["host"]
-        assert host["virtual"] and host["bytes_to_board"] > 0 and host["run_s"] > 0
-    else:
-        # until the device path lands, setup(target="fpga") refuses the port by name
-        with pytest.raises(ValueError, match=r"unknown option\(s\) 'port' for target 'fpga'"):
-            plan(sw=("reference",), targets=("fpga",), board="virtual")
-        # the tiny network does run on the model of the virtual board's core
-        rep = compare(tiny_network, sw=("reference",), targets=("fpga",),
-                      target_options={"fpga": dataclasses.asdict(DEFAULT_SHAPE)},
-                      progress=False)
-        assert all(r.result is not None for r in rep.records)
-        assert len(record(rep, "fpga").hardware.spikes["cells"]) > 0
+def test_a_report_on_a_board_plans_its_device_run(schema):
+    from neurohw.targets.fpga.device import DeviceError
+    from neurohw.targets.fpga.virtual import DEFAULT_SHAPE, VirtualBoard
+    # a board that is not there fails the plan, naming the port, before anything runs
+    with pytest.raises(DeviceError, match=r"/dev/ttyUSB7: cannot open"):
+        plan(sw=("reference",), targets=("fpga",), board="/dev/ttyUSB7")
+    with VirtualBoard(DEFAULT_SHAPE) as served:     # a board on a serial device path
+        port = served.port
+        runs = plan(sw=("reference",), targets=("fpga",), board=port, baudrate=9600)
+    model, device = runs[-2:]
+    assert (device.name, device.kind) == (f"fpga@{port}", DEVICE)
+    assert device.options["port"] == port and device.options["baudrate"] == 9600
+    # the model run is of the board's core, at its clock (from IDENTIFY)
+    assert model.kind == MODEL and model.options["n_neurons"] == DEFAULT_SHAPE.n_neurons
+    assert model.options["clock_hz"] == served.clock_hz
+    # the virtual board for real: the device run must be the model run, spike for
+    # spike and cycle for cycle, with the host's measurements beside it
+    shape = dataclasses.asdict(DEFAULT_SHAPE)
+    rep = compare(tiny_network, sw=("reference",), targets=("fpga",), board="virtual",
+                  target_options={"fpga": shape}, progress=False)
+    doc = rep.to_dict()
+    validate(schema, doc)
+    assert [r["name"] for r in doc["runs"]] == ["reference", "fpga", "fpga@virtual"]
+    assert all(r["ok"] for r in doc["runs"]), doc["notes"]
+    (d,) = doc["device_vs_model"]
+    assert d["virtual"] and d["spikes_equal"] and d["step_cycles_equal"], d
+    host = run_doc(doc, "fpga@virtual")["hardware"]["host"]
+    assert host["virtual"] and host["bytes_to_board"] > 0 and host["run_s"] > 0
+    assert all(host["model_agreement"].values())
 
 
 def test_a_missing_script_is_named(tmp_path):

@@ -135,6 +135,14 @@ def plan(sw=("reference", "brian2"), targets=("fpga",), board=None, clock_hz=Non
         check_options(targets[0], {"port": board})
     for target in targets:
         options = dict(target_options.get(target, {}))
+        if board is not None and target in device_targets:
+            # the model run describes the board the device run uses (its core, its clock)
+            from neurohw.pynn.targets import runner_class
+            describe = getattr(runner_class(target), "device_options", None)
+            for key, value in (describe(str(board), baudrate) if describe else {}).items():
+                if key == "clock_hz" and clock_hz is not None:
+                    continue      # an explicit clock is checked against the board's
+                options.setdefault(key, value)
         # the timing options go to every target that takes them; one that cannot be
         # clocked or paced must not silently run otherwise
         if _takes(target, "mode"):

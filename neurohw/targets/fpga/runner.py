@@ -168,6 +168,17 @@ class Runner:
             raise
         self._build_seconds = time.perf_counter() - started
 
+    @classmethod
+    def device_options(cls, port: str, baudrate: Optional[int] = None) -> dict:
+        """The options that make a model run describe the board on ``port``: its core
+        parameters and clock (IDENTIFY; the port is opened and closed again).  Nothing for
+        the virtual board, which is built to the options."""
+        if port == VIRTUAL:
+            return {}
+        with DeviceSession(port, baudrate=baudrate) as session:
+            info = session.info
+        return {**dataclasses.asdict(info.shape), "clock_hz": float(info.clock_hz)}
+
     def _setup(self, net: Network, clock_hz: float, mode: str) -> None:
         self.mode = mode
         self.dt = float(net.dt)
