@@ -35,7 +35,7 @@ import numpy as np
 import serial
 
 from . import formats as F
-from .board import Board, BoardInfo, BoardRun
+from .board import RESET_COUNTERS, Board, BoardInfo, BoardRun
 from .link import BoardReset, Link, LinkTimeout
 from .program import FpgaProgram
 from .synth import UART_BAUD
@@ -264,6 +264,17 @@ class DeviceSession:
         for attempt in range(self.max_recoveries + 1):
             try:
                 self.board.identify()
+                # A lost link does not stop the board: a RUN may still be going, and RESET
+                # does not end it.  STOP it, empty the spike buffer and log its last step may
+                # wait on, and wait for it to end before the program goes in again.
+                self.board.stop()
+                self.board.reset(RESET_COUNTERS)
+                deadline = time.monotonic() + 5.0
+                while self.board.counters().steps_left:
+                    if time.monotonic() > deadline:
+                        raise DeviceError(f"{self.board.port_name}: the board does not stop "
+                                          f"its run (STOP, then 5 s of steps)")
+                    time.sleep(0.001)
                 if self._program is None:
                     return
                 self.board.upload(self._program, verify=True)
