@@ -632,6 +632,13 @@ class Board:
                 step, next_input = end, stop_input
         except KeyboardInterrupt:
             raise RunStopped(self._stop_and_collect(events, entries, first_step)) from None
+        stray = [step for step, _ in events if not first_step <= step < first_step + n_steps]
+        if stray or len(entries) != n_steps:
+            # results that cannot belong to this run are an error, never data
+            raise BoardError(self.port_name, Command.READ_OUTPUT_SPIKES,
+                             f"run of steps {first_step}..{first_step + n_steps - 1} returned "
+                             f"{len(stray)} spike events of other steps (first at step "
+                             f"{stray[0] if stray else '-'}) and {len(entries)} step log entries")
         return _board_run(events, entries, counters, stopped=False, first_step=first_step)
 
     def _stop_and_collect(self, events: list, entries: list, first_step: int) -> BoardRun:
