@@ -298,6 +298,18 @@ class Board:
         """WRITE_BUS: words to consecutive bus addresses, as many frames as needed."""
         self._send(self._bus_write_requests(addr, words))
 
+    def write_words(self, writes: Sequence[tuple[int, int]]) -> None:
+        """WRITE_BUS of (address, word) pairs, applied in their order, in one window: a run
+        of consecutive addresses shares frames."""
+        runs: list[tuple[int, list[int]]] = []
+        for addr, word in writes:
+            if runs and addr == runs[-1][0] + len(runs[-1][1]):
+                runs[-1][1].append(word)
+            else:
+                runs.append((addr, [word]))
+        self._send([request for start, words in runs
+                    for request in self._bus_write_requests(start, words)])
+
     def read_bus(self, addr: int, count: int) -> list[int]:
         """READ_BUS: ``count`` words from consecutive bus addresses."""
         return self._read_bus_runs([(addr, count)])[0]

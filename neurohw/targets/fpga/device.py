@@ -208,8 +208,7 @@ class DeviceSession:
             self._journal.append(("write", list(writes)))
 
     def _write(self, writes) -> None:
-        for address, word in writes:
-            self.board.write_bus(address, [word])
+        self.board.write_words(writes)
 
     def run(self, n_steps: int, input_steps: np.ndarray, input_channels: np.ndarray,
             period: int = 0) -> BoardRun:
