@@ -26,7 +26,6 @@ from test_fpga_runner import DT, random_network, spike_set  # noqa: E402
 import neurohw.pynn as sim  # noqa: E402
 from neurohw.targets.fpga import CapacityError, CoreShape  # noqa: E402
 from neurohw.targets.fpga import device as device_module  # noqa: E402
-from neurohw.targets.fpga.board import BoardError  # noqa: E402
 from neurohw.targets.fpga.device import DeviceError, DeviceSession  # noqa: E402
 from neurohw.targets.fpga.virtual import VirtualBoard  # noqa: E402
 
@@ -320,18 +319,13 @@ def noisy_session(reset_mid_run: bool, min_frames: int, bit_error_rate: float):
 
 
 @pytest.mark.slow
-# Known open bug (issue 4): now and then, under load, a run on the noisy line fetches the
-# previous run's spike events again; Board.run_events refuses them (BoardError) rather than
-# return them.  Only that error is expected; any other failure fails the test.
-@pytest.mark.xfail(raises=BoardError, strict=False,
-                   reason="issue 4: a run on a noisy line sometimes re-fetches the previous "
-                          "run's spikes (refused by Board.run_events)")
-def test_a_noisy_link_changes_nothing():
-    """BER 1e-3 both ways, lost and repeated bytes: over more than 10,000 frames every
-    corrupted frame is caught and sent again, none is applied twice or wrongly, and every
-    result equals the golden model's."""
-    _, stats, _, port = noisy_session(reset_mid_run=False, min_frames=10_000,
-                                      bit_error_rate=1e-3)
+def test_a_noisy_link_and_a_board_reset_mid_run_change_nothing():
+    """BER 1e-3 both ways, lost and repeated bytes, and a board reset in the middle of a
+    run: over more than 10,000 frames every corrupted frame is caught and sent again, none
+    is applied twice or wrongly, and every result equals the golden model's."""
+    _, stats, recoveries, port = noisy_session(reset_mid_run=True, min_frames=10_000,
+                                               bit_error_rate=1e-3)
+    assert port.resets == 1 and recoveries >= 1
     # the damage was real, and the link repaired it
     assert port.to_board.bit_flips > 1000 and port.to_host.bit_flips > 500
     assert port.to_board.dropped > 0 and port.to_board.duplicated > 0

@@ -561,8 +561,10 @@ class Board:
     def poll(self, events: Optional[list] = None, entries: Optional[list] = None
              ) -> tuple[Counters, list[tuple[int, int]], list[tuple[int, bool]]]:
         """READ_COUNTERS, then every spike event and step log entry the board holds (freeing
-        them), the first three reads in one window.  The spikes and entries include all those
-        of the steps the counters count.  They are appended to ``events`` / ``entries`` (new
+        them), the first three reads in one window.  On a clean line the spikes and entries
+        include all those of the steps the counters count; a retransmitted READ_COUNTERS runs
+        again after the reads, so its counters may be newer (:meth:`wait` checks).  They are
+        appended to ``events`` / ``entries`` (new
         lists by default) as they arrive, so that an interruption loses none."""
         events = [] if events is None else events
         entries = [] if entries is None else entries
@@ -595,7 +597,12 @@ class Board:
             counters, _, _ = self.poll(events, entries)
             if on_steps is not None:
                 on_steps(len(entries) - held)
-            if counters.steps_left == 0:
+            # Over only when everything the counters count has been fetched: a READ_COUNTERS
+            # retransmitted after a lost reply is executed again, later than the spike and log
+            # reads of its window, so its counters can be newer than what those reads held.
+            if (counters.steps_left == 0
+                    and counters.spike_events == self._next_event & 0xFFFFFFFF
+                    and counters.step_log_entries == self._next_log & 0xFFFFFFFF):
                 return events, entries, counters
 
     def run_program(self, program: FpgaProgram, period: int = 0, progress=None) -> BoardRun:
