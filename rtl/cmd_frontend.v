@@ -34,6 +34,13 @@
 // is full: the host's reads free them, so nothing is ever lost.  STOP ends the
 // run after the step in progress.  Every clock of this is in rtl/PROTOCOL.md
 // ("RUN timing"); neurohw.targets.fpga.board_model reproduces it.
+//
+// The bus is the registered one (core.v BUS_REGISTERED = 1; bus_scratch.v has the same
+// timing): the core acts on a write or a tick in the clock after this module drives it,
+// and read data is the word at the address of BUS_READ_CLOCKS (3) clocks before.  So no
+// path runs through both this module's logic and the core's decode or RAMs.  Reads hold
+// their address and wait for the data; the core is busy from the second clock after a
+// tick (the run FSM waits for done_i and never looks at busy in between).
 `default_nettype none
 
 module cmd_frontend #(
@@ -108,6 +115,10 @@ module cmd_frontend #(
   localparam [20:0]  N21   = N_NEURONS[20:0];
   localparam [8:0]   WB9   = WB[8:0];
   localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
+  // read data arrives this many clocks after its address (core.v BUS_REGISTERED = 1)
+  localparam [1:0]   BUS_READ_CLOCKS = 2'd3;
+  // the snapshot's last phase: three addresses, the last one's data BUS_READ_CLOCKS later
+  localparam [2:0]   SNAP_LAST = 3'd2 + {1'b0, BUS_READ_CLOCKS};
 
   // ---- protocol constants ---------------------------------------------------------------
   localparam [1:0] V_SILENT = 2'd0;
@@ -170,11 +181,11 @@ module cmd_frontend #(
   localparam [3:0] S_ITEM     = 4'd2;   // next item: gather its bytes, or act on it
   localparam [3:0] S_GATHER   = 4'd3;   // payload RAM address out
   localparam [3:0] S_GATHER_D = 4'd4;   // payload byte in
-  localparam [3:0] S_READ     = 4'd5;   // bus / spike RAM address out
+  localparam [3:0] S_READ     = 4'd5;   // bus / spike RAM address out, held BUS_READ_CLOCKS clocks
   localparam [3:0] S_READ_D   = 4'd6;   // read data in: the item's reply bytes
   localparam [3:0] S_RESET    = 4'd7;   // RESET: core reset, front-end counters
   localparam [3:0] S_FILL     = 4'd8;   // RESET: zero-fill sweeps
-  localparam [3:0] S_FILL_RMW = 4'd9;   // RESET: control word write-back (profile kept)
+  localparam [3:0] S_FILL_RMW = 4'd9;   // RESET: wait for the control word, write it back (profile kept)
   localparam [3:0] S_SNAP     = 4'd10;  // read STEP, OVERRUNS, DROPPED into the shadows
   localparam [3:0] S_START    = 4'd11;  // hand the reply header to the encoder
   localparam [3:0] S_EMIT     = 4'd12;  // stream the bytes of out_q
@@ -261,7 +272,8 @@ module cmd_frontend #(
   reg  [4:0]  reset_what_q, reset_what_d;
   reg  [3:0]  fill_q, fill_d;             // RESET sweep phase
   reg  [19:0] sweep_q, sweep_d;
-  reg  [1:0]  snap_q;
+  reg  [2:0]  snap_q;
+  reg  [1:0]  rd_wait_q, rd_wait_d;       // clocks S_READ / S_FILL_RMW have waited for read data
   reg  [15:0] rejected_q;                 // command NACKs (BoardEndpoint.counters.rejected)
 
   reg  [15:0] overflows_q;                // receive FIFO overflow marks
@@ -701,6 +713,7 @@ module cmd_frontend #(
     reset_what_d   = reset_what_q;
     fill_d         = fill_q;
     sweep_d        = sweep_q;
+    rd_wait_d      = 2'd0;
     cmd_we         = 1'b0;
     cmd_addr       = item_addr;
     cmd_wdata      = item_wdata;
@@ -847,7 +860,12 @@ module cmd_frontend #(
         state_d    = S_ITEM;
       end
 
-      S_READ: state_d = S_READ_D;            // bus / spike RAM address out
+      S_READ: begin
+        // the address (item_addr, index_q) stays out until the data is in; the front end's
+        // own RAMs answer sooner, but one wait for every read keeps one timing
+        if (rd_wait_q == BUS_READ_CLOCKS - 2'd1) state_d = S_READ_D;
+        else                                     rd_wait_d = rd_wait_q + 2'd1;
+      end
 
       S_READ_D: begin
         case (cmd_q)
@@ -894,15 +912,20 @@ module cmd_frontend #(
       end
 
       S_FILL_RMW: begin
+        // S_FILL put the read address out; the word is in BUS_READ_CLOCKS clocks after it
         cmd_addr  = {fill_region, fill_base + sweep_q};
         cmd_wdata = bus_rdata_i & 32'h0000_0700;   // keep the profile; refractory and spike flag 0
-        cmd_we    = 1'b1;
-        sweep_d   = fill_last ? 20'd0 : sweep_q + 20'd1;
-        if (fill_last) fill_d = fill_q + 4'd1;
-        state_d   = S_FILL;
+        if (rd_wait_q != BUS_READ_CLOCKS - 2'd1) begin
+          rd_wait_d = rd_wait_q + 2'd1;
+        end else begin
+          cmd_we  = 1'b1;
+          sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
+          if (fill_last) fill_d = fill_q + 4'd1;
+          state_d = S_FILL;
+        end
       end
 
-      S_SNAP: if (snap_q == 2'd3) ack();
+      S_SNAP: if (snap_q == SNAP_LAST) ack();
 
       S_START: begin
         if (enc_idle_i) state_d = S_EMIT;
@@ -927,7 +950,8 @@ module cmd_frontend #(
   // each due input costs 2 clocks (RS_INJ, RS_INJ_D), the check that ends the injection 1
   // (queue empty) or 2 (head not due yet); RS_WAIT ticks when the room flags (registered:
   // the state of the clock before), the period and an idle core allow it; the step's tick at
-  // T, core done at T + C; RS_SNAP from T + C + 1, commit at T + C + 4; RS_INJ at T + C + 5.
+  // T (the core sees it in T + 1), core done at T + 1 + C; RS_SNAP from T + C + 2, commit at
+  // T + C + 7; RS_INJ at T + C + 8.
   reg        run_we, run_tick;
   reg [23:0] run_addr;
   reg [31:0] run_wdata;
@@ -963,7 +987,7 @@ module cmd_frontend #(
       end
       RS_STEP: if (core_done_i) run_d = RS_SNAP;
       RS_SNAP: begin
-        if (snap_q == 2'd3) begin
+        if (snap_q == SNAP_LAST) begin
           commit     = 1'b1;
           run_left_d = run_left_q - 32'd1;
           run_d      = (run_left_q == 32'd1) ? RS_IDLE : RS_INJ;
@@ -989,9 +1013,9 @@ module cmd_frontend #(
     end
   end
 
-  // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 1..3
+  // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 3..SNAP_LAST
   wire        snapping  = (state_q == S_SNAP) | (run_q == RS_SNAP);
-  wire [19:0] snap_reg  = (snap_q == 2'd0) ? REG_STEP : (snap_q == 2'd1) ? REG_OVERRUNS : REG_DROPPED;
+  wire [19:0] snap_reg  = (snap_q == 3'd0) ? REG_STEP : (snap_q == 3'd1) ? REG_OVERRUNS : REG_DROPPED;
 
   // ---- registers --------------------------------------------------------------------------------
   always @(posedge clk_i or negedge rst_ni) begin
@@ -1018,7 +1042,8 @@ module cmd_frontend #(
       reset_what_q <= 5'd0;
       fill_q       <= 4'd0;
       sweep_q      <= 20'd0;
-      snap_q       <= 2'd0;
+      snap_q       <= 3'd0;
+      rd_wait_q    <= 2'd0;
       core_reset_q <= 1'b0;
       rejected_q   <= 16'd0;
       overflows_q  <= 16'd0;
@@ -1051,7 +1076,8 @@ module cmd_frontend #(
       reset_what_q <= reset_what_d;
       fill_q       <= fill_d;
       sweep_q      <= sweep_d;
-      snap_q       <= snapping ? snap_d : 2'd0;
+      snap_q       <= snapping ? snap_d : 3'd0;
+      rd_wait_q    <= rd_wait_d;
       core_reset_q <= core_reset_d;
       rejected_q   <= rejected_q + {15'd0, count_reject};
       overflows_q  <= overflows_q + {15'd0, rx_overflow_i};
@@ -1069,8 +1095,8 @@ module cmd_frontend #(
     end
   end
 
-  // snapshot phase: 0..3 while an FSM is in its snapshot state
-  wire [1:0] snap_d = snap_q + 2'd1;
+  // snapshot phase: 0..SNAP_LAST while an FSM is in its snapshot state
+  wire [2:0] snap_d = snap_q + 3'd1;
 
   // ---- shadows, counters, spike, log and input indices ---------------------------------------------
   localparam [31:0] SPIKE_ROOM = SPIKE_DEPTH - N_NEURONS;
@@ -1093,9 +1119,9 @@ module cmd_frontend #(
       in_wr_q        <= {(IF_W+1){1'b0}};
       in_rd_q        <= {(IF_W+1){1'b0}};
     end else begin
-      if (snapping && snap_q == 2'd1) step_q     <= bus_rdata_i;
-      if (snapping && snap_q == 2'd2) overruns_q <= bus_rdata_i;
-      if (snapping && snap_q == 2'd3) dropped_q  <= bus_rdata_i;
+      if (snapping && snap_q == SNAP_LAST - 3'd2) step_q     <= bus_rdata_i;
+      if (snapping && snap_q == SNAP_LAST - 3'd1) overruns_q <= bus_rdata_i;
+      if (snapping && snap_q == SNAP_LAST)        dropped_q  <= bus_rdata_i;
       spike_room_q <= (spike_head_q - spike_tail_q) <= SPIKE_ROOM;
       log_room_q   <= (log_head_q - log_tail_q) != LOG_SIZE;
       if (clear_counters) begin
