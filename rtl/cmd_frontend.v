@@ -199,7 +199,8 @@ module cmd_frontend #(
   // ---- run FSM states ----------------------------------------------------------------------
   localparam [2:0] RS_IDLE   = 3'd0;
   localparam [2:0] RS_INJ    = 3'd1;    // input queue address out
-  localparam [2:0] RS_INJ_D  = 3'd2;    // its entry in: inject it if due
+  localparam [2:0] RS_INJ_W  = 3'd6;    // its entry out of the RAM, into head_q
+  localparam [2:0] RS_INJ_D  = 3'd2;    // head_q: inject it if due
   localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike and log room, the period, an idle core
   localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step
   localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED; commit the step
@@ -331,6 +332,22 @@ module cmd_frontend #(
     input [23:0] addr;
     input [20:0] count;
     span_ok = ({1'b0, addr[19:0]} + count) <= region_size(addr[23:20]);
+  endfunction
+
+  // multiples by constants, as shifts and adds: yosys maps a '*' of two signals (even
+  // if one is constant after the mux of a case) onto an ECP5 multiplier block, whose
+  // combinational path alone takes ~5 ns of the 13.3 ns at 75 MHz
+  function [8:0] times5;
+    input [8:0] x;
+    times5 = (x << 2) + x;
+  endfunction
+  function [7:0] times13;
+    input [7:0] x;
+    times13 = (x << 3) + (x << 2) + x;
+  endfunction
+  function [7:0] times_wb;                  // x * WB, WB = 1..3 (WEIGHT_W <= 16)
+    input [7:0] x;
+    times_wb = (WB == 1) ? x : (WB == 2) ? (x << 1) : (x << 1) + x;
   endfunction
 
   wire [8:0]  len9     = {1'b0, len_q};
@@ -486,6 +503,14 @@ module cmd_frontend #(
                                & (gathered_q == item_in) & (items_q != 9'd0);
   wire [31:0]     input_step;
   wire [IN_W-1:0] input_channel;
+  // the queue's head, registered: a block RAM's output (ECP5: ~6 ns) must not drive the due
+  // compare, the run FSM and the bus write data in the same clock
+  reg  [31:0]     head_step_q;
+  reg  [IN_W-1:0] head_channel_q;
+  always @(posedge clk_i) begin
+    head_step_q    <= input_step;
+    head_channel_q <= input_channel;
+  end
   ram_1r1w #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
     .clk_i(clk_i), .raddr_i(in_rd_q[IF_W-1:0]), .rdata_o({input_step, input_channel}),
     .we_i(fifo_write), .waddr_i(in_wr_q[IF_W-1:0]),
@@ -521,12 +546,12 @@ module cmd_frontend #(
                                                                          check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_NEURONS: begin
-        check_items = {1'b0, q13_q} * 9'd5;  // five fields per record
+        check_items = times5({1'b0, q13_q});  // five fields per record
         if (len_q < 8'd15 || r13_q != 4'd0)                         check_code = E_BAD_LENGTH;
         else if ({5'd0, arg_u16} + {13'd0, q13_q} > N21)            check_code = E_OUT_OF_RANGE;
       end
       C_READ_NEURONS: begin
-        check_pass = P_REPLY; check_items = {1'b0, arg_b2} * 9'd5;
+        check_pass = P_REPLY; check_items = times5({1'b0, arg_b2});
         if (len_q != 8'd3)                                                 check_code = E_BAD_LENGTH;
         else if (arg_b2 == 8'd0 || arg_b2 > 8'd19 || {5'd0, arg_u16} + {13'd0, arg_b2} > N21)
                                                                            check_code = E_OUT_OF_RANGE;
@@ -620,11 +645,11 @@ module cmd_frontend #(
   reg  [7:0] check_reply_len;
   always @(*) begin
     case (cmd_q)
-      C_READ_NEURONS:  check_reply_len = 8'd1 + arg_b2 * 8'd13;
-      C_READ_W_BULK:   check_reply_len = 8'd1 + items8 * WB8;
-      C_READ_SPIKES:   check_reply_len = 8'd5 + items8 * 8'd6;
-      C_READ_LOG:      check_reply_len = 8'd5 + items8 * 8'd4;
-      default:         check_reply_len = 8'd1 + items8 * 8'd4;   // words: READ_BUS, IDENTIFY, READ_COUNTERS
+      C_READ_NEURONS:  check_reply_len = 8'd1 + times13(arg_b2);
+      C_READ_W_BULK:   check_reply_len = 8'd1 + times_wb(items8);
+      C_READ_SPIKES:   check_reply_len = 8'd5 + (items8 << 2) + (items8 << 1);
+      C_READ_LOG:      check_reply_len = 8'd5 + (items8 << 2);
+      default:         check_reply_len = 8'd1 + (items8 << 2);   // words: READ_BUS, IDENTIFY, READ_COUNTERS
     endcase
   end
 
@@ -657,9 +682,17 @@ module cmd_frontend #(
   wire [7:0]  outcome;
   wire        outcome_we = (state_q == S_START) & apply_q & ~is_read;
   ram_1r1w #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
-    .clk_i(clk_i), .raddr_i(seq_q), .rdata_o({outcome_crc, outcome}),
+    .clk_i(clk_i), .raddr_i(seq_i), .rdata_o({outcome_crc, outcome}),
     .we_i(outcome_we), .waddr_i(seq_q),
     .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
+  // The RAM is read with the decoder's SEQ, which holds until the next frame (not decoded
+  // before S_IDLE): the word is out in S_VALIDATE and the answer is registered there, so
+  // that the RAM's output (ECP5: ~6 ns) stays off S_CHECK's path.
+  reg  [7:0]  replay_code_q;              // a duplicate's answer: E_NONE (ACK), a NACK code, NOT_SYNCED
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)                    replay_code_q <= E_NONE;
+    else if (state_q == S_VALIDATE) replay_code_q <= (outcome_crc != crc_q) ? E_NOT_SYNCED : outcome;
+  end
 
   // ---- command FSM ------------------------------------------------------------------------------
   reg        cmd_we;                      // the command FSM writes the bus this clock
@@ -772,9 +805,8 @@ module cmd_frontend #(
         reset_what_d = arg_q[4:0];
         if (!apply_q && !is_read) begin
           // a duplicate of a side-effecting command: the answer its first copy got, not applied
-          if (outcome_crc != crc_q)  nack(E_NOT_SYNCED);
-          else if (outcome == E_NONE) ack();
-          else                        nack(outcome);
+          if (replay_code_q == E_NONE) ack();
+          else                         nack(replay_code_q);
         end else if (check_code_q != E_NONE) begin
           nack(check_code_q);
         end else if (running && uses_bus) begin
@@ -816,7 +848,7 @@ module cmd_frontend #(
               else if (cmd_q == C_READ_W_SPARSE) begin
                 pass_d      = P_REPLY;
                 ack();
-                reply_len_d = 8'd1 + items_all_q[7:0] * WB8;
+                reply_len_d = 8'd1 + times_wb(items_all_q[7:0]);
               end
               else if (cmd_q == C_LOAD_INPUTS && !fifo_room) nack(E_BUSY);   // checked here, after the scan
               else                                  pass_d = P_WRITE;
@@ -947,8 +979,8 @@ module cmd_frontend #(
 
   // ---- run FSM -----------------------------------------------------------------------------------
   // Clocks (rtl/PROTOCOL.md, "RUN timing"): RUN's S_CHECK clock a starts it (RS_INJ at a+1);
-  // each due input costs 2 clocks (RS_INJ, RS_INJ_D), the check that ends the injection 1
-  // (queue empty) or 2 (head not due yet); RS_WAIT ticks when the room flags (registered:
+  // each due input costs 3 clocks (RS_INJ, RS_INJ_W, RS_INJ_D), the check that ends the
+  // injection 1 (queue empty) or 3 (head not due yet); RS_WAIT ticks when the room flags (registered:
   // the state of the clock before), the period and an idle core allow it; the step's tick at
   // T (the core sees it in T + 1), core done at T + 1 + C; RS_SNAP from T + C + 2, commit at
   // T + C + 7; RS_INJ at T + C + 8.
@@ -957,7 +989,7 @@ module cmd_frontend #(
   reg [31:0] run_wdata;
   reg        spike_room_q, log_room_q;   // room for N_NEURONS events / one log entry, last clock
   wire       period_due = (since_q >= period_q);
-  wire       input_due  = (input_step <= step_q);
+  wire       input_due  = (head_step_q <= step_q);
   wire       fifo_empty = (in_rd_q == in_wr_q);
   wire       step_in_progress = (run_q == RS_STEP) || (run_q == RS_SNAP);
 
@@ -968,9 +1000,10 @@ module cmd_frontend #(
     run_tick   = 1'b0;
     commit     = 1'b0;
     run_addr   = {R_CONTROL, REG_INJECT};
-    run_wdata  = {{(32-IN_W){1'b0}}, input_channel};
+    run_wdata  = {{(32-IN_W){1'b0}}, head_channel_q};
     case (run_q)
-      RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_D;
+      RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_W;
+      RS_INJ_W: run_d = RS_INJ_D;
       RS_INJ_D: begin
         if (input_due) begin
           run_we = 1'b1;

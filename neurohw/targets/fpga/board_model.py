@@ -101,7 +101,7 @@ class ScratchBus:
 class _Run:
     """The run FSM of cmd_frontend.v between events (see BoardModel._advance_run)."""
     phase: str = "idle"          # idle | inject | wait | step
-    sub: str = "INJ"             # in 'inject': RS_INJ or RS_INJ_D
+    sub: str = "INJ"             # in 'inject': RS_INJ, RS_INJ_W or RS_INJ_D
     at: int = 0                  # inject: the clock of the current state; wait: first clock
     left: int = 0                # steps left, the step in progress included
     period: int = 0
@@ -704,7 +704,9 @@ class BoardModel:
                 head = self._inputs[0] if self._inputs else None
                 if run.sub == "INJ":
                     visible = head is not None and head.visible_at <= clock
-                    run.phase, run.sub = ("inject", "INJ_D") if visible else ("wait", "INJ")
+                    run.phase, run.sub = ("inject", "INJ_W") if visible else ("wait", "INJ")
+                elif run.sub == "INJ_W":                 # the head into its register
+                    run.sub = "INJ_D"
                 elif head.step <= self._step_q:          # RS_INJ_D: the head is due: INJECT
                     self._bus_write(F.REGION_CONTROL << F.REGION_SHIFT | F.REG_INJECT, head.channel)
                     self._inputs.popleft()
