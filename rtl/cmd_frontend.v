@@ -935,7 +935,7 @@ module cmd_frontend #(
         end else if (!fill_enabled) begin
           fill_d = fill_q + 4'd1;
         end else if (fill_q == FILL_CTL) begin
-          state_d = S_FILL_RMW;              // the control word is read; written back next clock
+          state_d = S_FILL_RMW;              // the control word is read; S_FILL_RMW writes it back
         end else begin
           cmd_we  = 1'b1;
           sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
