@@ -34,6 +34,13 @@
 // is full: the host's reads free them, so nothing is ever lost.  STOP ends the
 // run after the step in progress.  Every clock of this is in rtl/PROTOCOL.md
 // ("RUN timing"); neurohw.targets.fpga.board_model reproduces it.
+//
+// The bus is the registered one (core.v BUS_REGISTERED = 1; bus_scratch.v has the same
+// timing): the core acts on a write or a tick in the clock after this module drives it,
+// and read data is the word at the address of BUS_READ_CLOCKS (3) clocks before.  So no
+// path runs through both this module's logic and the core's decode or RAMs.  Reads hold
+// their address and wait for the data; the core is busy from the second clock after a
+// tick (the run FSM waits for done_i and never looks at busy in between).
 `default_nettype none
 
 module cmd_frontend #(
@@ -108,6 +115,10 @@ module cmd_frontend #(
   localparam [20:0]  N21   = N_NEURONS[20:0];
   localparam [8:0]   WB9   = WB[8:0];
   localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
+  // read data arrives this many clocks after its address (core.v BUS_REGISTERED = 1)
+  localparam [1:0]   BUS_READ_CLOCKS = 2'd3;
+  // the snapshot's last phase: three addresses, the last one's data BUS_READ_CLOCKS later
+  localparam [2:0]   SNAP_LAST = 3'd2 + {1'b0, BUS_READ_CLOCKS};
 
   // ---- protocol constants ---------------------------------------------------------------
   localparam [1:0] V_SILENT = 2'd0;
@@ -170,11 +181,11 @@ module cmd_frontend #(
   localparam [3:0] S_ITEM     = 4'd2;   // next item: gather its bytes, or act on it
   localparam [3:0] S_GATHER   = 4'd3;   // payload RAM address out
   localparam [3:0] S_GATHER_D = 4'd4;   // payload byte in
-  localparam [3:0] S_READ     = 4'd5;   // bus / spike RAM address out
+  localparam [3:0] S_READ     = 4'd5;   // bus / spike RAM address out, held BUS_READ_CLOCKS clocks
   localparam [3:0] S_READ_D   = 4'd6;   // read data in: the item's reply bytes
   localparam [3:0] S_RESET    = 4'd7;   // RESET: core reset, front-end counters
   localparam [3:0] S_FILL     = 4'd8;   // RESET: zero-fill sweeps
-  localparam [3:0] S_FILL_RMW = 4'd9;   // RESET: control word write-back (profile kept)
+  localparam [3:0] S_FILL_RMW = 4'd9;   // RESET: wait for the control word, write it back (profile kept)
   localparam [3:0] S_SNAP     = 4'd10;  // read STEP, OVERRUNS, DROPPED into the shadows
   localparam [3:0] S_START    = 4'd11;  // hand the reply header to the encoder
   localparam [3:0] S_EMIT     = 4'd12;  // stream the bytes of out_q
@@ -188,7 +199,8 @@ module cmd_frontend #(
   // ---- run FSM states ----------------------------------------------------------------------
   localparam [2:0] RS_IDLE   = 3'd0;
   localparam [2:0] RS_INJ    = 3'd1;    // input queue address out
-  localparam [2:0] RS_INJ_D  = 3'd2;    // its entry in: inject it if due
+  localparam [2:0] RS_INJ_W  = 3'd6;    // its entry out of the RAM, into head_q
+  localparam [2:0] RS_INJ_D  = 3'd2;    // head_q: inject it if due
   localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike and log room, the period, an idle core
   localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step
   localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED; commit the step
@@ -261,7 +273,8 @@ module cmd_frontend #(
   reg  [4:0]  reset_what_q, reset_what_d;
   reg  [3:0]  fill_q, fill_d;             // RESET sweep phase
   reg  [19:0] sweep_q, sweep_d;
-  reg  [1:0]  snap_q;
+  reg  [2:0]  snap_q;
+  reg  [1:0]  rd_wait_q, rd_wait_d;       // clocks S_READ / S_FILL_RMW have waited for read data
   reg  [15:0] rejected_q;                 // command NACKs (BoardEndpoint.counters.rejected)
 
   reg  [15:0] overflows_q;                // receive FIFO overflow marks
@@ -319,6 +332,22 @@ module cmd_frontend #(
     input [23:0] addr;
     input [20:0] count;
     span_ok = ({1'b0, addr[19:0]} + count) <= region_size(addr[23:20]);
+  endfunction
+
+  // multiples by constants, as shifts and adds: yosys maps a '*' of two signals (even
+  // if one is constant after the mux of a case) onto an ECP5 multiplier block, whose
+  // combinational path alone takes ~5 ns of the 13.3 ns at 75 MHz
+  function [8:0] times5;
+    input [8:0] x;
+    times5 = (x << 2) + x;
+  endfunction
+  function [7:0] times13;
+    input [7:0] x;
+    times13 = (x << 3) + (x << 2) + x;
+  endfunction
+  function [7:0] times_wb;                  // x * WB, WB = 1..3 (WEIGHT_W <= 16)
+    input [7:0] x;
+    times_wb = (WB == 1) ? x : (WB == 2) ? (x << 1) : (x << 1) + x;
   endfunction
 
   wire [8:0]  len9     = {1'b0, len_q};
@@ -474,6 +503,14 @@ module cmd_frontend #(
                                & (gathered_q == item_in) & (items_q != 9'd0);
   wire [31:0]     input_step;
   wire [IN_W-1:0] input_channel;
+  // the queue's head, registered: a block RAM's output (ECP5: ~6 ns) must not drive the due
+  // compare, the run FSM and the bus write data in the same clock
+  reg  [31:0]     head_step_q;
+  reg  [IN_W-1:0] head_channel_q;
+  always @(posedge clk_i) begin
+    head_step_q    <= input_step;
+    head_channel_q <= input_channel;
+  end
   ram_1r1w #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
     .clk_i(clk_i), .raddr_i(in_rd_q[IF_W-1:0]), .rdata_o({input_step, input_channel}),
     .we_i(fifo_write), .waddr_i(in_wr_q[IF_W-1:0]),
@@ -509,12 +546,12 @@ module cmd_frontend #(
                                                                          check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_NEURONS: begin
-        check_items = {1'b0, q13_q} * 9'd5;  // five fields per record
+        check_items = times5({1'b0, q13_q});  // five fields per record
         if (len_q < 8'd15 || r13_q != 4'd0)                         check_code = E_BAD_LENGTH;
         else if ({5'd0, arg_u16} + {13'd0, q13_q} > N21)            check_code = E_OUT_OF_RANGE;
       end
       C_READ_NEURONS: begin
-        check_pass = P_REPLY; check_items = {1'b0, arg_b2} * 9'd5;
+        check_pass = P_REPLY; check_items = times5({1'b0, arg_b2});
         if (len_q != 8'd3)                                                 check_code = E_BAD_LENGTH;
         else if (arg_b2 == 8'd0 || arg_b2 > 8'd19 || {5'd0, arg_u16} + {13'd0, arg_b2} > N21)
                                                                            check_code = E_OUT_OF_RANGE;
@@ -608,11 +645,11 @@ module cmd_frontend #(
   reg  [7:0] check_reply_len;
   always @(*) begin
     case (cmd_q)
-      C_READ_NEURONS:  check_reply_len = 8'd1 + arg_b2 * 8'd13;
-      C_READ_W_BULK:   check_reply_len = 8'd1 + items8 * WB8;
-      C_READ_SPIKES:   check_reply_len = 8'd5 + items8 * 8'd6;
-      C_READ_LOG:      check_reply_len = 8'd5 + items8 * 8'd4;
-      default:         check_reply_len = 8'd1 + items8 * 8'd4;   // words: READ_BUS, IDENTIFY, READ_COUNTERS
+      C_READ_NEURONS:  check_reply_len = 8'd1 + times13(arg_b2);
+      C_READ_W_BULK:   check_reply_len = 8'd1 + times_wb(items8);
+      C_READ_SPIKES:   check_reply_len = 8'd5 + (items8 << 2) + (items8 << 1);
+      C_READ_LOG:      check_reply_len = 8'd5 + (items8 << 2);
+      default:         check_reply_len = 8'd1 + (items8 << 2);   // words: READ_BUS, IDENTIFY, READ_COUNTERS
     endcase
   end
 
@@ -645,9 +682,17 @@ module cmd_frontend #(
   wire [7:0]  outcome;
   wire        outcome_we = (state_q == S_START) & apply_q & ~is_read;
   ram_1r1w #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
-    .clk_i(clk_i), .raddr_i(seq_q), .rdata_o({outcome_crc, outcome}),
+    .clk_i(clk_i), .raddr_i(seq_i), .rdata_o({outcome_crc, outcome}),
     .we_i(outcome_we), .waddr_i(seq_q),
     .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
+  // The RAM is read with the decoder's SEQ, which holds until the next frame (not decoded
+  // before S_IDLE): the word is out in S_VALIDATE and the answer is registered there, so
+  // that the RAM's output (ECP5: ~6 ns) stays off S_CHECK's path.
+  reg  [7:0]  replay_code_q;              // a duplicate's answer: E_NONE (ACK), a NACK code, NOT_SYNCED
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)                    replay_code_q <= E_NONE;
+    else if (state_q == S_VALIDATE) replay_code_q <= (outcome_crc != crc_q) ? E_NOT_SYNCED : outcome;
+  end
 
   // ---- command FSM ------------------------------------------------------------------------------
   reg        cmd_we;                      // the command FSM writes the bus this clock
@@ -701,6 +746,7 @@ module cmd_frontend #(
     reset_what_d   = reset_what_q;
     fill_d         = fill_q;
     sweep_d        = sweep_q;
+    rd_wait_d      = 2'd0;
     cmd_we         = 1'b0;
     cmd_addr       = item_addr;
     cmd_wdata      = item_wdata;
@@ -759,9 +805,8 @@ module cmd_frontend #(
         reset_what_d = arg_q[4:0];
         if (!apply_q && !is_read) begin
           // a duplicate of a side-effecting command: the answer its first copy got, not applied
-          if (outcome_crc != crc_q)  nack(E_NOT_SYNCED);
-          else if (outcome == E_NONE) ack();
-          else                        nack(outcome);
+          if (replay_code_q == E_NONE) ack();
+          else                         nack(replay_code_q);
         end else if (check_code_q != E_NONE) begin
           nack(check_code_q);
         end else if (running && uses_bus) begin
@@ -803,7 +848,7 @@ module cmd_frontend #(
               else if (cmd_q == C_READ_W_SPARSE) begin
                 pass_d      = P_REPLY;
                 ack();
-                reply_len_d = 8'd1 + items_all_q[7:0] * WB8;
+                reply_len_d = 8'd1 + times_wb(items_all_q[7:0]);
               end
               else if (cmd_q == C_LOAD_INPUTS && !fifo_room) nack(E_BUSY);   // checked here, after the scan
               else                                  pass_d = P_WRITE;
@@ -847,7 +892,12 @@ module cmd_frontend #(
         state_d    = S_ITEM;
       end
 
-      S_READ: state_d = S_READ_D;            // bus / spike RAM address out
+      S_READ: begin
+        // the address (item_addr, index_q) stays out until the data is in; the front end's
+        // own RAMs answer sooner, but one wait for every read keeps one timing
+        if (rd_wait_q == BUS_READ_CLOCKS - 2'd1) state_d = S_READ_D;
+        else                                     rd_wait_d = rd_wait_q + 2'd1;
+      end
 
       S_READ_D: begin
         case (cmd_q)
@@ -885,7 +935,7 @@ module cmd_frontend #(
         end else if (!fill_enabled) begin
           fill_d = fill_q + 4'd1;
         end else if (fill_q == FILL_CTL) begin
-          state_d = S_FILL_RMW;              // the control word is read; written back next clock
+          state_d = S_FILL_RMW;              // the control word is read; S_FILL_RMW writes it back
         end else begin
           cmd_we  = 1'b1;
           sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
@@ -894,15 +944,20 @@ module cmd_frontend #(
       end
 
       S_FILL_RMW: begin
+        // S_FILL put the read address out; the word is in BUS_READ_CLOCKS clocks after it
         cmd_addr  = {fill_region, fill_base + sweep_q};
         cmd_wdata = bus_rdata_i & 32'h0000_0700;   // keep the profile; refractory and spike flag 0
-        cmd_we    = 1'b1;
-        sweep_d   = fill_last ? 20'd0 : sweep_q + 20'd1;
-        if (fill_last) fill_d = fill_q + 4'd1;
-        state_d   = S_FILL;
+        if (rd_wait_q != BUS_READ_CLOCKS - 2'd1) begin
+          rd_wait_d = rd_wait_q + 2'd1;
+        end else begin
+          cmd_we  = 1'b1;
+          sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
+          if (fill_last) fill_d = fill_q + 4'd1;
+          state_d = S_FILL;
+        end
       end
 
-      S_SNAP: if (snap_q == 2'd3) ack();
+      S_SNAP: if (snap_q == SNAP_LAST) ack();
 
       S_START: begin
         if (enc_idle_i) state_d = S_EMIT;
@@ -924,16 +979,17 @@ module cmd_frontend #(
 
   // ---- run FSM -----------------------------------------------------------------------------------
   // Clocks (rtl/PROTOCOL.md, "RUN timing"): RUN's S_CHECK clock a starts it (RS_INJ at a+1);
-  // each due input costs 2 clocks (RS_INJ, RS_INJ_D), the check that ends the injection 1
-  // (queue empty) or 2 (head not due yet); RS_WAIT ticks when the room flags (registered:
+  // each due input costs 3 clocks (RS_INJ, RS_INJ_W, RS_INJ_D), the check that ends the
+  // injection 1 (queue empty) or 3 (head not due yet); RS_WAIT ticks when the room flags (registered:
   // the state of the clock before), the period and an idle core allow it; the step's tick at
-  // T, core done at T + C; RS_SNAP from T + C + 1, commit at T + C + 4; RS_INJ at T + C + 5.
+  // T (the core sees it in T + 1), core done at T + 1 + C; RS_SNAP from T + C + 2, commit at
+  // T + C + 7; RS_INJ at T + C + 8.
   reg        run_we, run_tick;
   reg [23:0] run_addr;
   reg [31:0] run_wdata;
   reg        spike_room_q, log_room_q;   // room for N_NEURONS events / one log entry, last clock
   wire       period_due = (since_q >= period_q);
-  wire       input_due  = (input_step <= step_q);
+  wire       input_due  = (head_step_q <= step_q);
   wire       fifo_empty = (in_rd_q == in_wr_q);
   wire       step_in_progress = (run_q == RS_STEP) || (run_q == RS_SNAP);
 
@@ -944,9 +1000,10 @@ module cmd_frontend #(
     run_tick   = 1'b0;
     commit     = 1'b0;
     run_addr   = {R_CONTROL, REG_INJECT};
-    run_wdata  = {{(32-IN_W){1'b0}}, input_channel};
+    run_wdata  = {{(32-IN_W){1'b0}}, head_channel_q};
     case (run_q)
-      RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_D;
+      RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_W;
+      RS_INJ_W: run_d = RS_INJ_D;
       RS_INJ_D: begin
         if (input_due) begin
           run_we = 1'b1;
@@ -963,7 +1020,7 @@ module cmd_frontend #(
       end
       RS_STEP: if (core_done_i) run_d = RS_SNAP;
       RS_SNAP: begin
-        if (snap_q == 2'd3) begin
+        if (snap_q == SNAP_LAST) begin
           commit     = 1'b1;
           run_left_d = run_left_q - 32'd1;
           run_d      = (run_left_q == 32'd1) ? RS_IDLE : RS_INJ;
@@ -989,9 +1046,9 @@ module cmd_frontend #(
     end
   end
 
-  // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 1..3
+  // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 3..SNAP_LAST
   wire        snapping  = (state_q == S_SNAP) | (run_q == RS_SNAP);
-  wire [19:0] snap_reg  = (snap_q == 2'd0) ? REG_STEP : (snap_q == 2'd1) ? REG_OVERRUNS : REG_DROPPED;
+  wire [19:0] snap_reg  = (snap_q == 3'd0) ? REG_STEP : (snap_q == 3'd1) ? REG_OVERRUNS : REG_DROPPED;
 
   // ---- registers --------------------------------------------------------------------------------
   always @(posedge clk_i or negedge rst_ni) begin
@@ -1018,7 +1075,8 @@ module cmd_frontend #(
       reset_what_q <= 5'd0;
       fill_q       <= 4'd0;
       sweep_q      <= 20'd0;
-      snap_q       <= 2'd0;
+      snap_q       <= 3'd0;
+      rd_wait_q    <= 2'd0;
       core_reset_q <= 1'b0;
       rejected_q   <= 16'd0;
       overflows_q  <= 16'd0;
@@ -1051,7 +1109,8 @@ module cmd_frontend #(
       reset_what_q <= reset_what_d;
       fill_q       <= fill_d;
       sweep_q      <= sweep_d;
-      snap_q       <= snapping ? snap_d : 2'd0;
+      snap_q       <= snapping ? snap_d : 3'd0;
+      rd_wait_q    <= rd_wait_d;
       core_reset_q <= core_reset_d;
       rejected_q   <= rejected_q + {15'd0, count_reject};
       overflows_q  <= overflows_q + {15'd0, rx_overflow_i};
@@ -1069,8 +1128,8 @@ module cmd_frontend #(
     end
   end
 
-  // snapshot phase: 0..3 while an FSM is in its snapshot state
-  wire [1:0] snap_d = snap_q + 2'd1;
+  // snapshot phase: 0..SNAP_LAST while an FSM is in its snapshot state
+  wire [2:0] snap_d = snap_q + 3'd1;
 
   // ---- shadows, counters, spike, log and input indices ---------------------------------------------
   localparam [31:0] SPIKE_ROOM = SPIKE_DEPTH - N_NEURONS;
@@ -1093,9 +1152,9 @@ module cmd_frontend #(
       in_wr_q        <= {(IF_W+1){1'b0}};
       in_rd_q        <= {(IF_W+1){1'b0}};
     end else begin
-      if (snapping && snap_q == 2'd1) step_q     <= bus_rdata_i;
-      if (snapping && snap_q == 2'd2) overruns_q <= bus_rdata_i;
-      if (snapping && snap_q == 2'd3) dropped_q  <= bus_rdata_i;
+      if (snapping && snap_q == SNAP_LAST - 3'd2) step_q     <= bus_rdata_i;
+      if (snapping && snap_q == SNAP_LAST - 3'd1) overruns_q <= bus_rdata_i;
+      if (snapping && snap_q == SNAP_LAST)        dropped_q  <= bus_rdata_i;
       spike_room_q <= (spike_head_q - spike_tail_q) <= SPIKE_ROOM;
       log_room_q   <= (log_head_q - log_tail_q) != LOG_SIZE;
       if (clear_counters) begin

@@ -14,6 +14,12 @@
 // pop_i takes it.  An entry written at clock t is at the head at t + 2 at the
 // earliest (block-RAM read), a fixed latency.  full is the count at the start of the
 // clock, so a pop does not make room for a byte arriving in the same clock.
+//
+// entry_o comes from a register (head_q), not from the RAM: a block RAM's read data
+// (ECP5 DP16KD: ~5.8 ns after the clock) must not feed the decoder's logic in the same
+// clock.  The RAM reads one entry ahead (ahead: the entry after the next head), so that a
+// pop can load head_q at once; a word written in the clock the RAM reads it (the RAM
+// returns the old word) is forwarded from wdata_q.  The timing seen outside is unchanged.
 // Golden model: neurohw.targets.fpga.protocol.RxFifo.
 `default_nettype none
 
@@ -46,11 +52,36 @@ module rx_fifo #(
   wire [8:0]  wdata    = put_mark ? MARK : {byte_err_i, byte_err_i ? 8'h00 : byte_i};
   wire        pop      = pop_i & valid_o;
   wire [AW:0] rd_next  = rd_q + {{AW{1'b0}}, pop};
+  wire [AW:0] rd_ahead = rd_next + 1'b1;
 
-  // the RAM is always reading the head after this clock's pop
+  // the RAM is always reading the entry after the head of the next clock
+  wire [8:0]  ram_rdata;
   ram_1r1w #(.WIDTH(9), .ADDR_W(AW)) u_ram (
-    .clk_i(clk_i), .raddr_i(rd_next[AW-1:0]), .rdata_o(entry_o),
+    .clk_i(clk_i), .raddr_i(rd_ahead[AW-1:0]), .rdata_o(ram_rdata),
     .we_i(we), .waddr_i(wr_q[AW-1:0]), .wdata_i(wdata));
+
+  // written last clock: the entry that is the head now (hit_head_q), or the one after it
+  // (hit_ahead_q, which the RAM read as its old word)
+  reg        hit_head_q, hit_ahead_q;
+  reg  [8:0] wdata_q, head_q;
+  wire [8:0] ahead = hit_ahead_q ? wdata_q : ram_rdata;   // the entry at rd_q + 1
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      hit_head_q  <= 1'b0;
+      hit_ahead_q <= 1'b0;
+    end else begin
+      hit_head_q  <= we & (wr_q == rd_next);
+      hit_ahead_q <= we & (wr_q == rd_ahead);
+    end
+  end
+  // the head entry: the next one on a pop; a just-written head is not visible (valid_o)
+  // before hit_head_q has put it here
+  always @(posedge clk_i) begin
+    wdata_q <= wdata;
+    if (pop)             head_q <= ahead;
+    else if (hit_head_q) head_q <= wdata_q;
+  end
+  assign entry_o = head_q;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin

@@ -10,6 +10,10 @@
 // only while the front end's ready_o is high.
 // WITH_CORE = 0 builds the link alone, with a scratch memory on the bus, for
 // bringing up the link on a board (and for a build that fits any device).
+// The bus between the front end and the core is always the registered one
+// (core.v BUS_REGISTERED = 1; bus_scratch.v has its timing): every board, and
+// the virtual board, has the one front-end timing of rtl/PROTOCOL.md section 7,
+// and no path runs from the front end's logic into the core's decode or RAMs.
 // spike_o pulses for one clock per neuron spike; the board top stretches it
 // for a LED.  CLOCK_HZ is only reported (IDENTIFY): the board top passes the
 // frequency of its clock.
@@ -22,9 +26,6 @@ module neurohw_board #(
   parameter integer N_INPUTS       = 256,
   parameter integer WEIGHT_W       = 8,
   parameter integer DELAY_DEPTH    = 16,
-  // core.v BUS_REGISTERED; 1 needs a front end that waits 3 clocks for read data
-  // (rtl/cmd_frontend.v waits 1 today), so the board builds keep 0
-  parameter integer BUS_REGISTERED = 0,
   parameter integer WITH_CORE      = 1,    // 0: fpga/common/bus_scratch.v instead of the core
   parameter integer RX_FIFO_BYTES  = 2048, // receive FIFO entries, a power of two
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
@@ -140,7 +141,7 @@ module neurohw_board #(
 
       core #(
         .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(BUS_REGISTERED)
+        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1)
       ) u_core (
         .clk_i(clk_i), .rst_ni(core_rst_n),
         .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
@@ -150,7 +151,7 @@ module neurohw_board #(
         .bus_rdata_o(bus_rdata));
     end else begin : g_scratch
       bus_scratch u_scratch (
-        .clk_i(clk_i), .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
+        .clk_i(clk_i), .rst_ni(rst_ni), .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
         .bus_rdata_o(bus_rdata));
       // nothing runs: a step ends the clock after its tick, without spikes
       reg step_done_q;

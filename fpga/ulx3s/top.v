@@ -25,7 +25,6 @@ module top #(
   parameter integer N_INPUTS         = 256,
   parameter integer WEIGHT_W         = 8,
   parameter integer DELAY_DEPTH      = 16,
-  parameter integer BUS_REGISTERED   = 0,    // core.v: 1 needs a bus master that waits 3 clocks for read data
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
                                              // 2: the core alone between registers (timing only)
 ) (
@@ -90,7 +89,7 @@ module top #(
     end else begin : g_board
       neurohw_board #(
         .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(BUS_REGISTERED),
+        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH),
         .WITH_CORE(WITH_CORE), .CLOCK_HZ(CLOCK_HZ)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),

@@ -52,6 +52,13 @@ N_COUNTERS = 19
 LOG_CYCLES_MAX = 0xFFFFFF
 LOG_LATE_BIT = 1 << 31
 FIFO_LATENCY = 2  # clocks from uart_rx's byte to the head of rx_fifo
+# the registered core bus (core.v BUS_REGISTERED = 1, the only bus of neurohw_board.v):
+# read data BUS_READ_CLOCKS after its address; the core acts on a tick a clock later
+BUS_READ_CLOCKS = 3
+TICK_CLOCKS = 1
+# S_SNAP / RS_SNAP: STEP, OVERRUNS, DROPPED addressed in phases 0..2, each read
+# BUS_READ_CLOCKS later; the last phase (the commit's) is SNAP_LAST
+SNAP_LAST = 2 + BUS_READ_CLOCKS
 MASK32 = 0xFFFFFFFF
 
 # RESET sweeps (cmd_frontend.v S_FILL phases): region, RESET bit, words (in units of N)
@@ -94,7 +101,7 @@ class ScratchBus:
 class _Run:
     """The run FSM of cmd_frontend.v between events (see BoardModel._advance_run)."""
     phase: str = "idle"          # idle | inject | wait | step
-    sub: str = "INJ"             # in 'inject': RS_INJ or RS_INJ_D
+    sub: str = "INJ"             # in 'inject': RS_INJ, RS_INJ_W or RS_INJ_D
     at: int = 0                  # inject: the clock of the current state; wait: first clock
     left: int = 0                # steps left, the step in progress included
     period: int = 0
@@ -367,9 +374,10 @@ class BoardModel:
             raise CommandRejected(ErrorCode.BUSY, "a RUN is in progress")
 
     def _written(self, end_of_items: int) -> bytes:
-        """A write command's items end at S_ITEM clock ``end_of_items``; then S_SNAP (4 clocks)."""
+        """A write command's items end at S_ITEM clock ``end_of_items``; then S_SNAP (phases
+        0..SNAP_LAST, one clock each)."""
         self._snapshot()
-        self._timing = _Timing(end_of_items + 5, False)
+        self._timing = _Timing(end_of_items + SNAP_LAST + 2, False)
         return b""
 
     def _read_reply(self, reply: bytes, at: Optional[int] = None) -> bytes:
@@ -403,11 +411,12 @@ class BoardModel:
             if not what >> bit & 1:
                 clocks += 1
                 continue
-            clocks += 2 * words if region == F.REGION_CONTROL_WORD else words
+            # a control word is read (S_FILL), waited for and written back (S_FILL_RMW)
+            clocks += (1 + BUS_READ_CLOCKS) * words if region == F.REGION_CONTROL_WORD else words
             self._fill(region, base, words)
         first_fill = self._s + 2 + (1 if what & 0x10 else 0)   # a core reset costs a clock
         self._snapshot()
-        self._timing = _Timing(first_fill + clocks + 5, False)
+        self._timing = _Timing(first_fill + clocks + SNAP_LAST + 2, False)
         return b""
 
     def _fill(self, region: int, base: int, words: int) -> None:
@@ -695,7 +704,9 @@ class BoardModel:
                 head = self._inputs[0] if self._inputs else None
                 if run.sub == "INJ":
                     visible = head is not None and head.visible_at <= clock
-                    run.phase, run.sub = ("inject", "INJ_D") if visible else ("wait", "INJ")
+                    run.phase, run.sub = ("inject", "INJ_W") if visible else ("wait", "INJ")
+                elif run.sub == "INJ_W":                 # the head into its register
+                    run.sub = "INJ_D"
                 elif head.step <= self._step_q:          # RS_INJ_D: the head is due: INJECT
                     self._bus_write(F.REGION_CONTROL << F.REGION_SHIFT | F.REG_INJECT, head.channel)
                     self._inputs.popleft()
@@ -722,7 +733,7 @@ class BoardModel:
         if self.core is not None:
             fired = self.core.step()
             run.cycles = self.core.last_cycles
-            run.done = tick + run.cycles
+            run.done = tick + TICK_CLOCKS + run.cycles   # the core sees the tick a clock later
             self._spikes += [(self._step_q, int(n)) for n in fired]
         else:
             run.cycles, run.done = 0, tick + 1    # the scratch build: done the clock after
@@ -730,7 +741,8 @@ class BoardModel:
 
     def _step_event(self, run: _Run, until: int) -> bool:
         """The next event of the step in progress, if it is before ``until``."""
-        clock = run.done + (0, 2, 3, 4)[run.next_event]
+        # RS_SNAP from done + 1; STEP, OVERRUNS, DROPPED in its phases SNAP_LAST - 2 .. SNAP_LAST
+        clock = run.done + (0, SNAP_LAST - 1, SNAP_LAST, SNAP_LAST + 1)[run.next_event]
         if clock >= until:
             return False
         control = F.REGION_CONTROL << F.REGION_SHIFT
