@@ -260,7 +260,7 @@ def _decay(value, retention):
 
 
 @njit(cache=True)
-def _potentiate_rows(weight, plastic, fired, dp, first, last, n_active, w_min, w_max):
+def _potentiate_rows(weight, plastic, fired, dp, first, last, lanes, w_min, w_max):
     """stdp_update(potentiate) of the synapses from sources first..last-1 onto the
     neurons with fired[n], one source row at a time.
 
@@ -272,12 +272,12 @@ def _potentiate_rows(weight, plastic, fired, dp, first, last, n_active, w_min, w
         top = _I32(w_max - d)
         if top >= -(1 << 15):
             d16, top16, w_min16 = np.int16(d), np.int16(top), np.int16(w_min)
-            for n in range(n_active):
+            for n in range(lanes):
                 w = row[n]
                 up = max(w_min16, np.int16(min(w, top16) + d16))
                 row[n] = up if row_plastic[n] & fired[n] else w
         else:
-            for n in range(n_active):
+            for n in range(lanes):
                 w = _I32(row[n])
                 up = max(w_min, min(w_max, _I32(w + d)))
                 row[n] = up if row_plastic[n] & fired[n] else w
@@ -328,11 +328,17 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
     exc_gain, inh_gain, bias = par[F.PROFILE_EXC_GAIN], par[F.PROFILE_INH_GAIN], par[F.PROFILE_BIAS]
     v_thresh, v_reset, refrac_steps = (par[F.PROFILE_V_THRESH], par[F.PROFILE_V_RESET],
                                        par[F.PROFILE_REFRAC_STEPS])
-    sum_exc = np.empty(n_active, dtype=np.int32)
-    sum_inh = np.empty(n_active, dtype=np.int32)
-    dw = np.zeros(n_active, dtype=np.int32)
+    # the row sweeps run over `lanes` >= n_active neurons, a multiple of 128 where the
+    # rows are that long: a row then has no scalar remainder (which cost more than
+    # the vector body); the extra lanes are masked (not active, never fired)
+    lanes = min(weight.shape[1], (n_active + 127) & ~127)
+    active = np.zeros(lanes, dtype=np.bool_)
+    active[:n_active] = True
+    sum_exc = np.empty(lanes, dtype=np.int32)
+    sum_inh = np.empty(lanes, dtype=np.int32)
+    dw = np.zeros(lanes, dtype=np.int32)
     dp = np.zeros(weight.shape[0], dtype=np.int32)
-    fired = np.zeros(n_active, dtype=np.bool_)
+    fired = np.zeros(lanes, dtype=np.bool_)
     n_fired = 0
     for k in range(inject_start.shape[0] - 1):
         step = regs[F.REG_STEP]
@@ -353,15 +359,15 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
             src = ring[slot, e]
             row, row_plastic = weight[src], plastic[src]
             if stdp:
-                for n in range(n_active):
+                for n in range(lanes):
                     w = _I32(row[n])
                     down = max(w_min, min(w_max, _I32(w - dw[n])))
-                    w = down if row_plastic[n] else w
+                    w = down if row_plastic[n] & active[n] else w
                     row[n] = w
                     sum_exc[n] = _I32(sum_exc[n] + max(w, zero))
                     sum_inh[n] = _I32(sum_inh[n] + min(w, zero))
             else:
-                for n in range(n_active):
+                for n in range(lanes):
                     w = _I32(row[n])
                     sum_exc[n] = _I32(sum_exc[n] + max(w, zero))
                     sum_inh[n] = _I32(sum_inh[n] + min(w, zero))
@@ -397,9 +403,9 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
             _decay_pre_traces(pre_trace, dp, 0, n_active, pre_decay, a_plus)
             _decay_pre_traces(pre_trace, dp, n_neurons, n_neurons + n_inputs, pre_decay, a_plus)
             if n_spikes:
-                _potentiate_rows(weight, plastic, fired, dp, 0, n_active, n_active, w_min, w_max)
+                _potentiate_rows(weight, plastic, fired, dp, 0, n_active, lanes, w_min, w_max)
                 _potentiate_rows(weight, plastic, fired, dp, n_neurons, n_neurons + n_inputs,
-                                 n_active, w_min, w_max)
+                                 lanes, w_min, w_max)
 
         regs[F.REG_STEP] = (step + 1) & 0xFFFFFFFF
         regs[F.REG_STEP_CYCLES] = step_cycles(events, n_spikes, n_active, n_inputs, stdp)
