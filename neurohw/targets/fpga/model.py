@@ -267,20 +267,21 @@ def _potentiate_rows(weight, plastic, fired, dp, first, last, lanes, w_min, w_ma
     max(w_min, min(w_max, w + d)) is computed as max(w_min, min(w, w_max - d) + d),
     which never leaves 16 bits (0 <= d < 2**12, min(w, w_max - d) + d <= w_max)
     when w_max - d does not: then the row runs in 16-bit lanes."""
+    # (2-D indexing, not row views: a view per row costs two reference-count calls)
     for src in range(first, last):
-        row, row_plastic, d = weight[src], plastic[src], dp[src]
+        d = dp[src]
         top = _I32(w_max - d)
         if top >= -(1 << 15):
             d16, top16, w_min16 = np.int16(d), np.int16(top), np.int16(w_min)
             for n in range(lanes):
-                w = row[n]
+                w = weight[src, n]
                 up = max(w_min16, np.int16(min(w, top16) + d16))
-                row[n] = up if row_plastic[n] & fired[n] else w
+                weight[src, n] = up if plastic[src, n] & fired[n] else w
         else:
             for n in range(lanes):
-                w = _I32(row[n])
+                w = _I32(weight[src, n])
                 up = max(w_min, min(w_max, _I32(w + d)))
-                row[n] = up if row_plastic[n] & fired[n] else w
+                weight[src, n] = up if plastic[src, n] & fired[n] else w
 
 
 @njit(cache=True)
@@ -357,18 +358,17 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
                 dw[n] = (a_minus * post_trace[n]) >> F.STDP_SHIFT
         for e in range(events):
             src = ring[slot, e]
-            row, row_plastic = weight[src], plastic[src]
             if stdp:
                 for n in range(lanes):
-                    w = _I32(row[n])
+                    w = _I32(weight[src, n])
                     down = max(w_min, min(w_max, _I32(w - dw[n])))
-                    w = down if row_plastic[n] & active[n] else w
-                    row[n] = w
+                    w = down if plastic[src, n] & active[n] else w
+                    weight[src, n] = w
                     sum_exc[n] = _I32(sum_exc[n] + max(w, zero))
                     sum_inh[n] = _I32(sum_inh[n] + min(w, zero))
             else:
                 for n in range(lanes):
-                    w = _I32(row[n])
+                    w = _I32(weight[src, n])
                     sum_exc[n] = _I32(sum_exc[n] + max(w, zero))
                     sum_inh[n] = _I32(sum_inh[n] + min(w, zero))
             pre_trace[src] = min(pre_trace[src] + F.TRACE_JUMP, _TRACE_MAX)
