@@ -206,8 +206,11 @@ def _cornered_program(shape: F.CoreShape, seed: int):
         inputs[1] = [0] * (shape.n_sources + 2)   # one channel: one slot
     if seed % 4 == 2:
         for n in range(shape.n_neurons):
-            writes += [(at(F.REGION_I_EXC, n), ((1 << 23) - 1 - int(rng.integers(0, 1 << 12))) & 0xFFFFFF),
-                       (at(F.REGION_I_INH, n), (-(1 << 23) + int(rng.integers(0, 1 << 12))) & 0xFFFFFF)]
+            near_top, near_bottom = (1 << 23) - 1, -(1 << 23)
+            writes += [(at(F.REGION_I_EXC, n),
+                        (near_top - int(rng.integers(0, 1 << 12))) & 0xFFFFFF),
+                       (at(F.REGION_I_INH, n),
+                        (near_bottom + int(rng.integers(0, 1 << 12))) & 0xFFFFFF)]
     if seed % 5 == 3:
         writes += [(at(F.REGION_CONTROL, F.REG_STDP_ENABLE), 1),
                    (at(F.REGION_CONTROL, F.REG_A_PLUS), 0xFFFF),
@@ -224,7 +227,8 @@ def _loaded(shape, writes):
 
 @pytest.mark.parametrize("shape", [F.CoreShape(16, 8, 8, 4), F.CoreShape(32, 16, 2, 16),
                                    F.CoreShape(32, 32, 16, 8), F.CoreShape(64, 16, 12, 16)],
-                         ids=lambda s: f"N{s.n_neurons}_in{s.n_inputs}_w{s.weight_width}_d{s.delay_depth}")
+                         ids=lambda s: (f"N{s.n_neurons}_in{s.n_inputs}_w{s.weight_width}"
+                                        f"_d{s.delay_depth}"))
 def test_fast_step_and_run_equal_the_reference_step(shape):
     """step() and run() (_core_run) against step_reference() (reference_step, leaf
     by leaf in the RTL's order): every state array after every step, the spikes,

@@ -231,7 +231,7 @@ def reference_step(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, pos
 #    so each current sees one monotone chain of saturating adds, which equals one
 #    saturating add of the sum (min(min(x + a, hi) + b, hi) = min(x + a + b, hi)
 #    for a, b >= 0 and x <= hi).  The weights of each neuron are summed over the
-#    events (int32 lanes: at most n_sources events of |w| < 2**15) and scaled and
+#    events (int32 lanes: at most n_sources events of |w| <= 2**15) and scaled and
 #    saturated once.  Rows are still swept event by event, so a source listed
 #    twice in a slot sees the weights its first event depressed, as in the RTL.
 #  - depression uses post_trace as the step found it (the neuron sweep updates
@@ -325,7 +325,8 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
     for n in range(n_active):
         for field in range(len(F.PROFILE_FIELDS)):
             par[field, n] = profiles[profile[n], field]
-    v_decay, exc_decay, inh_decay = par[F.PROFILE_V_DECAY], par[F.PROFILE_EXC_DECAY], par[F.PROFILE_INH_DECAY]
+    v_decay, exc_decay = par[F.PROFILE_V_DECAY], par[F.PROFILE_EXC_DECAY]
+    inh_decay = par[F.PROFILE_INH_DECAY]
     exc_gain, inh_gain, bias = par[F.PROFILE_EXC_GAIN], par[F.PROFILE_INH_GAIN], par[F.PROFILE_BIAS]
     v_thresh, v_reset, refrac_steps = (par[F.PROFILE_V_THRESH], par[F.PROFILE_V_RESET],
                                        par[F.PROFILE_REFRAC_STEPS])
