@@ -7,12 +7,18 @@ the model (and so the RTL) computes.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from neurohw.targets.fpga import formats as F
 from neurohw.targets.fpga import model as M
-from neurohw.targets.fpga.model import CoreModel, accepted_ticks
+from neurohw.targets.fpga.model import CoreModel, accepted_ticks, pack_inputs
+
+sys.path.insert(0, str(Path(__file__).parent / "rtl"))   # the whole-core benches' programs
+from random_core import random_program  # noqa: E402
 
 SHAPE = F.CoreShape(n_neurons=8, n_inputs=4, weight_width=8, delay_depth=16)
 
@@ -34,6 +40,7 @@ def test_leaf_functions_follow_the_readme_formulas(seed):
         x = int(rng.integers(-(1 << 23), 1 << 23))
         r = int(rng.integers(0, 1 << 16))
         assert M.syn_decay(x, r) == trunc_div(x * r, 1 << 16), (seed, x, r)
+        assert M._decay(x, r) == M.syn_decay(x, r), (seed, x, r)   # _core_run's inlined copy
         w = int(rng.integers(-128, 128))
         ie, ii = int(rng.integers(-(1 << 23), 1 << 23)), int(rng.integers(-(1 << 23), 1 << 23))
         want_e = max(-(1 << 23), min((1 << 23) - 1, ie + w * 256)) if w > 0 else ie
@@ -177,3 +184,135 @@ def test_accepted_ticks_drops_ticks_while_busy():
     # steps of 10 cycles: a step accepted at t is busy through t + 10
     accepted, overruns = accepted_ticks([0, 5, 10, 11, 30], lambda k: 10)
     assert accepted == [0, 3, 4] and overruns == 2
+
+
+# ---- _core_run (step, run) against reference_step --------------------------------------
+
+STATE = ("regs", "profiles", "v", "i_exc", "i_inh", "refrac", "profile", "spiked",
+         "post_trace", "pre_trace", "delay", "weight", "plastic", "ring", "ring_count")
+
+
+def _cornered_program(shape: F.CoreShape, seed: int):
+    """random_program plus what it does not reach on its own, by seed: sources
+    listed twice in one slot (a channel written to INJECT twice), currents next
+    to saturation while events of both signs arrive, w_max so low that w_max - dp
+    leaves 16 bits (_potentiate_rows' int32 path), more events than a slot holds."""
+    program = random_program(shape, seed)
+    rng = np.random.default_rng(seed + 1000)
+    writes, inputs = list(program.writes), [list(c) for c in program.inputs]
+    if seed % 3 == 1:
+        inputs = [c + c[: (len(c) + 1) // 2] for c in inputs]
+    if seed % 6 == 5:
+        inputs[1] = [0] * (shape.n_sources + 2)   # one channel: one slot
+    if seed % 4 == 2:
+        for n in range(shape.n_neurons):
+            near_top, near_bottom = (1 << 23) - 1, -(1 << 23)
+            writes += [(at(F.REGION_I_EXC, n),
+                        (near_top - int(rng.integers(0, 1 << 12))) & 0xFFFFFF),
+                       (at(F.REGION_I_INH, n),
+                        (near_bottom + int(rng.integers(0, 1 << 12))) & 0xFFFFFF)]
+    if seed % 5 == 3:
+        writes += [(at(F.REGION_CONTROL, F.REG_STDP_ENABLE), 1),
+                   (at(F.REGION_CONTROL, F.REG_A_PLUS), 0xFFFF),
+                   (at(F.REGION_CONTROL, F.REG_W_MAX), shape.weight_min & 0xFFFF)]
+    return writes, inputs
+
+
+def _loaded(shape, writes):
+    model = CoreModel(shape)
+    for address, data in writes:
+        model.write(address, data)
+    return model
+
+
+@pytest.mark.parametrize("shape", [F.CoreShape(16, 8, 8, 4), F.CoreShape(32, 16, 2, 16),
+                                   F.CoreShape(32, 32, 16, 8), F.CoreShape(64, 16, 12, 16)],
+                         ids=lambda s: (f"N{s.n_neurons}_in{s.n_inputs}_w{s.weight_width}"
+                                        f"_d{s.delay_depth}"))
+def test_fast_step_and_run_equal_the_reference_step(shape):
+    """step() and run() (_core_run) against step_reference() (reference_step, leaf
+    by leaf in the RTL's order): every state array after every step, the spikes,
+    cycles and delivered events, on many random programs."""
+    inject = at(F.REGION_CONTROL, F.REG_INJECT)
+    seen = {"dropped": 0, "duplicate events": 0, "stdp weight changes": 0, "spikes": 0}
+    for seed in range(30):
+        writes, inputs = _cornered_program(shape, seed)
+        ref, fast = _loaded(shape, writes), _loaded(shape, writes)
+        initial_weight = ref.weight.copy()
+        cycles, events, spikes = [], [], []
+        for k, channels in enumerate(inputs):
+            for channel in channels:
+                ref.write(inject, channel)
+                fast.write(inject, channel)
+            slot = ref.ring[int(ref.regs[F.REG_STEP]) % shape.delay_depth]
+            listed = slot[:ref.ring_count[int(ref.regs[F.REG_STEP]) % shape.delay_depth]]
+            seen["duplicate events"] += listed.size - np.unique(listed).size
+            events.append(int(listed.size))
+            want = ref.step_reference()
+            got = fast.step()
+            assert np.array_equal(got, want), (seed, k, got, want)
+            for name in STATE:
+                assert np.array_equal(getattr(fast, name), getattr(ref, name)), (seed, k, name)
+            cycles.append(ref.last_cycles)
+            spikes.append(want)
+        seen["dropped"] += int(ref.regs[F.REG_DROPPED])
+        seen["stdp weight changes"] += int(np.sum(ref.weight != initial_weight))
+        seen["spikes"] += sum(map(len, spikes))
+        # all steps in one call
+        batch = _loaded(shape, writes)
+        out = batch.run(*pack_inputs(inputs))
+        assert np.array_equal(out.cycles, cycles) and np.array_equal(out.events, events), seed
+        for k, want in enumerate(spikes):
+            assert np.array_equal(out.spikes(k), want), (seed, k)
+        for name in STATE:
+            assert np.array_equal(getattr(batch, name), getattr(ref, name)), (seed, name)
+    assert all(seen.values()), seen
+
+
+def test_run_in_pieces_equals_one_run():
+    """Splitting a run into calls (as the runner does between state samples) and
+    zero-step calls change nothing."""
+    shape = F.CoreShape(32, 16, 8, 8)
+    writes, inputs = _cornered_program(shape, 7)
+    whole, pieces = _loaded(shape, writes), _loaded(shape, writes)
+    out = whole.run(*pack_inputs(inputs))
+    cut = [0, 0, 3, 4, 11, len(inputs)]
+    fired, cycles = [], []
+    for a, b in zip(cut[:-1], cut[1:]):
+        part = pieces.run(*pack_inputs(inputs[a:b]))
+        fired.append(part.fired)
+        cycles.append(part.cycles)
+    assert np.array_equal(np.concatenate(cycles), out.cycles)
+    assert np.array_equal(np.concatenate(fired), out.fired)
+    for name in STATE:
+        assert np.array_equal(getattr(pieces, name), getattr(whole, name)), name
+    with pytest.raises(ValueError):
+        pieces.run(np.zeros(2, np.int64), np.array([0, 3]))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_potentiate_rows_equals_stdp_update(seed):
+    """_core_run's potentiation sweep, both of its lane widths, against the leaf
+    stdp_update on every synapse, with w_min/w_max/weights at the 16-bit edges."""
+    rng = np.random.default_rng(seed)
+    edges = [-(1 << 15), -(1 << 15) + 1, -1, 0, 1, (1 << 15) - 2, (1 << 15) - 1]
+    # (amplitude, trace) pairs: dw 0, 1, the largest, and random ones
+    pairs = [(0, 0), (0xFFFF, 16), (0xFFFF, 31), (0xFFFF, 0xFFFF)] + [
+        (int(a), int(t)) for a, t in rng.integers(0, 1 << 16, (12, 2))]
+    n_rows, n = len(pairs), 40
+    for _ in range(20):
+        w_min, w_max = (int(x) if rng.random() < 0.5 else int(rng.choice(edges))
+                        for x in rng.integers(-(1 << 15), 1 << 15, 2))
+        weight = rng.integers(-(1 << 15), 1 << 15, (n_rows, n)).astype(np.int16)
+        weight[:, :len(edges)] = edges
+        plastic = rng.random((n_rows, n)) < 0.7
+        fired = rng.random(n) < 0.5
+        dp = np.array([(a * t) >> F.STDP_SHIFT for a, t in pairs], dtype=np.int32)
+        want = weight.copy()
+        for src, (a, t) in enumerate(pairs):
+            for i in range(n):
+                if plastic[src, i] and fired[i]:
+                    want[src, i] = M.stdp_update(int(weight[src, i]), t, a, True, w_min, w_max)
+        M._potentiate_rows(weight, plastic, fired, dp, 0, n_rows, n,
+                           np.int32(w_min), np.int32(w_max))
+        assert np.array_equal(weight, want), (w_min, w_max)

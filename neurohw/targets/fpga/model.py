@@ -11,7 +11,14 @@ against each other on random inputs:
     rtl/trace_update.v       trace_update       STDP trace jump and decay
     rtl/stdp_update.v        stdp_update        additive pair STDP with clipping
     rtl/delay_ring.v         ring_push          per-step spike lists (axonal delays)
-    rtl/core.v               CoreModel.step     the time-multiplexed step sequence
+    rtl/core.v               reference_step     the time-multiplexed step sequence
+
+``reference_step`` is core.v's step written with the leaf functions, in the
+RTL's order; ``CoreModel.step`` and ``CoreModel.run`` use ``_core_run``, the
+same step reordered for speed (whole-row sweeps the compiler vectorizes, many
+steps per call).  tests/test_fpga_model.py proves the two equal on random
+programs, word for word; the tests/rtl benches check ``CoreModel.step``
+against the RTL.
 
 ``CoreModel`` holds the same memories as the RTL (see rtl/README.md for their
 layout and the bus memory map) and exposes the same bus, so a program is a
@@ -19,13 +26,16 @@ list of bus writes that loads either of them identically.
 """
 from __future__ import annotations
 
+from typing import NamedTuple, Sequence
+
 import numpy as np
 from numba import njit
 
 from . import formats as F
 
 __all__ = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
-           "stdp_update", "ring_push", "step_cycles", "accepted_ticks", "CoreModel"]
+           "stdp_update", "ring_push", "step_cycles", "reference_step", "accepted_ticks",
+           "pack_inputs", "Steps", "CoreModel"]
 
 
 # ---- leaf functions, one per leaf RTL module ------------------------------------------
@@ -149,11 +159,12 @@ def step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
 
 
 @njit(cache=True)
-def _core_step(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_trace,
-               pre_trace, delay, weight, plastic, ring, ring_count, n_neurons,
-               weight_width, w_min, w_max, spikes_out):
-    """One step of core.v on the model's arrays, in place; returns how many
-    neurons fired (their ids are spikes_out[:count], in neuron order)."""
+def reference_step(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_trace,
+                    pre_trace, delay, weight, plastic, ring, ring_count, n_neurons,
+                    weight_width, w_min, w_max, spikes_out):
+    """One step of core.v on the model's arrays, in place, leaf by leaf in the
+    RTL's order; returns how many neurons fired (their ids are
+    spikes_out[:count], in neuron order)."""
     depth = ring.shape[0]
     step = regs[F.REG_STEP]
     slot = step & (depth - 1)
@@ -212,6 +223,222 @@ def _core_step(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tr
     return n_spikes
 
 
+# ---- the same step, fast: many steps per call, whole-row sweeps ---------------------
+#
+# _core_run computes what reference_step computes, in an order a compiler can
+# vectorize.  What makes the reordering exact:
+#  - deliver: a step adds to i_exc only weights > 0 and to i_inh only weights < 0,
+#    so each current sees one monotone chain of saturating adds, which equals one
+#    saturating add of the sum (min(min(x + a, hi) + b, hi) = min(x + a + b, hi)
+#    for a, b >= 0 and x <= hi).  The weights of each neuron are summed over the
+#    events (int32 lanes: at most n_sources events of |w| <= 2**15) and scaled and
+#    saturated once.  Rows are still swept event by event, so a source listed
+#    twice in a slot sees the weights its first event depressed, as in the RTL.
+#  - depression uses post_trace as the step found it (the neuron sweep updates
+#    it afterwards), so dw[n] = (A_MINUS * post_trace[n]) >> 20 is one vector per
+#    step; likewise dp[src] for potentiation, after the pre-trace decay.
+#  - potentiation updates each (source, neuron that fired) synapse once per step,
+#    so the order does not matter: it runs over the contiguous source rows with a
+#    fired-neuron mask instead of down the strided neuron columns.
+#  - dw and dp are < 2**12 and weights fit 16 bits, so w -/+ dw and the clamps
+#    to [w_min, w_max] (both of WEIGHT_W bits) are exact in int32 lanes.
+_I32 = np.int32
+_CUR_HI = (1 << (F.CURRENT_WIDTH - 1)) - 1
+_CUR_LO = -(1 << (F.CURRENT_WIDTH - 1))
+_V_HI = (1 << (F.V_WIDTH - 1)) - 1
+_V_LO = -(1 << (F.V_WIDTH - 1))
+_TRACE_MAX = (1 << F.TRACE_WIDTH) - 1
+_ROUND_TO_ZERO = (1 << F.DECAY_FRAC) - 1
+
+
+@njit(cache=True)
+def _decay(value, retention):
+    """syn_decay without the branch: negative products get the round-toward-zero
+    bias from their sign bit."""
+    product = value * retention
+    return (product + ((product >> 63) & _ROUND_TO_ZERO)) >> F.DECAY_FRAC
+
+
+@njit(cache=True)
+def _potentiate_rows(weight, plastic, fired, dp, first, last, lanes, w_min, w_max):
+    """stdp_update(potentiate) of the synapses from sources first..last-1 onto the
+    neurons with fired[n], one source row at a time.
+
+    max(w_min, min(w_max, w + d)) is computed as max(w_min, min(w, w_max - d) + d),
+    which never leaves 16 bits (0 <= d < 2**12, min(w, w_max - d) + d <= w_max)
+    when w_max - d does not: then the row runs in 16-bit lanes."""
+    # (2-D indexing, not row views: a view per row costs two reference-count calls)
+    for src in range(first, last):
+        d = dp[src]
+        top = _I32(w_max - d)
+        if top >= -(1 << 15):
+            d16, top16, w_min16 = np.int16(d), np.int16(top), np.int16(w_min)
+            for n in range(lanes):
+                w = weight[src, n]
+                up = max(w_min16, np.int16(min(w, top16) + d16))
+                weight[src, n] = up if plastic[src, n] & fired[n] else w
+        else:
+            for n in range(lanes):
+                w = _I32(weight[src, n])
+                up = max(w_min, min(w_max, _I32(w + d)))
+                weight[src, n] = up if plastic[src, n] & fired[n] else w
+
+
+@njit(cache=True)
+def _decay_pre_traces(pre_trace, dp, first, last, retention, a_plus):
+    """trace_update(decay) of the pre traces of sources first..last-1, and the
+    potentiation step each one gives this step."""
+    for src in range(first, last):
+        trace = _decay(pre_trace[src], retention)
+        pre_trace[src] = trace
+        dp[src] = (a_plus * trace) >> F.STDP_SHIFT
+
+
+@njit(cache=True)
+def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_trace,
+              pre_trace, delay, weight, plastic, ring, ring_count, n_neurons, input_mask,
+              weight_width, inject, inject_start, cycles_out, events_out, fired_out,
+              fired_start):
+    """len(inject_start) - 1 steps of core.v on the model's arrays, in place.
+
+    Before step k the input channels inject[inject_start[k]:inject_start[k+1]]
+    are written to INJECT (CoreModel.inject).  Step k's cycles and delivered
+    events go to cycles_out[k] and events_out[k], the neurons that fired to
+    fired_out[fired_start[k]:fired_start[k+1]] (fired_start[0] must be 0).
+    Returns the number of spikes.  The registers other than STEP, STEP_CYCLES
+    and DROPPED, the profiles and the profile of each neuron cannot change
+    between the steps of one call (only INJECT is written), so they are read once.
+    """
+    depth = ring.shape[0]
+    slot_mask = depth - 1
+    n_active = regs[F.REG_N_ACTIVE]
+    n_inputs = regs[F.REG_N_INPUTS]
+    stdp = regs[F.REG_STDP_ENABLE] & 1
+    a_minus, a_plus = regs[F.REG_A_MINUS], regs[F.REG_A_PLUS]
+    w_min, w_max = _I32(regs[F.REG_W_MIN]), _I32(regs[F.REG_W_MAX])
+    gain_shift = regs[F.REG_GAIN_SHIFT]
+    pre_decay, post_decay = regs[F.REG_PRE_DECAY], regs[F.REG_POST_DECAY]
+    current_shift = F.CURRENT_SCALE_BITS - weight_width
+    zero = _I32(0)
+    # each neuron's profile fields, as vectors
+    par = np.empty((len(F.PROFILE_FIELDS), n_active), dtype=np.int64)
+    for n in range(n_active):
+        for field in range(len(F.PROFILE_FIELDS)):
+            par[field, n] = profiles[profile[n], field]
+    v_decay, exc_decay = par[F.PROFILE_V_DECAY], par[F.PROFILE_EXC_DECAY]
+    inh_decay = par[F.PROFILE_INH_DECAY]
+    exc_gain, inh_gain, bias = par[F.PROFILE_EXC_GAIN], par[F.PROFILE_INH_GAIN], par[F.PROFILE_BIAS]
+    v_thresh, v_reset, refrac_steps = (par[F.PROFILE_V_THRESH], par[F.PROFILE_V_RESET],
+                                       par[F.PROFILE_REFRAC_STEPS])
+    # the row sweeps run over `lanes` >= n_active neurons, a multiple of 128 where the
+    # rows are that long: a row then has no scalar remainder (which cost more than
+    # the vector body); the extra lanes are masked (not active, never fired)
+    lanes = min(weight.shape[1], (n_active + 127) & ~127)
+    active = np.zeros(lanes, dtype=np.bool_)
+    active[:n_active] = True
+    sum_exc = np.empty(lanes, dtype=np.int32)
+    sum_inh = np.empty(lanes, dtype=np.int32)
+    dw = np.zeros(lanes, dtype=np.int32)
+    dp = np.zeros(weight.shape[0], dtype=np.int32)
+    fired = np.zeros(lanes, dtype=np.bool_)
+    n_fired = 0
+    for k in range(inject_start.shape[0] - 1):
+        step = regs[F.REG_STEP]
+        dropped = 0
+        for j in range(inject_start[k], inject_start[k + 1]):
+            src = n_neurons + (inject[j] & input_mask)
+            dropped += ring_push(ring, ring_count, (step + delay[src]) & slot_mask, src)
+
+        # (a) deliver the spikes due this step
+        slot = step & slot_mask
+        events = ring_count[slot]
+        sum_exc[:] = 0
+        sum_inh[:] = 0
+        if stdp:
+            for n in range(n_active):
+                dw[n] = (a_minus * post_trace[n]) >> F.STDP_SHIFT
+        for e in range(events):
+            src = ring[slot, e]
+            if stdp:
+                for n in range(lanes):
+                    w = _I32(weight[src, n])
+                    down = max(w_min, min(w_max, _I32(w - dw[n])))
+                    w = down if plastic[src, n] & active[n] else w
+                    weight[src, n] = w
+                    sum_exc[n] = _I32(sum_exc[n] + max(w, zero))
+                    sum_inh[n] = _I32(sum_inh[n] + min(w, zero))
+            else:
+                for n in range(lanes):
+                    w = _I32(weight[src, n])
+                    sum_exc[n] = _I32(sum_exc[n] + max(w, zero))
+                    sum_inh[n] = _I32(sum_inh[n] + min(w, zero))
+            pre_trace[src] = min(pre_trace[src] + F.TRACE_JUMP, _TRACE_MAX)
+        ring_count[slot] = 0
+
+        # (b) the neurons (lif_neuron_update, then trace_update of the post trace)
+        for n in range(n_active):
+            ie = min(i_exc[n] + (np.int64(sum_exc[n]) << current_shift), _CUR_HI)
+            ii = max(i_inh[n] + (np.int64(sum_inh[n]) << current_shift), _CUR_LO)
+            held = refrac[n] > 0
+            synaptic = (ie * exc_gain[n] + ii * inh_gain[n]) >> gain_shift
+            v_next = min(max(_decay(v[n], v_decay[n]) + synaptic + bias[n], _V_LO), _V_HI)
+            spike = (not held) and v_next >= v_thresh[n]
+            v[n] = v_reset[n] if spike else (v[n] if held else v_next)
+            refrac[n] = refrac_steps[n] if spike else (refrac[n] - 1 if held else 0)
+            i_exc[n] = _decay(ie, exc_decay[n])
+            i_inh[n] = _decay(ii, inh_decay[n])
+            trace = min(post_trace[n] + F.TRACE_JUMP, _TRACE_MAX) if spiked[n] else post_trace[n]
+            post_trace[n] = _decay(trace, post_decay)
+            spiked[n] = spike
+            fired[n] = spike
+        first_fired = n_fired
+        for n in range(n_active):
+            if fired[n]:
+                dropped += ring_push(ring, ring_count, (step + 1 + delay[n]) & slot_mask, n)
+                fired_out[n_fired] = n
+                n_fired += 1
+        n_spikes = n_fired - first_fired
+
+        # (c) STDP: decay the pre traces, potentiate the synapses onto the neurons that fired
+        if stdp:
+            _decay_pre_traces(pre_trace, dp, 0, n_active, pre_decay, a_plus)
+            _decay_pre_traces(pre_trace, dp, n_neurons, n_neurons + n_inputs, pre_decay, a_plus)
+            if n_spikes:
+                _potentiate_rows(weight, plastic, fired, dp, 0, n_active, lanes, w_min, w_max)
+                _potentiate_rows(weight, plastic, fired, dp, n_neurons, n_neurons + n_inputs,
+                                 lanes, w_min, w_max)
+
+        regs[F.REG_STEP] = (step + 1) & 0xFFFFFFFF
+        regs[F.REG_STEP_CYCLES] = step_cycles(events, n_spikes, n_active, n_inputs, stdp)
+        regs[F.REG_DROPPED] = (regs[F.REG_DROPPED] + dropped) & 0xFFFFFFFF
+        cycles_out[k] = regs[F.REG_STEP_CYCLES]
+        events_out[k] = events
+        fired_start[k + 1] = n_fired
+    return n_fired
+
+
+class Steps(NamedTuple):
+    """What CoreModel.run returns: per step, its cycles and delivered events, and
+    the neurons that fired, flat: step k's are fired[fired_start[k]:fired_start[k+1]]."""
+    cycles: np.ndarray
+    events: np.ndarray
+    fired: np.ndarray
+    fired_start: np.ndarray
+
+    def spikes(self, k: int) -> np.ndarray:
+        return self.fired[self.fired_start[k]:self.fired_start[k + 1]]
+
+
+def pack_inputs(inputs: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-step lists of input channels as CoreModel.run takes them: the channels,
+    flat, and where each step's begin (one more entry than steps)."""
+    start = np.zeros(len(inputs) + 1, dtype=np.int64)
+    np.cumsum([len(channels) for channels in inputs], out=start[1:])
+    flat = np.fromiter((c for channels in inputs for c in channels), dtype=np.int64,
+                       count=int(start[-1]))
+    return flat, start
+
+
 def accepted_ticks(tick_cycles, cycles_of_step):
     """Which ticks start a step, given the clock cycle of every tick.
 
@@ -254,11 +481,16 @@ class CoreModel:
         self.post_trace = np.zeros(n, dtype=np.int64)
         self.pre_trace = np.zeros(s, dtype=np.int64)
         self.delay = np.zeros(s, dtype=np.int64)
-        self.weight = np.zeros((s, n), dtype=np.int64)
-        self.plastic = np.zeros((s, n), dtype=np.int64)
+        # the weight RAM's two fields at their widths: WEIGHT_W <= 16 bits and one
+        # bit (narrow lanes are what make _core_run's row sweeps fast)
+        self.weight = np.zeros((s, n), dtype=np.int16)
+        self.plastic = np.zeros((s, n), dtype=np.bool_)
         self.ring = np.zeros((shape.delay_depth, s), dtype=np.int64)
         self.ring_count = np.zeros(shape.delay_depth, dtype=np.int64)
         self._spikes = np.zeros(n, dtype=np.int64)
+        self._no_inputs = np.zeros(2, dtype=np.int64)     # one step, no INJECT writes
+        self._cycles, self._events = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
+        self._fired_start = np.zeros(2, dtype=np.int64)
         self.reset()
 
     def reset(self) -> None:
@@ -398,15 +630,43 @@ class CoreModel:
         if ring_push(self.ring, self.ring_count, slot, src):
             self.regs[F.REG_DROPPED] = (self.regs[F.REG_DROPPED] + 1) & 0xFFFFFFFF
 
+    def _arrays(self):
+        return (self.regs, self.profiles, self.v, self.i_exc, self.i_inh, self.refrac,
+                self.profile, self.spiked, self.post_trace, self.pre_trace, self.delay,
+                self.weight, self.plastic, self.ring, self.ring_count, self.shape.n_neurons)
+
     def step(self) -> np.ndarray:
         """Run one time step; returns the indices of the neurons that fired."""
-        n_spikes = _core_step(
-            self.regs, self.profiles, self.v, self.i_exc, self.i_inh, self.refrac,
-            self.profile, self.spiked, self.post_trace, self.pre_trace, self.delay,
-            self.weight, self.plastic, self.ring, self.ring_count, self.shape.n_neurons,
-            self.shape.weight_width, int(self.regs[F.REG_W_MIN]), int(self.regs[F.REG_W_MAX]),
-            self._spikes)
+        n_spikes = _core_run(*self._arrays(), (1 << F.clog2(self.shape.n_inputs)) - 1,
+                             self.shape.weight_width, self._no_inputs[:0], self._no_inputs,
+                             self._cycles, self._events, self._spikes, self._fired_start)
         return self._spikes[:n_spikes].copy()
+
+    def step_reference(self) -> np.ndarray:
+        """step(), computed by reference_step (leaf by leaf, in the RTL's order; slow)."""
+        n_spikes = reference_step(*self._arrays(), self.shape.weight_width,
+                                   int(self.regs[F.REG_W_MIN]), int(self.regs[F.REG_W_MAX]),
+                                   self._spikes)
+        return self._spikes[:n_spikes].copy()
+
+    def run(self, channels: np.ndarray, start: np.ndarray) -> Steps:
+        """Run len(start) - 1 steps in one call, writing channels[start[k]:start[k+1]]
+        to INJECT before step k (pack_inputs builds the two arrays from per-step
+        lists).  Equal to those writes and step() calls, without Python in between."""
+        channels = np.ascontiguousarray(channels, dtype=np.int64)
+        start = np.ascontiguousarray(start, dtype=np.int64)
+        if start.ndim != 1 or start.size < 1 or start[0] != 0 or start[-1] != channels.size \
+                or np.any(np.diff(start) < 0):
+            raise ValueError("CoreModel.run: start must rise from 0 to len(channels)")
+        n_steps = start.size - 1
+        cycles = np.zeros(n_steps, dtype=np.int64)
+        events = np.zeros(n_steps, dtype=np.int64)
+        fired = np.empty(n_steps * int(self.regs[F.REG_N_ACTIVE]), dtype=np.int64)
+        fired_start = np.zeros(n_steps + 1, dtype=np.int64)
+        n_fired = _core_run(*self._arrays(), (1 << F.clog2(self.shape.n_inputs)) - 1,
+                            self.shape.weight_width, channels, start, cycles, events, fired,
+                            fired_start)
+        return Steps(cycles, events, fired[:n_fired], fired_start)
 
     @property
     def last_cycles(self) -> int:

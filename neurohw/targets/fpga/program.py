@@ -12,7 +12,7 @@ import numpy as np
 
 from ...results import SpikeTrains
 from . import formats as F
-from .model import CoreModel
+from .model import CoreModel, pack_inputs
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,10 @@ def load_model(program: FpgaProgram) -> CoreModel:
 def run_on_model(program: FpgaProgram) -> ModelRun:
     """Step the golden model through the program; spikes are stamped (k+1)*dt."""
     model = load_model(program)
-    inject = (F.REGION_CONTROL << F.REGION_SHIFT) | F.REG_INJECT
-    fired_index, fired_step = [], []
-    cycles = np.zeros(program.n_steps, dtype=np.int64)
-    for k in range(program.n_steps):
-        for channel in program.inputs[k]:
-            model.write(inject, channel)
-        fired = model.step()
-        fired_index.append(fired)
-        fired_step.append(np.full(fired.size, k))
-        cycles[k] = model.last_cycles
-    index = np.concatenate(fired_index) if fired_index else np.zeros(0, np.int64)
-    step = np.concatenate(fired_step) if fired_step else np.zeros(0, np.int64)
+    steps = model.run(*pack_inputs(program.inputs))
+    index = steps.fired
+    step = np.repeat(np.arange(program.n_steps), np.diff(steps.fired_start))
+    cycles = steps.cycles
     spikes = {}
     for label, ids in program.neurons.items():
         mine = np.isin(index, ids)

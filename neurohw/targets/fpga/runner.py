@@ -241,29 +241,27 @@ class Runner:
         k_first = self._step
         groups = self._recording_groups()
         samples = {key: [] for key in groups}
-        inject = _address(F.REGION_CONTROL, F.REG_INJECT)
         first_input, last_input = np.searchsorted(self._input_step, [k_first, k_first + n_steps])
-        next_input = first_input
         # the board first: a Ctrl-C during its run stops the board (its progress is the
         # one worth watching); the model's run is the prediction it is checked against
         on_board = (self._run_on_device(k_first, n_steps, groups, slice(first_input, last_input))
                     if self.device is not None else None)
-        fired_ids, fired_steps = [], []
-        cycles = np.zeros(n_steps, dtype=np.int64)
-        for j in range(n_steps):
-            k = k_first + j
+        fired_ids, fired_steps, cycles = [], [], []
+        # the model runs the stretches between state samples in one call each
+        bounds = sorted({0, n_steps} | {j for every, _ in groups.values()
+                                        for j in range(0, n_steps, every)})
+        for j, j_end in zip(bounds[:-1], bounds[1:]):
             for (label, var), (every, ids) in groups.items():
                 if j % every == 0:
                     samples[(label, var)].append(self._read_state(var, ids))
             # spikes stamped k*dt are written to INJECT while the step counter reads k
-            while next_input < last_input and self._input_step[next_input] == k:
-                self.model.write(inject, int(self._input_channel[next_input]))
-                next_input += 1
-            fired = self.model.step()
-            if fired.size:
-                fired_ids.append(fired)
-                fired_steps.append(np.full(fired.size, k))
-            cycles[j] = self.model.last_cycles
+            start = np.searchsorted(self._input_step, np.arange(k_first + j, k_first + j_end + 1))
+            steps = self.model.run(self._input_channel[start[0]:start[-1]], start - start[0])
+            fired_ids.append(steps.fired)
+            fired_steps.append(k_first + j + np.repeat(np.arange(j_end - j),
+                                                       np.diff(steps.fired_start)))
+            cycles.append(steps.cycles)
+        cycles = np.concatenate(cycles) if cycles else np.zeros(0, dtype=np.int64)
         self._step += n_steps
 
         result = self._result(k_first, n_steps, cycles, self._config(), groups, samples,
