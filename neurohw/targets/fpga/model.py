@@ -25,7 +25,8 @@ from numba import njit
 from . import formats as F
 
 __all__ = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
-           "stdp_update", "ring_push", "step_cycles", "accepted_ticks", "CoreModel"]
+           "stdp_update", "ring_push", "step_cycles", "compact_step_cycles", "accepted_ticks",
+           "CoreModel"]
 
 
 # ---- leaf functions, one per leaf RTL module ------------------------------------------
@@ -145,6 +146,32 @@ def step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
         sources = n_active + n_inputs
         cycles += sources + CYCLES_DECAY_DRAIN
         cycles += post_spikes * (CYCLES_PER_POST_SPIKE + sources)
+    return cycles
+
+
+# the compact core (rtl/core_compact.v, architecture 1; rtl/README.md, "The compact core"):
+# the weights are in one single-port RAM, so a sweep that writes weights issues a
+# synapse every other clock; the neuron update is lif_neuron_seq, 16 clocks per neuron
+COMPACT_DRAIN_DELIVER = 3       # S_DLV_DRAIN: the row's last write-back is 3 clocks after its issue
+COMPACT_DRAIN_DECAY = 2         # S_XDEC_DRAIN: pre trace read, trace_update, write
+COMPACT_DRAIN_POTENT = 2        # S_POT_DRAIN: the COL state's last clock is already one of the 3
+COMPACT_LIF_CLOCKS = 16         # lif_neuron_seq's micro-ops 0..15 (S_NEU_CALC)
+COMPACT_CYCLES_PER_EVENT = 2 + COMPACT_DRAIN_DELIVER      # S_DLV_FETCH + S_DLV_LOAD + drain, plus the row
+COMPACT_CYCLES_PER_NEURON = COMPACT_LIF_CLOCKS + 1        # S_NEU_CALC + S_NEU_WB
+COMPACT_CYCLES_NEURON_READ = 1                            # S_NEU_READ (the first neuron's words)
+COMPACT_CYCLES_PER_POST_SPIKE = 2 + COMPACT_DRAIN_POTENT  # S_POT_FETCH + S_POT_LOAD + drain, plus 2 per source
+
+
+@njit(cache=True)
+def compact_step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
+    """Clock cycles of one step of core_compact.v, from the cycle after the tick to done."""
+    per_synapse = 2 if stdp_enable else 1   # STDP on: a write-back clock after each read
+    cycles = (CYCLES_START + events * (COMPACT_CYCLES_PER_EVENT + per_synapse * n_active)
+              + COMPACT_CYCLES_NEURON_READ + COMPACT_CYCLES_PER_NEURON * n_active + CYCLES_DONE)
+    if stdp_enable:
+        sources = n_active + n_inputs
+        cycles += sources + COMPACT_DRAIN_DECAY
+        cycles += post_spikes * (COMPACT_CYCLES_PER_POST_SPIKE + 2 * sources)
     return cycles
 
 
@@ -342,7 +369,8 @@ class CoreModel:
         if region == F.REGION_CONTROL:
             offset &= F.REG_SELECT_MASK
             fixed = {F.REG_N_NEURONS: sh.n_neurons, F.REG_N_INPUT_CHANNELS: sh.n_inputs,
-                     F.REG_WEIGHT_WIDTH: sh.weight_width, F.REG_DELAY_DEPTH: sh.delay_depth}
+                     F.REG_WEIGHT_WIDTH: sh.weight_width, F.REG_DELAY_DEPTH: sh.delay_depth,
+                     F.REG_ARCHITECTURE: sh.architecture}
             if offset in fixed:
                 return fixed[offset]
             if offset in (F.REG_STEP_CYCLES, F.REG_OVERRUNS, F.REG_DROPPED):
@@ -400,12 +428,19 @@ class CoreModel:
 
     def step(self) -> np.ndarray:
         """Run one time step; returns the indices of the neurons that fired."""
+        if self.shape.architecture == F.ARCH_COMPACT:   # its inputs, as the step finds them
+            events = int(self.ring_count[int(self.regs[F.REG_STEP]) & (self.shape.delay_depth - 1)])
+            n_active, n_inputs = int(self.regs[F.REG_N_ACTIVE]), int(self.regs[F.REG_N_INPUTS])
+            stdp = int(self.regs[F.REG_STDP_ENABLE]) & 1
         n_spikes = _core_step(
             self.regs, self.profiles, self.v, self.i_exc, self.i_inh, self.refrac,
             self.profile, self.spiked, self.post_trace, self.pre_trace, self.delay,
             self.weight, self.plastic, self.ring, self.ring_count, self.shape.n_neurons,
             self.shape.weight_width, int(self.regs[F.REG_W_MIN]), int(self.regs[F.REG_W_MAX]),
             self._spikes)
+        if self.shape.architecture == F.ARCH_COMPACT:
+            self.regs[F.REG_STEP_CYCLES] = compact_step_cycles(events, n_spikes, n_active,
+                                                               n_inputs, stdp)
         return self._spikes[:n_spikes].copy()
 
     @property
