@@ -158,6 +158,64 @@ async def lif_neuron_update(dut):
 
 
 @cocotb.test()
+async def lif_neuron_seq(dut):
+    """The sequential neuron update (core_compact.v) against the same model function:
+    one neuron per start, its profile fields served as a synchronous RAM would (the
+    field named by field_o in one clock arrives on field_i in the next), the u16 and
+    u8 fields with random bits above their width (the profile RAM keeps the 24 bits
+    a host wrote), the outputs checked the clock after done_o, 15 clocks after start."""
+    seed = bench_seed()
+    rng = np.random.default_rng(seed)
+    c = Corners(rng)
+    start_clock(dut)
+    dut.rst_ni.value = 0
+    dut.seq_start_i.value = 0
+    await FallingEdge(dut.clk_i)
+    dut.rst_ni.value = 1
+    await FallingEdge(dut.clk_i)
+    fields = ("v_decay", "exc_decay", "inh_decay", "exc_gain", "inh_gain", "bias", "v_thresh",
+              "v_reset", "refrac_steps")
+    spikes = checked = 0
+    for _ in range(VECTORS // 8):
+        state = {"v": c.signed(24), "i_exc": c.signed(24), "i_inh": c.signed(24),
+                 "refrac": c.unsigned(8) if rng.random() < 0.3 else 0,
+                 "gain_shift": c.unsigned(6)}
+        profile = {name: c.unsigned(16) for name in fields[:5]}
+        profile.update(bias=c.signed(24), v_thresh=c.signed(24), v_reset=c.signed(24),
+                       refrac_steps=c.unsigned(8))
+        words = [(profile[name] & 0xFFFFFF) if name in ("bias", "v_thresh", "v_reset")
+                 else profile[name] | int(rng.integers(0, 1 << 24)) & ~((1 << (8 if name ==
+                 "refrac_steps" else 16)) - 1) & 0xFFFFFF
+                 for name in fields]
+        want = M.lif_neuron_update(state["v"], state["i_exc"], state["i_inh"], state["refrac"],
+                                   *(profile[name] for name in fields[:5]), state["gain_shift"],
+                                   *(profile[name] for name in fields[5:]))
+        for name, value in state.items():
+            getattr(dut, f"seq_{name}_i").value = value
+        dut.seq_start_i.value = 1
+        requested = dut.seq_field_o.value.to_unsigned()   # micro-op 0's request, seen while idle
+        clocks = 0
+        while True:
+            await FallingEdge(dut.clk_i)
+            dut.seq_start_i.value = 0
+            clocks += 1
+            dut.seq_field_i.value = words[requested] if requested < len(words) else 0
+            requested = dut.seq_field_o.value.to_unsigned()
+            if dut.seq_done_o.value == 1:
+                break
+            assert clocks < 20, f"seed {seed}: no done_o"
+        assert clocks == 15, f"seed {seed}: done_o {clocks} clocks after start, not 15"
+        await FallingEdge(dut.clk_i)
+        got = (dut.seq_v_o.value.to_signed(), dut.seq_i_exc_o.value.to_signed(),
+               dut.seq_i_inh_o.value.to_signed(), dut.seq_refrac_o.value.to_unsigned(),
+               int(dut.seq_spike_o.value))
+        check(seed, "lif_neuron_seq", (state, profile), got, tuple(int(x) for x in want))
+        spikes += got[4]
+        checked += 1
+    assert 0 < spikes < checked, f"seed {seed}: {spikes} spikes in {checked} vectors"
+
+
+@cocotb.test()
 async def trace_and_stdp(dut):
     seed = bench_seed()
     c = Corners(np.random.default_rng(seed))
