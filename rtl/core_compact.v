@@ -208,30 +208,30 @@ module core_compact #(
   reg  [2*WORD_W-1:0] weight_wdata;
   reg  [6:0]         profile_raddr;
 
-  ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_v_ram (
+  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(NEU_W)) u_v_ram (
     .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(v_rdata),
     .we_i(v_we), .waddr_i(neuron_waddr), .wdata_i(v_wdata));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_exc_ram (
+  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_exc_ram (
     .clk_i(clk_i), .raddr_i(current_raddr), .rdata_o(i_exc_rdata),
     .we_i(i_exc_we), .waddr_i(neuron_waddr), .wdata_i(i_exc_wdata));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_inh_ram (
+  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_inh_ram (
     .clk_i(clk_i), .raddr_i(current_raddr), .rdata_o(i_inh_rdata),
     .we_i(i_inh_we), .waddr_i(neuron_waddr), .wdata_i(i_inh_wdata));
-  ram_1r1w #(.WIDTH(CTL_W), .ADDR_W(NEU_W)) u_ctl_ram (
+  ram_1r1w_nrw #(.WIDTH(CTL_W), .ADDR_W(NEU_W)) u_ctl_ram (
     .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(ctl_rdata),
     .we_i(ctl_we), .waddr_i(neuron_waddr), .wdata_i(ctl_wdata));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
+  ram_1r1w_nrw #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
     .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(post_trace_rdata),
     .we_i(post_trace_we), .waddr_i(post_trace_waddr), .wdata_i(post_trace_wdata));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(SRC_W)) u_pre_trace_ram (
+  ram_1r1w_nrw #(.WIDTH(16), .ADDR_W(SRC_W)) u_pre_trace_ram (
     .clk_i(clk_i), .raddr_i(pre_trace_raddr), .rdata_o(pre_trace_rdata),
     .we_i(pre_trace_we), .waddr_i(pre_trace_waddr), .wdata_i(pre_trace_wdata));
-  ram_1r1w #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
+  ram_1r1w_nrw #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
     .we_i(bus_write & (bus_region == R_DELAY)), .waddr_i(bus_offset[SRC_W-1:0]),
     .wdata_i(bus_wdata_i[SLOT_W-1:0]));
   // the 8 profiles in one RAM, {profile, field} -> 24 bits, read one field per clock
-  ram_1r1w #(.WIDTH(24), .ADDR_W(7)) u_profile_ram (
+  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(7)) u_profile_ram (
     .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(profile_rdata),
     .we_i(field_write), .waddr_i(field_addr), .wdata_i(bus_wdata_i[23:0]));
   // synapses {source, 2k} (lane 0) and {source, 2k+1} (lane 1) share a word
@@ -364,7 +364,7 @@ module core_compact #(
     .pop_slot_i(slot), .pop_index_i(event_q[SRC_W-1:0]), .pop_source_o(ring_pop_source),
     .pop_count_o(ring_pop_count), .clear_i(ring_clear));
 
-  ram_1r1w #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
+  ram_1r1w_nrw #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
     .clk_i(clk_i), .raddr_i(spike_index_q[NEU_W-1:0]), .rdata_o(spike_list_rdata),
     .we_i(push), .waddr_i(spike_count_q[NEU_W-1:0]), .wdata_i(neuron));
 

@@ -287,7 +287,7 @@ class Bench:
 
     # ---- state read-back through the simulator (the bus path has its own bench) ----
     def memory(self, ram) -> np.ndarray:
-        """Every word of a ram_1r1w instance (whole, or in SLICE_W-bit slices), of a
+        """Every word of a ram_1r1w or ram_1r1w_nrw instance (whole, or in SLICE_W-bit slices), of a
         ram_banked instance (its banks in address order) or of a ram_spram instance
         (core_compact's weights: word k holds synapse 2k in lane 0, 2k+1 in lane 1)."""
         if hasattr(ram, "LANE_W"):
@@ -295,6 +295,8 @@ class Bench:
             pairs = np.array([word.to_unsigned() for word in ram.mem_q.value], dtype=np.int64)
             mask = (1 << lane_w) - 1
             return np.stack([pairs & mask, (pairs >> lane_w) & mask], axis=1).ravel()
+        if hasattr(ram, "mem_q"):   # ram_1r1w_nrw
+            return np.array([word.to_unsigned() for word in ram.mem_q.value], dtype=np.int64)
         if hasattr(ram, "g_bank"):
             return np.concatenate([self.memory(ram.g_bank[b].u_bank)
                                    for b in range(1 << int(ram.BANK_W.value))])
