@@ -5,7 +5,7 @@
 // only the clocks per step differ, and ARCHITECTURE (0x1C) reads 1.
 // Where core.v pipelines every sweep at one item per clock with a copy of the
 // state words in every stage, this core spends clocks instead of logic:
-//   * the neuron update is lif_neuron_seq: 16 clocks per neuron on one 16x16
+//   * the neuron update is lif_neuron_seq: 17 clocks per neuron on one 16x16
 //     multiplier, the 9 profile fields read one per clock from one profile RAM;
 //   * the weights are in one single-port RAM of two-synapse words (ram_spram:
 //     the UP5K's SPRAMs with WEIGHT_W = 7), so a sweep that writes weights
@@ -15,7 +15,7 @@
 //     pre-trace decay, one stdp_update the depression and the potentiation.
 // Step sequence as core.v: (a) deliver, (b) neurons, (c) STDP.
 // Cycles per step (rtl/README.md, "Cycle budget"):
-//   2 + E*(n_active*(1+stdp) + 5) + (1 + 17*n_active) + stdp*((S+2) + P*(2*S+4)),
+//   2 + E*(n_active*(1+stdp) + 5) + (1 + 18*n_active) + stdp*((S+2) + P*(2*S+4)),
 //   S = n_active + n_inputs, E events delivered, P neurons fired.
 // Golden model: neurohw.targets.fpga.model.CoreModel.step (architecture 1).
 //

@@ -1,4 +1,4 @@
-// lif_neuron_seq: lif_neuron_update computed over 16 clocks with one 16x16
+// lif_neuron_seq: lif_neuron_update computed over 17 clocks with one 16x16
 // unsigned multiplier and one accumulator (the compact core, core_compact.v).
 // Same function, bit for bit (golden model: neurohw.targets.fpga.model.lif_neuron_update):
 //   if refrac_i > 0:  v held, refrac counts down
@@ -13,7 +13,7 @@
 // so the decays' rounding toward zero needs no correction term.
 //
 // Timing: start_i in the clock of micro-op 0 (ignored while busy); micro-op k
-// runs k clocks later; done_o is high in micro-op 15, and the outputs hold from
+// runs k clocks later; done_o is high in micro-op 16, and the outputs hold from
 // the clock after it until the next start.  The caller holds v_i, i_exc_i,
 // i_inh_i, refrac_i and gain_shift_i from start_i through done_o.  The profile
 // fields are read one per clock: field_o names the field wanted (valid in
@@ -49,7 +49,7 @@ module lif_neuron_seq (
   localparam [3:0] F_V_THRESH  = 4'd6;
   localparam [3:0] F_V_RESET   = 4'd7;
   localparam [3:0] F_REFRAC    = 4'd8;
-  localparam [3:0] LAST        = 4'd15;
+  localparam [4:0] LAST        = 5'd16;
 
   // multiplier operand: which state word, and which half of its magnitude
   localparam [1:0] X_NONE = 2'd0;
@@ -59,19 +59,20 @@ module lif_neuron_seq (
   // accumulator: acc = base + (+/-) operand, the sign that of the product's state word
   localparam [1:0] B_ZERO  = 2'd0;
   localparam [1:0] B_ACC   = 2'd1;
-  localparam [1:0] B_SHIFT = 2'd2;   // acc >>> gain_shift (the synaptic sum's floor shift)
+  localparam [1:0] B_SHIFT = 2'd2;   // acc = acc >>> gain_shift (the synaptic sum's floor
+                                     // shift), a clock of its own: no adder after the shifter
   localparam [1:0] B_HOLD  = 2'd3;   // acc unchanged
   localparam [1:0] O_P_LOW  = 2'd0;  // p >> 16 (the low half's share of a decay)
   localparam [1:0] O_P      = 2'd1;
   localparam [1:0] O_P_HIGH = 2'd2;  // p << 16 (the high half of a gain product)
   localparam [1:0] O_FIELD  = 2'd3;  // field_i as s24 (bias)
 
-  reg [3:0] uop_q;
-  wire      busy = (uop_q != 4'd0);
+  reg [4:0] uop_q;
+  wire      busy = (uop_q != 5'd0);
   always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni)           uop_q <= 4'd0;
-    else if (busy)         uop_q <= (uop_q == LAST) ? 4'd0 : uop_q + 4'd1;
-    else if (start_i)      uop_q <= 4'd1;
+    if (!rst_ni)           uop_q <= 5'd0;
+    else if (busy)         uop_q <= (uop_q == LAST) ? 5'd0 : uop_q + 5'd1;
+    else if (start_i)      uop_q <= 5'd1;
   end
   assign done_o = (uop_q == LAST);
 
@@ -85,24 +86,25 @@ module lif_neuron_seq (
     base_sel    = B_HOLD;
     operand_sel = O_P;
     case (uop_q)
-      4'd0:  begin field_o = F_EXC_DECAY; end
-      4'd1:  begin field_o = F_EXC_DECAY; x_sel = X_EXC; end
-      4'd2:  begin field_o = F_INH_DECAY; x_sel = X_EXC; x_high = 1'b1;
+      5'd0:  begin field_o = F_EXC_DECAY; end
+      5'd1:  begin field_o = F_EXC_DECAY; x_sel = X_EXC; end
+      5'd2:  begin field_o = F_INH_DECAY; x_sel = X_EXC; x_high = 1'b1;
                    base_sel = B_ZERO; operand_sel = O_P_LOW; end
-      4'd3:  begin field_o = F_INH_DECAY; x_sel = X_INH; base_sel = B_ACC; end            // acc = i_exc'
-      4'd4:  begin field_o = F_EXC_GAIN;  x_sel = X_INH; x_high = 1'b1;
+      5'd3:  begin field_o = F_INH_DECAY; x_sel = X_INH; base_sel = B_ACC; end            // acc = i_exc'
+      5'd4:  begin field_o = F_EXC_GAIN;  x_sel = X_INH; x_high = 1'b1;
                    base_sel = B_ZERO; operand_sel = O_P_LOW; end
-      4'd5:  begin field_o = F_EXC_GAIN;  x_sel = X_EXC; base_sel = B_ACC; end            // acc = i_inh'
-      4'd6:  begin field_o = F_INH_GAIN;  x_sel = X_EXC; x_high = 1'b1; base_sel = B_ZERO; end
-      4'd7:  begin field_o = F_INH_GAIN;  x_sel = X_INH; base_sel = B_ACC; operand_sel = O_P_HIGH; end
-      4'd8:  begin field_o = F_V_DECAY;   x_sel = X_INH; x_high = 1'b1; base_sel = B_ACC; end
-      4'd9:  begin field_o = F_V_DECAY;   x_sel = X_V; base_sel = B_ACC; operand_sel = O_P_HIGH; end
-      4'd10: begin field_o = F_BIAS;      x_sel = X_V; x_high = 1'b1;
-                   base_sel = B_SHIFT; operand_sel = O_P_LOW; end
-      4'd11: begin field_o = F_BIAS;      base_sel = B_ACC; end                           // + v decay
-      4'd12: begin field_o = F_V_THRESH;  base_sel = B_ACC; operand_sel = O_FIELD; end    // + bias
-      4'd13: begin field_o = F_V_RESET;   end
-      4'd14: begin field_o = F_REFRAC;    end
+      5'd5:  begin field_o = F_EXC_GAIN;  x_sel = X_EXC; base_sel = B_ACC; end            // acc = i_inh'
+      5'd6:  begin field_o = F_INH_GAIN;  x_sel = X_EXC; x_high = 1'b1; base_sel = B_ZERO; end
+      5'd7:  begin field_o = F_INH_GAIN;  x_sel = X_INH; base_sel = B_ACC; operand_sel = O_P_HIGH; end
+      5'd8:  begin field_o = F_V_DECAY;   x_sel = X_INH; x_high = 1'b1; base_sel = B_ACC; end
+      5'd9:  begin field_o = F_V_DECAY;   base_sel = B_ACC; operand_sel = O_P_HIGH; end   // synaptic sum
+      5'd10: begin field_o = F_V_DECAY;   x_sel = X_V; base_sel = B_SHIFT; end
+      5'd11: begin field_o = F_BIAS;      x_sel = X_V; x_high = 1'b1;
+                   base_sel = B_ACC; operand_sel = O_P_LOW; end
+      5'd12: begin field_o = F_BIAS;      base_sel = B_ACC; end                           // + v decay
+      5'd13: begin field_o = F_V_THRESH;  base_sel = B_ACC; operand_sel = O_FIELD; end    // + bias
+      5'd14: begin field_o = F_V_RESET;   end
+      5'd15: begin field_o = F_REFRAC;    end
       default: ;
     endcase
   end
@@ -131,11 +133,7 @@ module lif_neuron_seq (
   reg  signed [42:0] base, operand;
   reg                negate;
   always @* begin
-    case (base_sel)
-      B_ZERO:  base = 43'sd0;
-      B_SHIFT: base = acc_q >>> gain_shift_i;
-      default: base = acc_q;
-    endcase
+    base = (base_sel == B_ZERO) ? 43'sd0 : acc_q;
     case (operand_sel)
       O_P_LOW:  operand = {27'd0, p_q[31:16]};
       O_P_HIGH: operand = {3'd0, p_q[23:0], 16'd0};   // hi <= 128: the product is below 2^24
@@ -147,21 +145,27 @@ module lif_neuron_seq (
   wire signed [42:0] acc_d = base + (operand ^ {43{negate}}) + {42'd0, negate};
 
   always @(posedge clk_i) begin
-    if (base_sel != B_HOLD) acc_q <= acc_d;
+    if (base_sel == B_SHIFT)     acc_q <= acc_q >>> gain_shift_i;
+    else if (base_sel != B_HOLD) acc_q <= acc_d;
   end
 
   // ---- threshold, reset and the outputs ----------------------------------------------------
   wire signed [23:0] v_saturated;
   saturate #(.IN_W(43), .OUT_W(24)) u_v_sat (.value_i(acc_q), .value_o(v_saturated));
   wire refractory = |refrac_i;
+  // sat24(acc) >= v_thresh without the saturation in series: the same as acc >= v_thresh,
+  // except when v_thresh is the most negative s24, which every saturated value reaches
+  wire signed [23:0] v_thresh  = field_i;          // in micro-op 14
+  wire               reaches_threshold = (v_thresh == 24'sh800000)
+                                       | (acc_q >= $signed({{19{v_thresh[23]}}, v_thresh}));
 
   always @(posedge clk_i) begin
     case (uop_q)
-      4'd4:  i_exc_o <= acc_q[23:0];   // |decay(x)| <= |x|: the high bits are sign copies
-      4'd6:  i_inh_o <= acc_q[23:0];
-      4'd13: spike_o <= ~refractory & (v_saturated >= $signed(field_i));          // v_thresh
-      4'd14: v_o     <= refractory ? v_i : spike_o ? $signed(field_i) : v_saturated;  // v_reset
-      4'd15: refrac_o <= refractory ? refrac_i - 8'd1 : spike_o ? field_i[7:0] : 8'd0;
+      5'd4:  i_exc_o <= acc_q[23:0];   // |decay(x)| <= |x|: the high bits are sign copies
+      5'd6:  i_inh_o <= acc_q[23:0];
+      5'd14: spike_o <= ~refractory & reaches_threshold;
+      5'd15: v_o     <= refractory ? v_i : spike_o ? $signed(field_i) : v_saturated;  // v_reset
+      5'd16: refrac_o <= refractory ? refrac_i - 8'd1 : spike_o ? field_i[7:0] : 8'd0;
       default: ;
     endcase
   end

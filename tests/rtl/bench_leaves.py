@@ -163,7 +163,7 @@ async def lif_neuron_seq(dut):
     one neuron per start, its profile fields served as a synchronous RAM would (the
     field named by field_o in one clock arrives on field_i in the next), the u16 and
     u8 fields with random bits above their width (the profile RAM keeps the 24 bits
-    a host wrote), the outputs checked the clock after done_o, 15 clocks after start."""
+    a host wrote), the outputs checked the clock after done_o, 16 clocks after start."""
     seed = bench_seed()
     rng = np.random.default_rng(seed)
     c = Corners(rng)
@@ -204,7 +204,7 @@ async def lif_neuron_seq(dut):
             if dut.seq_done_o.value == 1:
                 break
             assert clocks < 20, f"seed {seed}: no done_o"
-        assert clocks == 15, f"seed {seed}: done_o {clocks} clocks after start, not 15"
+        assert clocks == 16, f"seed {seed}: done_o {clocks} clocks after start, not 16"
         await FallingEdge(dut.clk_i)
         got = (dut.seq_v_o.value.to_signed(), dut.seq_i_exc_o.value.to_signed(),
                dut.seq_i_inh_o.value.to_signed(), dut.seq_refrac_o.value.to_unsigned(),

@@ -3,7 +3,7 @@
 // syn_deliver and stdp_update appear at the narrowest-but-one and the widest weight width.
 // syn_decay, trace_update, stdp_update and lif_neuron_update are pipelined (their
 // LATENCY in clocks is in their headers); lif_neuron_seq is sequential (one
-// neuron per 16 clocks, its profile fields read through a port); the others are
+// neuron per 17 clocks, its profile fields read through a port); the others are
 // combinational.
 `default_nettype none
 

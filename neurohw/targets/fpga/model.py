@@ -151,11 +151,11 @@ def step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
 
 # the compact core (rtl/core_compact.v, architecture 1; rtl/README.md, "The compact core"):
 # the weights are in one single-port RAM, so a sweep that writes weights issues a
-# synapse every other clock; the neuron update is lif_neuron_seq, 16 clocks per neuron
+# synapse every other clock; the neuron update is lif_neuron_seq, 17 clocks per neuron
 COMPACT_DRAIN_DELIVER = 3       # S_DLV_DRAIN: the row's last write-back is 3 clocks after its issue
 COMPACT_DRAIN_DECAY = 2         # S_XDEC_DRAIN: pre trace read, trace_update, write
 COMPACT_DRAIN_POTENT = 2        # S_POT_DRAIN: the COL state's last clock is already one of the 3
-COMPACT_LIF_CLOCKS = 16         # lif_neuron_seq's micro-ops 0..15 (S_NEU_CALC)
+COMPACT_LIF_CLOCKS = 17         # lif_neuron_seq's micro-ops 0..16 (S_NEU_CALC)
 COMPACT_CYCLES_PER_EVENT = 2 + COMPACT_DRAIN_DELIVER      # S_DLV_FETCH + S_DLV_LOAD + drain, plus the row
 COMPACT_CYCLES_PER_NEURON = COMPACT_LIF_CLOCKS + 1        # S_NEU_CALC + S_NEU_WB
 COMPACT_CYCLES_NEURON_READ = 1                            # S_NEU_READ (the first neuron's words)
