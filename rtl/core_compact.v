@@ -6,7 +6,8 @@
 // Where core.v pipelines every sweep at one item per clock with a copy of the
 // state words in every stage, this core spends clocks instead of logic:
 //   * the neuron update is lif_neuron_seq: 17 clocks per neuron on one 16x16
-//     multiplier, the 9 profile fields read one per clock from one profile RAM;
+//     multiplier, the 9 profile fields read one per clock from one profile RAM,
+//     each result written into its RAM in the clock it comes out;
 //   * the weights are in one single-port RAM of two-synapse words (ram_spram:
 //     the UP5K's SPRAMs with WEIGHT_W = 7), so a sweep that writes weights
 //     (deliver with STDP on, potentiation) issues a synapse every other clock:
@@ -15,7 +16,7 @@
 //     pre-trace decay, one stdp_update the depression and the potentiation.
 // Step sequence as core.v: (a) deliver, (b) neurons, (c) STDP.
 // Cycles per step (rtl/README.md, "Cycle budget"):
-//   2 + E*(n_active*(1+stdp) + 5) + (1 + 18*n_active) + stdp*((S+2) + P*(2*S+4)),
+//   2 + E*(n_active*(1+stdp) + 5) + (1 + 17*n_active) + stdp*((S+2) + P*(2*S+4)),
 //   S = n_active + n_inputs, E events delivered, P neurons fired.
 // Golden model: neurohw.targets.fpga.model.CoreModel.step (architecture 1).
 //
@@ -59,15 +60,15 @@ module core_compact #(
   localparam [3:0] S_DLV_ROW    = 4'd4;   // its row: a synapse per clock (STDP on: per two)
   localparam [3:0] S_DLV_DRAIN  = 4'd5;   // until the row's last write-back
   localparam [3:0] S_NEU_READ   = 4'd6;   // read the first neuron's words
-  localparam [3:0] S_NEU_CALC   = 4'd7;   // lif_neuron_seq on one neuron
-  localparam [3:0] S_NEU_WB     = 4'd8;   // write it back, push its spike; read the next
-  localparam [3:0] S_XDEC       = 4'd9;   // sweep the sources: pre trace decay
-  localparam [3:0] S_XDEC_DRAIN = 4'd10;
-  localparam [3:0] S_POT_FETCH  = 4'd11;  // read the next neuron that fired
-  localparam [3:0] S_POT_LOAD   = 4'd12;
-  localparam [3:0] S_POT_COL    = 4'd13;  // its column of weights, a synapse per two clocks
-  localparam [3:0] S_POT_DRAIN  = 4'd14;
-  localparam [3:0] S_DONE       = 4'd15;
+  localparam [3:0] S_NEU_CALC   = 4'd7;   // lif_neuron_seq, neuron after neuron; its words are
+                                          // written as they come out, the next read in its last clock
+  localparam [3:0] S_XDEC       = 4'd8;   // sweep the sources: pre trace decay
+  localparam [3:0] S_XDEC_DRAIN = 4'd9;
+  localparam [3:0] S_POT_FETCH  = 4'd10;  // read the next neuron that fired
+  localparam [3:0] S_POT_LOAD   = 4'd11;
+  localparam [3:0] S_POT_COL    = 4'd12;  // its column of weights, a synapse per two clocks
+  localparam [3:0] S_POT_DRAIN  = 4'd13;
+  localparam [3:0] S_DONE       = 4'd14;
 
   // drain clocks after a sweep's last issue clock (its last write-back)
   localparam [1:0] DRAIN_DELIVER = 2'd3;   // currents (and weights) written in the issue's 4th clock
@@ -125,7 +126,7 @@ module core_compact #(
   reg  [NEU_W:0]      spike_index_q, spike_index_d;
   reg  [1:0]          drain_q, drain_d;            // clocks spent in a *_DRAIN state
   reg                 drain_last;
-  reg                 calc_first_q;                // the first clock of S_NEU_CALC
+  reg                 calc_first_q;                // a neuron's first clock in S_NEU_CALC
 
   reg                 stdp_enable_q;
   reg  [NEU_W:0]      n_active_q;                  // neurons swept, 1..N_NEURONS
@@ -182,9 +183,11 @@ module core_compact #(
   end
 
   // ---- memories ---------------------------------------------------------------------
-  // neuron words: the bus while idle, else the neuron being issued (S_NEU_WB: the next one)
+  // neuron words: the bus while idle, else the neuron being issued (the next one in a
+  // neuron's last clock); lif_neuron_seq's done_o, used here, is defined below
+  wire             neuron_done;
   wire [NEU_W-1:0] neuron_raddr = idle ? bus_offset[NEU_W-1:0]
-                                : (state_q == S_NEU_WB) ? neuron + 1'b1 : neuron;
+                                : neuron_done ? neuron + 1'b1 : neuron;
   // the currents: a delivered synapse's neuron is read in stage 2
   wire [NEU_W-1:0] current_raddr = idle ? bus_offset[NEU_W-1:0]
                                  : valid_s2_q ? index_s2_q[NEU_W-1:0] : neuron_raddr;
@@ -298,17 +301,19 @@ module core_compact #(
   wire [PAIR_W-1:0] pair_s3 = pot_s3_q ? {index_s3_q, post_q[NEU_W-1:1]}
                                        : {source_q, index_s3_q[NEU_W-1:1]};
 
-  // ---- the neuron update ---------------------------------------------------------------
-  wire               lif_done, spike;
+  // ---- the neuron update: the RAMs hold the neuron's words (read address held) until
+  //      lif_neuron_seq's strobes write the new ones ----------------------------------------
+  wire               lif_done, spike, v_out, i_exc_out, i_inh_out;
   wire [3:0]         lif_field;
-  wire signed [23:0] v_next, i_exc_next, i_inh_next;
+  wire signed [23:0] v_next, current_next;
   wire [7:0]         refrac_next;
   lif_neuron_seq u_lif_neuron_seq (
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(state_q == S_NEU_CALC),
     .v_i(v_rdata), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata), .refrac_i(ctl_rdata[7:0]),
     .gain_shift_i(gain_shift_q), .field_o(lif_field), .field_i(profile_word),
-    .done_o(lif_done), .v_o(v_next), .i_exc_o(i_exc_next), .i_inh_o(i_inh_next),
-    .refrac_o(refrac_next), .spike_o(spike));
+    .v_valid_o(v_out), .v_o(v_next), .i_exc_valid_o(i_exc_out), .i_inh_valid_o(i_inh_out),
+    .current_o(current_next), .done_o(lif_done), .refrac_o(refrac_next), .spike_o(spike));
+  assign neuron_done = (state_q == S_NEU_CALC) & lif_done;
 
   // ---- traces: one trace_update; its result is written the clock after its inputs ----------
   // the pre trace of a delivered event's source jumps in the row's first clock; the post
@@ -352,7 +357,7 @@ module core_compact #(
   wire [SRC_W-1:0]  ring_pop_source;
   wire [SRC_W:0]    ring_pop_count;
   wire              ring_push_full;
-  wire              push = (state_q == S_NEU_WB) & spike;
+  wire              push = neuron_done & spike;
   reg               ring_push, ring_clear;
   reg  [SLOT_W-1:0] ring_push_slot;
   reg  [SRC_W-1:0]  ring_push_source;
@@ -372,17 +377,17 @@ module core_compact #(
   assign spike_id_o    = neuron;
 
   // ---- memory ports: the bus while idle, the sweeps otherwise ---------------------------
-  wire neuron_wb = (state_q == S_NEU_WB);
+  wire calc = (state_q == S_NEU_CALC);
   always @* begin
     neuron_waddr     = idle ? bus_offset[NEU_W-1:0]
-                     : neuron_wb ? neuron : index_s3_q[NEU_W-1:0];
-    v_we             = idle ? bus_write & (bus_region == R_V) : neuron_wb;
+                     : calc ? neuron : index_s3_q[NEU_W-1:0];
+    v_we             = idle ? bus_write & (bus_region == R_V) : calc & v_out;
     v_wdata          = idle ? bus_wdata_i[23:0] : v_next;
-    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (neuron_wb | deliver_s3);
-    i_exc_wdata      = idle ? bus_wdata_i[23:0] : neuron_wb ? i_exc_next : i_exc_delivered;
-    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (neuron_wb | deliver_s3);
-    i_inh_wdata      = idle ? bus_wdata_i[23:0] : neuron_wb ? i_inh_next : i_inh_delivered;
-    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : neuron_wb;
+    i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (calc & i_exc_out) | deliver_s3;
+    i_exc_wdata      = idle ? bus_wdata_i[23:0] : calc ? current_next : i_exc_delivered;
+    i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (calc & i_inh_out) | deliver_s3;
+    i_inh_wdata      = idle ? bus_wdata_i[23:0] : calc ? current_next : i_inh_delivered;
+    ctl_we           = idle ? bus_write & (bus_region == R_CTL) : neuron_done;
     ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, ctl_rdata[10:8], refrac_next};
     post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : trace_wb_q & trace_wb_post_q;
     post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : trace_wb_index_q[NEU_W-1:0];
@@ -439,8 +444,7 @@ module core_compact #(
       S_DLV_DRAIN:  if (drain_last)
                       state_d = (event_q + 1'b1 == event_count_q) ? S_NEU_READ : S_DLV_FETCH;
       S_NEU_READ:   state_d = S_NEU_CALC;
-      S_NEU_CALC:   if (lif_done) state_d = S_NEU_WB;
-      S_NEU_WB:     state_d = !neuron_last ? S_NEU_CALC : stdp_enable_q ? S_XDEC : S_DONE;
+      S_NEU_CALC:   if (lif_done && neuron_last) state_d = stdp_enable_q ? S_XDEC : S_DONE;
       S_XDEC:       if (source_last) state_d = S_XDEC_DRAIN;
       S_XDEC_DRAIN: if (drain_last) state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
       S_POT_FETCH:  state_d = S_POT_LOAD;
@@ -479,7 +483,7 @@ module core_compact #(
         sweep_d = {(SRC_W+1){1'b0}};
         if (drain_last) event_d = event_q + 1'b1;
       end
-      S_NEU_WB:     sweep_d = neuron_last ? {(SRC_W+1){1'b0}} : sweep_q + 1'b1;
+      S_NEU_CALC:   if (lif_done) sweep_d = neuron_last ? {(SRC_W+1){1'b0}} : sweep_q + 1'b1;
       S_XDEC:       sweep_d = source_next;
       S_XDEC_DRAIN: drain_d = drain_q + 1'b1;
       S_POT_LOAD:   begin post_d = spike_list_rdata; sweep_d = {(SRC_W+1){1'b0}}; end
@@ -520,7 +524,7 @@ module core_compact #(
       post_q         <= post_d;
       spike_index_q  <= spike_index_d;
       drain_q        <= drain_d;
-      calc_first_q   <= (state_d == S_NEU_CALC) && (state_q != S_NEU_CALC);
+      calc_first_q   <= (state_d == S_NEU_CALC) && (state_q != S_NEU_CALC || lif_done);
       if (state_q == S_START) spike_count_q <= {(NEU_W+1){1'b0}};
       else if (push)          spike_count_q <= spike_count_q + 1'b1;
       // cycles of a step: every clock outside S_IDLE, S_START and S_DONE included

@@ -1,4 +1,4 @@
-// lif_neuron_seq: lif_neuron_update computed over 17 clocks with one 16x16
+// lif_neuron_seq: lif_neuron_update computed in 17 clocks with one 16x16
 // unsigned multiplier and one accumulator (the compact core, core_compact.v).
 // Same function, bit for bit (golden model: neurohw.targets.fpga.model.lif_neuron_update):
 //   if refrac_i > 0:  v held, refrac counts down
@@ -13,13 +13,19 @@
 // so the decays' rounding toward zero needs no correction term.
 //
 // Timing: start_i in the clock of micro-op 0 (ignored while busy); micro-op k
-// runs k clocks later; done_o is high in micro-op 16, and the outputs hold from
-// the clock after it until the next start.  The caller holds v_i, i_exc_i,
-// i_inh_i, refrac_i and gain_shift_i from start_i through done_o.  The profile
-// fields are read one per clock: field_o names the field wanted (valid in
-// every clock, micro-op 0's while idle), and field_i must carry that field one
-// clock later (a synchronous RAM read at field_o's address).  field_i is the
-// field's 24-bit word: the u16 fields in bits 15:0, refrac_steps in 7:0.
+// runs k clocks later, the last is 16 (done_o).  Each result comes out
+// combinationally in the micro-op that finishes it, with its strobe, for the
+// caller to write into its RAM in that clock: v in micro-op 11 (v_valid_o),
+// decay(i_exc) in 14 and decay(i_inh) in 16 on current_o (i_exc_valid_o,
+// i_inh_valid_o), refrac_o and spike_o in 16 (done_o).  So no result needs
+// an output register; in exchange an input is read only until its result is
+// out: the caller holds v_i through micro-op 11, i_exc_i through 14, i_inh_i,
+// refrac_i and gain_shift_i through 16 (a RAM whose word is written with the
+// strobe may show the new word from the next clock on).  The profile fields
+// are read one per clock: field_o names the field wanted (valid in every
+// clock, micro-op 0's while idle), and field_i must carry that field one clock
+// later (a synchronous RAM read at field_o's address).  field_i is the field's
+// 24-bit word: the u16 fields in bits 15:0, refrac_steps in 7:0.
 `default_nettype none
 
 module lif_neuron_seq (
@@ -33,11 +39,13 @@ module lif_neuron_seq (
   input  wire        [5:0]  gain_shift_i,  // u6
   output reg         [3:0]  field_o,       // profile field wanted (model formats.PROFILE_*)
   input  wire        [23:0] field_i,       // that field, one clock after field_o
-  output wire               done_o,
-  output reg  signed [23:0] v_o,
-  output reg  signed [23:0] i_exc_o,
-  output reg  signed [23:0] i_inh_o,
-  output reg         [7:0]  refrac_o,
+  output wire               v_valid_o,      // micro-op 11: v_o is the new v
+  output wire signed [23:0] v_o,
+  output wire               i_exc_valid_o,  // micro-op 14: current_o is the new i_exc
+  output wire               i_inh_valid_o,  // micro-op 16: current_o is the new i_inh
+  output wire signed [23:0] current_o,
+  output wire               done_o,         // micro-op 16: refrac_o and spike_o
+  output wire        [7:0]  refrac_o,
   output reg                spike_o
 );
   localparam [3:0] F_V_DECAY   = 4'd0;   // profile fields, as in core.v
@@ -86,25 +94,26 @@ module lif_neuron_seq (
     base_sel    = B_HOLD;
     operand_sel = O_P;
     case (uop_q)
-      5'd0:  begin field_o = F_EXC_DECAY; end
-      5'd1:  begin field_o = F_EXC_DECAY; x_sel = X_EXC; end
-      5'd2:  begin field_o = F_INH_DECAY; x_sel = X_EXC; x_high = 1'b1;
-                   base_sel = B_ZERO; operand_sel = O_P_LOW; end
-      5'd3:  begin field_o = F_INH_DECAY; x_sel = X_INH; base_sel = B_ACC; end            // acc = i_exc'
-      5'd4:  begin field_o = F_EXC_GAIN;  x_sel = X_INH; x_high = 1'b1;
-                   base_sel = B_ZERO; operand_sel = O_P_LOW; end
-      5'd5:  begin field_o = F_EXC_GAIN;  x_sel = X_EXC; base_sel = B_ACC; end            // acc = i_inh'
-      5'd6:  begin field_o = F_INH_GAIN;  x_sel = X_EXC; x_high = 1'b1; base_sel = B_ZERO; end
-      5'd7:  begin field_o = F_INH_GAIN;  x_sel = X_INH; base_sel = B_ACC; operand_sel = O_P_HIGH; end
-      5'd8:  begin field_o = F_V_DECAY;   x_sel = X_INH; x_high = 1'b1; base_sel = B_ACC; end
-      5'd9:  begin field_o = F_V_DECAY;   base_sel = B_ACC; operand_sel = O_P_HIGH; end   // synaptic sum
-      5'd10: begin field_o = F_V_DECAY;   x_sel = X_V; base_sel = B_SHIFT; end
-      5'd11: begin field_o = F_BIAS;      x_sel = X_V; x_high = 1'b1;
+      5'd0:  begin field_o = F_EXC_GAIN;  end
+      5'd1:  begin field_o = F_EXC_GAIN;  x_sel = X_EXC; end
+      5'd2:  begin field_o = F_INH_GAIN;  x_sel = X_EXC; x_high = 1'b1; base_sel = B_ZERO; end
+      5'd3:  begin field_o = F_INH_GAIN;  x_sel = X_INH; base_sel = B_ACC; operand_sel = O_P_HIGH; end
+      5'd4:  begin field_o = F_V_DECAY;   x_sel = X_INH; x_high = 1'b1; base_sel = B_ACC; end
+      5'd5:  begin field_o = F_V_DECAY;   base_sel = B_ACC; operand_sel = O_P_HIGH; end   // synaptic sum
+      5'd6:  begin field_o = F_V_DECAY;   x_sel = X_V; base_sel = B_SHIFT; end
+      5'd7:  begin field_o = F_BIAS;      x_sel = X_V; x_high = 1'b1;
                    base_sel = B_ACC; operand_sel = O_P_LOW; end
-      5'd12: begin field_o = F_BIAS;      base_sel = B_ACC; end                           // + v decay
-      5'd13: begin field_o = F_V_THRESH;  base_sel = B_ACC; operand_sel = O_FIELD; end    // + bias
-      5'd14: begin field_o = F_V_RESET;   end
-      5'd15: begin field_o = F_REFRAC;    end
+      5'd8:  begin field_o = F_BIAS;      base_sel = B_ACC; end                           // + v decay
+      5'd9:  begin field_o = F_V_THRESH;  base_sel = B_ACC; operand_sel = O_FIELD; end    // + bias
+      5'd10: begin field_o = F_V_RESET;   end                                             // threshold
+      5'd11: begin field_o = F_EXC_DECAY; end                                             // v out
+      5'd12: begin field_o = F_EXC_DECAY; x_sel = X_EXC; end
+      5'd13: begin field_o = F_INH_DECAY; x_sel = X_EXC; x_high = 1'b1;
+                   base_sel = B_ZERO; operand_sel = O_P_LOW; end
+      5'd14: begin field_o = F_INH_DECAY; x_sel = X_INH; base_sel = B_ACC; end            // i_exc out
+      5'd15: begin field_o = F_REFRAC;    x_sel = X_INH; x_high = 1'b1;
+                   base_sel = B_ZERO; operand_sel = O_P_LOW; end
+      5'd16: begin base_sel = B_ACC; end                                                  // i_inh out
       default: ;
     endcase
   end
@@ -155,22 +164,22 @@ module lif_neuron_seq (
   wire refractory = |refrac_i;
   // sat24(acc) >= v_thresh without the saturation in series: the same as acc >= v_thresh,
   // except when v_thresh is the most negative s24, which every saturated value reaches
-  wire signed [23:0] v_thresh  = field_i;          // in micro-op 14
+  wire signed [23:0] v_thresh  = field_i;          // in micro-op 10
   wire               reaches_threshold = (v_thresh == 24'sh800000)
                                        | (acc_q >= $signed({{19{v_thresh[23]}}, v_thresh}));
 
   always @(posedge clk_i) begin
-    case (uop_q)
-      5'd4:  i_exc_o <= acc_q[23:0];   // |decay(x)| <= |x|: the high bits are sign copies
-      5'd6:  i_inh_o <= acc_q[23:0];
-      5'd14: spike_o <= ~refractory & reaches_threshold;
-      5'd15: v_o     <= refractory ? v_i : spike_o ? $signed(field_i) : v_saturated;  // v_reset
-      5'd16: refrac_o <= refractory ? refrac_i - 8'd1 : spike_o ? field_i[7:0] : 8'd0;
-      default: ;
-    endcase
+    if (uop_q == 5'd10) spike_o <= ~refractory & reaches_threshold;
   end
 
-  wire unused_acc = ^acc_q[42:24];   // read through u_v_sat; the decays use the low 24 bits
+  assign v_valid_o     = (uop_q == 5'd11);
+  assign v_o           = refractory ? v_i : spike_o ? $signed(field_i) : v_saturated;  // v_reset
+  assign i_exc_valid_o = (uop_q == 5'd14);
+  assign i_inh_valid_o = done_o;
+  assign current_o     = acc_d[23:0];   // |decay(x)| <= |x|: the high bits are sign copies
+  assign refrac_o      = refractory ? refrac_i - 8'd1 : spike_o ? field_i[7:0] : 8'd0;  // refrac_steps
+
+  wire unused_acc = ^acc_d[42:24];   // the decays' sums fit in 24 bits
 endmodule
 
 `default_nettype wire

@@ -55,10 +55,12 @@ module leaf_top (
   input  wire        [5:0]  seq_gain_shift_i,
   output wire        [3:0]  seq_field_o,
   input  wire        [23:0] seq_field_i,
-  output wire               seq_done_o,
+  output wire               seq_v_valid_o,
   output wire signed [23:0] seq_v_o,
-  output wire signed [23:0] seq_i_exc_o,
-  output wire signed [23:0] seq_i_inh_o,
+  output wire               seq_i_exc_valid_o,
+  output wire               seq_i_inh_valid_o,
+  output wire signed [23:0] seq_current_o,
+  output wire               seq_done_o,
   output wire        [7:0]  seq_refrac_o,
   output wire               seq_spike_o,
   // trace_update
@@ -115,7 +117,8 @@ module leaf_top (
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(seq_start_i),
     .v_i(seq_v_i), .i_exc_i(seq_i_exc_i), .i_inh_i(seq_i_inh_i), .refrac_i(seq_refrac_i),
     .gain_shift_i(seq_gain_shift_i), .field_o(seq_field_o), .field_i(seq_field_i),
-    .done_o(seq_done_o), .v_o(seq_v_o), .i_exc_o(seq_i_exc_o), .i_inh_o(seq_i_inh_o),
+    .v_valid_o(seq_v_valid_o), .v_o(seq_v_o), .i_exc_valid_o(seq_i_exc_valid_o),
+    .i_inh_valid_o(seq_i_inh_valid_o), .current_o(seq_current_o), .done_o(seq_done_o),
     .refrac_o(seq_refrac_o), .spike_o(seq_spike_o));
 
   trace_update u_trace_update (

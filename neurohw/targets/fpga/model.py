@@ -157,7 +157,7 @@ COMPACT_DRAIN_DECAY = 2         # S_XDEC_DRAIN: pre trace read, trace_update, wr
 COMPACT_DRAIN_POTENT = 2        # S_POT_DRAIN: the COL state's last clock is already one of the 3
 COMPACT_LIF_CLOCKS = 17         # lif_neuron_seq's micro-ops 0..16 (S_NEU_CALC)
 COMPACT_CYCLES_PER_EVENT = 2 + COMPACT_DRAIN_DELIVER      # S_DLV_FETCH + S_DLV_LOAD + drain, plus the row
-COMPACT_CYCLES_PER_NEURON = COMPACT_LIF_CLOCKS + 1        # S_NEU_CALC + S_NEU_WB
+COMPACT_CYCLES_PER_NEURON = COMPACT_LIF_CLOCKS            # S_NEU_CALC (words written as they come out)
 COMPACT_CYCLES_NEURON_READ = 1                            # S_NEU_READ (the first neuron's words)
 COMPACT_CYCLES_PER_POST_SPIKE = 2 + COMPACT_DRAIN_POTENT  # S_POT_FETCH + S_POT_LOAD + drain, plus 2 per source
 
