@@ -122,6 +122,8 @@ module core #(
   localparam [5:0] REG_N_CHANNELS  = 6'h19;
   localparam [5:0] REG_WEIGHT_W    = 6'h1A;
   localparam [5:0] REG_DELAY_DEPTH = 6'h1B;
+  localparam [5:0] REG_ARCHITECTURE = 6'h1C;
+  localparam [31:0] ARCHITECTURE   = 32'd0;   // 0: this core (pipelined), 1: core_compact.v
 
   localparam [3:0] F_V_DECAY   = 4'd0;   // profile fields
   localparam [3:0] F_EXC_DECAY = 4'd1;
@@ -824,6 +826,7 @@ module core #(
       REG_N_CHANNELS:  read_word_d = N_INPUTS;
       REG_WEIGHT_W:    read_word_d = WEIGHT_W;
       REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
+      REG_ARCHITECTURE: read_word_d = ARCHITECTURE;
       default: ;
     endcase
   end

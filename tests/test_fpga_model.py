@@ -177,13 +177,51 @@ def test_step_cycles_follow_the_budget_formula():
     fire_neuron_1(model)
     model.step()                                          # 2 events, 1 spike
     assert model.last_cycles == 2 + 2 * (n + 7) + (n + 7) + (s + 4) + 1 * (s + 7)
-    assert model.last_cycles == M.step_cycles(2, 1, n, 1, 1)
+    assert model.last_cycles == M.pipelined_step_cycles(2, 1, n, 1, 1)
 
 
 def test_accepted_ticks_drops_ticks_while_busy():
     # steps of 10 cycles: a step accepted at t is busy through t + 10
     accepted, overruns = accepted_ticks([0, 5, 10, 11, 30], lambda k: 10)
     assert accepted == [0, 3, 4] and overruns == 2
+
+
+def test_compact_core_computes_the_same_and_counts_its_own_cycles():
+    """CoreShape(architecture=ARCH_COMPACT) (rtl/core_compact.v): every word as the
+    pipelined core's, the cycles by the compact budget of rtl/README.md, and the
+    architecture on the bus."""
+    import dataclasses
+
+    pipelined = stdp_core()
+    compact = CoreModel(dataclasses.replace(SHAPE, architecture=F.ARCH_COMPACT))
+    words = ("regs", "profiles", "v", "i_exc", "i_inh", "refrac", "profile", "spiked",
+             "post_trace", "pre_trace", "delay", "weight", "plastic", "ring", "ring_count")
+    for name in words:
+        getattr(compact, name)[...] = getattr(pipelined, name)
+    n, s = 2, 3                                           # 2 neurons + 1 input channel
+    seen_events = seen_spikes = 0
+    for k, (injections, fire) in enumerate([(2, False), (0, True), (1, True), (0, False)]):
+        for model in (pipelined, compact):
+            for _ in range(injections):
+                model.write(at(F.REGION_CONTROL, F.REG_INJECT), 0)
+            if fire:
+                fire_neuron_1(model)
+        events = int(compact.ring_count[int(compact.regs[F.REG_STEP]) % SHAPE.delay_depth])
+        spikes = list(pipelined.step())
+        assert list(compact.step()) == spikes, k
+        seen_events, seen_spikes = seen_events + events, seen_spikes + len(spikes)
+        for name in words:
+            if name != "regs":
+                assert np.array_equal(getattr(compact, name), getattr(pipelined, name)), (k, name)
+        # STDP is on: two clocks per delivered synapse, two per source and post spike
+        assert compact.last_cycles == (2 + events * (2 * n + 5) + 1 + 17 * n
+                                       + (s + 2) + len(spikes) * (2 * s + 4)), k
+        assert compact.last_cycles == M.compact_step_cycles(events, len(spikes), n, 1, 1)
+    assert seen_events >= 3 and seen_spikes >= 2, (seen_events, seen_spikes)
+    assert pipelined.read(at(F.REGION_CONTROL, F.REG_ARCHITECTURE)) == F.ARCH_PIPELINED
+    assert compact.read(at(F.REGION_CONTROL, F.REG_ARCHITECTURE)) == F.ARCH_COMPACT
+    with pytest.raises(ValueError, match="architecture"):
+        F.CoreShape(architecture=2)
 
 
 # ---- _core_run (step, run) against reference_step --------------------------------------

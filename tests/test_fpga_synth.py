@@ -1,7 +1,7 @@
 """The open FPGA flow (neurohw.targets.fpga.synth), run for real.
 
-One board build only (the iCEBreaker, ~20 s): the tools are slow and share two
-cores with everything else.  The ULX3S build is run by hand
+Two iCEBreaker builds (the link, ~20 s, and the compact core alone, ~45 s): the
+tools are slow and share two cores with everything else.  The ULX3S build is run by hand
 (``neurohw synth --board ulx3s``).
 """
 import time
@@ -51,6 +51,23 @@ def test_icebreaker_bitstream_is_built_and_reported(tmp_path):
     assert time.monotonic() - started < 5
     assert again.cached
     assert (again.luts, again.ffs, again.fmax_mhz) == (report.luts, report.ffs, report.fmax_mhz)
+
+
+def test_compact_core_fits_the_up5k_with_its_weights_in_spram(tmp_path):
+    """rtl/core_compact.v at N_NEURONS = 256 (WEIGHT_W 7, DELAY_DEPTH 4) alone between
+    registers: placed and routed on the UP5K, the 128K synapses in the four SPRAMs
+    (yosys must infer SB_SPRAM256KA from ram_spram.v), at most 3 of the 8 MAC16s,
+    24 MHz met, and no more than 3200 of the 5280 logic cells (fpga/README.md,
+    "The compact core on the UP5K": 3094 measured)."""
+    report = fpga_synth.synth("icebreaker", design="core-compact-timing",
+                              build_root=tmp_path / "build", progress=None)
+    assert report.core_parameters["N_NEURONS"] == 256
+    assert report.core_parameters["WEIGHT_W"] == 7 and report.core_parameters["DELAY_DEPTH"] == 4
+    assert report.spram == 4
+    assert report.dsps <= 3
+    assert report.bram <= 20
+    assert report.luts <= 3200
+    assert report.timing_met and report.fmax_mhz >= 24.0
 
 
 def test_a_failing_step_names_the_tool_and_its_first_error(tmp_path):

@@ -26,7 +26,8 @@ module top #(
   parameter integer WEIGHT_W         = 8,
   parameter integer DELAY_DEPTH      = 16,
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
-                                             // 2: the core alone between registers (timing only)
+                                             // 2: the core alone between registers (timing only),
+                                             // 3: core_compact alone between registers (timing only)
 ) (
   input  wire       clk_25mhz,
   input  wire       ftdi_txd,
@@ -82,6 +83,13 @@ module top #(
     if (WITH_CORE == 2) begin : g_timing
       // design "core-timing": the core alone between registers (its own Fmax)
       core_timing_harness #(
+        .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
+      ) u_board (
+        .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
+        .spike_o(spike), .overrun_o(overrun));
+    end else if (WITH_CORE == 3) begin : g_compact_timing
+      // design "core-compact-timing": rtl/core_compact.v alone between registers
+      core_compact_timing_harness #(
         .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),

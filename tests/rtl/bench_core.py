@@ -25,8 +25,10 @@ from random_core import addr, random_ir_network, random_program
 
 
 def bench_shape() -> F.CoreShape:
+    """The core's shape; BENCH_ARCH=1 for core_compact.v (its own cycles per step)."""
     n, n_in, ww, depth = (int(x) for x in os.environ["BENCH_SHAPE"].split(","))
-    return F.CoreShape(n_neurons=n, n_inputs=n_in, weight_width=ww, delay_depth=depth)
+    return F.CoreShape(n_neurons=n, n_inputs=n_in, weight_width=ww, delay_depth=depth,
+                       architecture=int(os.environ.get("BENCH_ARCH", F.ARCH_PIPELINED)))
 
 
 def bench_seeds() -> list[int]:
@@ -285,8 +287,16 @@ class Bench:
 
     # ---- state read-back through the simulator (the bus path has its own bench) ----
     def memory(self, ram) -> np.ndarray:
-        """Every word of a ram_1r1w instance (whole, or in SLICE_W-bit slices) or of a
-        ram_banked instance (its banks in address order)."""
+        """Every word of a ram_1r1w or ram_1r1w_nrw instance (whole, or in SLICE_W-bit slices), of a
+        ram_banked instance (its banks in address order) or of a ram_spram instance
+        (core_compact's weights: word k holds synapse 2k in lane 0, 2k+1 in lane 1)."""
+        if hasattr(ram, "LANE_W"):
+            lane_w = int(ram.LANE_W.value)
+            pairs = np.array([word.to_unsigned() for word in ram.mem_q.value], dtype=np.int64)
+            mask = (1 << lane_w) - 1
+            return np.stack([pairs & mask, (pairs >> lane_w) & mask], axis=1).ravel()
+        if hasattr(ram, "mem_q"):   # ram_1r1w_nrw
+            return np.array([word.to_unsigned() for word in ram.mem_q.value], dtype=np.int64)
         if hasattr(ram, "g_bank"):
             return np.concatenate([self.memory(ram.g_bank[b].u_bank)
                                    for b in range(1 << int(ram.BANK_W.value))])

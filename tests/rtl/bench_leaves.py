@@ -158,6 +158,77 @@ async def lif_neuron_update(dut):
 
 
 @cocotb.test()
+async def lif_neuron_seq(dut):
+    """The sequential neuron update (core_compact.v) against the same model function:
+    one neuron per start, its profile fields served as a synchronous RAM would (the
+    field named by field_o in one clock arrives on field_i in the next), the u16 and
+    u8 fields with random bits above their width (the profile RAM keeps the 24 bits
+    a host wrote).  Each result is taken in the clock of its strobe (v 11, i_exc 14,
+    i_inh, refrac and the spike 16 clocks after start), and from the clock after a
+    strobe its input is replaced by noise, as a RAM that has just been written (with
+    an undefined read of the written word) may show: the results must not depend on it."""
+    seed = bench_seed()
+    rng = np.random.default_rng(seed)
+    c = Corners(rng)
+    start_clock(dut)
+    dut.rst_ni.value = 0
+    dut.seq_start_i.value = 0
+    await FallingEdge(dut.clk_i)
+    dut.rst_ni.value = 1
+    await FallingEdge(dut.clk_i)
+    fields = ("v_decay", "exc_decay", "inh_decay", "exc_gain", "inh_gain", "bias", "v_thresh",
+              "v_reset", "refrac_steps")
+    strobes = {"v": 11, "i_exc": 14, "i_inh": 16}
+    spikes = checked = 0
+    for _ in range(VECTORS // 8):
+        state = {"v": c.signed(24), "i_exc": c.signed(24), "i_inh": c.signed(24),
+                 "refrac": c.unsigned(8) if rng.random() < 0.3 else 0,
+                 "gain_shift": c.unsigned(6)}
+        profile = {name: c.unsigned(16) for name in fields[:5]}
+        profile.update(bias=c.signed(24), v_thresh=c.signed(24), v_reset=c.signed(24),
+                       refrac_steps=c.unsigned(8))
+        words = [(profile[name] & 0xFFFFFF) if name in ("bias", "v_thresh", "v_reset")
+                 else profile[name] | int(rng.integers(0, 1 << 24)) & ~((1 << (8 if name ==
+                 "refrac_steps" else 16)) - 1) & 0xFFFFFF
+                 for name in fields]
+        want = M.lif_neuron_update(state["v"], state["i_exc"], state["i_inh"], state["refrac"],
+                                   *(profile[name] for name in fields[:5]), state["gain_shift"],
+                                   *(profile[name] for name in fields[5:]))
+        for name, value in state.items():
+            getattr(dut, f"seq_{name}_i").value = value
+        dut.seq_start_i.value = 1
+        requested = dut.seq_field_o.value.to_unsigned()   # micro-op 0's request, seen while idle
+        got, seen = {}, {}
+        for clock in range(1, 20):
+            await FallingEdge(dut.clk_i)   # micro-op `clock` from here to the next rising edge
+            dut.seq_start_i.value = 0
+            dut.seq_field_i.value = words[requested] if requested < len(words) else 0
+            requested = dut.seq_field_o.value.to_unsigned()
+            await settle()
+            for name, strobe in (("v", dut.seq_v_valid_o), ("i_exc", dut.seq_i_exc_valid_o),
+                                 ("i_inh", dut.seq_i_inh_valid_o)):
+                if strobe.value == 1:
+                    port = dut.seq_v_o if name == "v" else dut.seq_current_o
+                    got[name], seen[name] = port.value.to_signed(), clock
+            if dut.seq_done_o.value == 1:
+                got["refrac"], got["spike"] = (dut.seq_refrac_o.value.to_unsigned(),
+                                               int(dut.seq_spike_o.value))
+                seen["done"] = clock
+                break
+            # a word written in this clock: from now on the RAM may show anything
+            for name in ("v", "i_exc"):
+                if seen.get(name) == clock:
+                    getattr(dut, f"seq_{name}_i").value = c.signed(24)
+        assert seen == dict(strobes, done=16), f"seed {seed}: strobes at clocks {seen}"
+        result = (got["v"], got["i_exc"], got["i_inh"], got["refrac"], got["spike"])
+        check(seed, "lif_neuron_seq", (state, profile), result, tuple(int(x) for x in want))
+        spikes += got["spike"]
+        checked += 1
+        await FallingEdge(dut.clk_i)   # back to idle
+    assert 0 < spikes < checked, f"seed {seed}: {spikes} spikes in {checked} vectors"
+
+
+@cocotb.test()
 async def trace_and_stdp(dut):
     seed = bench_seed()
     c = Corners(np.random.default_rng(seed))

@@ -24,8 +24,9 @@ cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
 
 # the core's modules, leaves first (rtl/ also holds the UART link's modules,
 # which have their own benches)
-CORE_MODULES = ("saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
-                "stdp_update", "ram_1r1w", "ram_banked", "delay_ring", "core")
+CORE_MODULES = ("saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "lif_neuron_seq",
+                "trace_update", "stdp_update", "ram_1r1w", "ram_1r1w_nrw", "ram_banked", "ram_spram", "delay_ring",
+                "core", "core_compact")
 
 
 def rtl_sources() -> list[Path]:

@@ -2,7 +2,9 @@
 // side, so that one Verilated build serves all the unit benches (bench_leaves.py).
 // syn_deliver and stdp_update appear at the narrowest-but-one and the widest weight width.
 // syn_decay, trace_update, stdp_update and lif_neuron_update are pipelined (their
-// LATENCY in clocks is in their headers); the others are combinational.
+// LATENCY in clocks is in their headers); lif_neuron_seq is sequential (one
+// neuron per 17 clocks, its profile fields read through a port); the others are
+// combinational.
 `default_nettype none
 
 module leaf_top (
@@ -44,6 +46,23 @@ module leaf_top (
   output wire signed [23:0] lif_i_inh_o,
   output wire        [7:0]  lif_refrac_o,
   output wire               lif_spike_o,
+  // lif_neuron_seq (its profile fields come through seq_field_o / seq_field_i)
+  input  wire               seq_start_i,
+  input  wire signed [23:0] seq_v_i,
+  input  wire signed [23:0] seq_i_exc_i,
+  input  wire signed [23:0] seq_i_inh_i,
+  input  wire        [7:0]  seq_refrac_i,
+  input  wire        [5:0]  seq_gain_shift_i,
+  output wire        [3:0]  seq_field_o,
+  input  wire        [23:0] seq_field_i,
+  output wire               seq_v_valid_o,
+  output wire signed [23:0] seq_v_o,
+  output wire               seq_i_exc_valid_o,
+  output wire               seq_i_inh_valid_o,
+  output wire signed [23:0] seq_current_o,
+  output wire               seq_done_o,
+  output wire        [7:0]  seq_refrac_o,
+  output wire               seq_spike_o,
   // trace_update
   input  wire        [15:0] trc_trace_i,
   input  wire               trc_jump_i,
@@ -93,6 +112,14 @@ module leaf_top (
     .refrac_steps_i(lif_refrac_steps_i),
     .v_o(lif_v_o), .i_exc_o(lif_i_exc_o), .i_inh_o(lif_i_inh_o), .refrac_o(lif_refrac_o),
     .spike_o(lif_spike_o));
+
+  lif_neuron_seq u_lif_neuron_seq (
+    .clk_i(clk_i), .rst_ni(rst_ni), .start_i(seq_start_i),
+    .v_i(seq_v_i), .i_exc_i(seq_i_exc_i), .i_inh_i(seq_i_inh_i), .refrac_i(seq_refrac_i),
+    .gain_shift_i(seq_gain_shift_i), .field_o(seq_field_o), .field_i(seq_field_i),
+    .v_valid_o(seq_v_valid_o), .v_o(seq_v_o), .i_exc_valid_o(seq_i_exc_valid_o),
+    .i_inh_valid_o(seq_i_inh_valid_o), .current_o(seq_current_o), .done_o(seq_done_o),
+    .refrac_o(seq_refrac_o), .spike_o(seq_spike_o));
 
   trace_update u_trace_update (
     .clk_i(clk_i), .trace_i(trc_trace_i), .jump_i(trc_jump_i), .decay_en_i(trc_decay_en_i),

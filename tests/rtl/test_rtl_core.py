@@ -23,17 +23,32 @@ SHAPES = {
     "n32_in16_w8_d16_busreg": (32, 16, 8, 16),
 }
 BUS_REGISTERED = {"n32_in16_w8_d16_busreg"}
+# rtl/core_compact.v (the UP5K core, architecture 1: its own cycles per step) at the
+# board's widths (WEIGHT_W 7, DELAY_DEPTH 4), a wider one and the narrowest
+COMPACT = {"compact_n32_in16_w7_d4": (32, 16, 7, 4), "compact_n16_in16_w12_d8": (16, 16, 12, 8),
+           "compact_n16_in2_w2_d2": (16, 2, 2, 2)}
+SHAPES.update(COMPACT)
 # random-network seeds per shape, in chunks (one simulator run per chunk)
 CHUNKS = {
     "n32_in16_w8_d16": [range(1000, 1012), range(1012, 1024)],
     "n16_in16_w12_d8": [range(2000, 2010), range(2010, 2020)],
     "n16_in2_w2_d2": [range(3000, 3012)],
     "n32_in16_w8_d16_busreg": [range(6000, 6008)],
+    "compact_n32_in16_w7_d4": [range(7000, 7012), range(7012, 7024)],
+    "compact_n16_in16_w12_d8": [range(8000, 8012)],
+    "compact_n16_in2_w2_d2": [range(9000, 9012)],
 }
+
+
+def _toplevel(name):
+    return "core_compact" if name in COMPACT else "core"
 
 
 def _runner(name):
     n, n_in, ww, depth = SHAPES[name]
+    if name in COMPACT:
+        return build_locked(f"core_{name}", "core_compact", {
+            "N_NEURONS": n, "N_INPUTS": n_in, "WEIGHT_W": ww, "DELAY_DEPTH": depth})
     return build_locked(f"core_{name}", "core", {"N_NEURONS": n, "N_INPUTS": n_in,
                                                   "WEIGHT_W": ww, "DELAY_DEPTH": depth,
                                                   "BUS_REGISTERED": int(name in BUS_REGISTERED),
@@ -44,7 +59,8 @@ def _runner(name):
 def _env(name, seeds):
     return {"BENCH_SHAPE": ",".join(map(str, SHAPES[name])),
             "BENCH_SEEDS": ",".join(map(str, seeds)),
-            "BENCH_BUS_REGISTERED": str(int(name in BUS_REGISTERED))}
+            "BENCH_BUS_REGISTERED": str(int(name in BUS_REGISTERED)),
+            "BENCH_ARCH": str(int(name in COMPACT))}
 
 
 @pytest.mark.slow
@@ -52,18 +68,18 @@ def _env(name, seeds):
                                         for i in range(len(CHUNKS[name]))])
 def test_random_networks(name, chunk):
     seeds = CHUNKS[name][chunk]
-    run(_runner(name), f"core_{name}", "core", "bench_core", testcase="random_networks",
+    run(_runner(name), f"core_{name}", _toplevel(name), "bench_core", testcase="random_networks",
         env=_env(name, seeds))
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_bus_overruns_full_slots_and_hazards(name):
-    run(_runner(name), f"core_{name}", "core", "bench_core",
+    run(_runner(name), f"core_{name}", _toplevel(name), "bench_core",
         testcase=["bus_readback", "overruns", "full_delay_slot", "pipeline_hazards"],
         env=_env(name, range(4000, 4004)))
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_quantized_networks(name):
-    run(_runner(name), f"core_{name}", "core", "bench_core", testcase="quantized_networks",
+    run(_runner(name), f"core_{name}", _toplevel(name), "bench_core", testcase="quantized_networks",
         env=_env(name, range(5000, 5004)))

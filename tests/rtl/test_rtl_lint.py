@@ -1,5 +1,5 @@
 """Verilator --lint-only -Wall over the core's modules in rtl/ as Verilog-2005: each
-module, and core at three parameter sets.
+module, and core and core_compact at three parameter sets each.
 
 Waivers live in the sources, next to the code they excuse, with the reason.
 """
@@ -41,8 +41,9 @@ def test_lint_module(top):
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
 
 
+@pytest.mark.parametrize("top", ["core", "core_compact"])
 @pytest.mark.parametrize("parameters", CORE_PARAMETERS, ids=lambda p: "-".join(
     f"{k}{v}" for k, v in p.items()) or "defaults")
-def test_lint_core_parameters(parameters):
-    result = _lint("core", parameters)
+def test_lint_core_parameters(top, parameters):
+    result = _lint(top, parameters)
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr

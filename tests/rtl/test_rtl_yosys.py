@@ -30,21 +30,45 @@ def core_rams(parameters: dict) -> int:
     return OTHER_RAMS + banks * (ww + 1)
 
 
-@pytest.mark.parametrize("parameters", [{}, {"N_NEURONS": 16, "N_INPUTS": 2, "WEIGHT_W": 2,
-                                             "DELAY_DEPTH": 2}],
-                         ids=["defaults", "smallest"])
-def test_yosys_elaborates_core_and_infers_its_memories(tmp_path, parameters):
+# core_compact.v: v, i_exc, i_inh, control, post trace, pre trace, delay, the one
+# profile RAM, the spike list, the delay ring's list, and the weights (ram_spram);
+# and lif_neuron_seq's micro-program, a 16-word ROM (yosys proc_rom)
+COMPACT_RAMS = 11 + 1
+
+
+def _elaborate(tmp_path, top: str, parameters: dict) -> str:
     for source in rtl_sources():
         shutil.copy(source, tmp_path)
     chparam = "".join(f" -set {k} {v}" for k, v in parameters.items())
     script = (f"read_verilog {' '.join(p.name for p in rtl_sources())}; "
-              + (f"chparam{chparam} core; " if chparam else "")
-              + "hierarchy -check -top core; proc; opt -fast; memory -nomap; opt -fast; "
+              + (f"chparam{chparam} {top}; " if chparam else "")
+              + f"hierarchy -check -top {top}; proc; opt -fast; memory -nomap; opt -fast; "
               "check -assert; stat")
     result = subprocess.run([str(YOSYS), "-p", script], cwd=tmp_path, capture_output=True,
                             text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Warning" not in result.stdout, [l for l in result.stdout.splitlines() if "Warning" in l]
-    hierarchy = result.stdout.split("=== design hierarchy ===")[1]
+    return result.stdout.split("=== design hierarchy ===")[1]
+
+
+def _memories(hierarchy: str) -> int:
     memories = [line for line in hierarchy.splitlines() if "$mem_v2" in line]
-    assert memories and int(memories[0].split()[0]) == core_rams(parameters), hierarchy
+    assert memories, hierarchy
+    return int(memories[0].split()[0])
+
+
+PARAMETER_SETS = pytest.mark.parametrize(
+    "parameters", [{}, {"N_NEURONS": 16, "N_INPUTS": 2, "WEIGHT_W": 2, "DELAY_DEPTH": 2}],
+    ids=["defaults", "smallest"])
+
+
+@PARAMETER_SETS
+def test_yosys_elaborates_core_and_infers_its_memories(tmp_path, parameters):
+    hierarchy = _elaborate(tmp_path, "core", parameters)
+    assert _memories(hierarchy) == core_rams(parameters), hierarchy
+
+
+@PARAMETER_SETS
+def test_yosys_elaborates_core_compact_and_infers_its_memories(tmp_path, parameters):
+    hierarchy = _elaborate(tmp_path, "core_compact", parameters)
+    assert _memories(hierarchy) == COMPACT_RAMS, hierarchy

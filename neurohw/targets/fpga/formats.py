@@ -74,6 +74,12 @@ REG_N_NEURONS = 0x18        # build parameters (ro)
 REG_N_INPUT_CHANNELS = 0x19
 REG_WEIGHT_WIDTH = 0x1A
 REG_DELAY_DEPTH = 0x1B
+REG_ARCHITECTURE = 0x1C     # which core answers (ro): ARCH_PIPELINED or ARCH_COMPACT
+
+# core architectures: the same function, bus and arithmetic, different clocks per step
+ARCH_PIPELINED = 0          # rtl/core.v: one synapse per clock through the sweep pipeline
+ARCH_COMPACT = 1            # rtl/core_compact.v: sequential neuron update, single-port weight RAM
+ARCHITECTURES = (ARCH_PIPELINED, ARCH_COMPACT)
 
 # profile fields (region 1, offset = profile << 4 | field)
 PROFILE_FIELDS = ("v_decay", "exc_decay", "inh_decay", "exc_gain", "inh_gain",
@@ -99,8 +105,12 @@ class CoreShape:
     n_inputs: int = 256
     weight_width: int = 8
     delay_depth: int = 16
+    architecture: int = ARCH_PIPELINED   # which RTL core (its cycles per step); REG_ARCHITECTURE
 
     def __post_init__(self):
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"CoreShape.architecture must be one of {ARCHITECTURES}, "
+                             f"got {self.architecture}")
         for name in ("n_neurons", "n_inputs", "delay_depth"):
             value = getattr(self, name)
             if value < 2 or value & (value - 1):

@@ -34,8 +34,9 @@ from numba import njit
 from . import formats as F
 
 __all__ = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
-           "stdp_update", "ring_push", "step_cycles", "reference_step", "accepted_ticks",
-           "pack_inputs", "Steps", "CoreModel"]
+           "stdp_update", "ring_push", "step_cycles", "pipelined_step_cycles",
+           "compact_step_cycles", "reference_step", "accepted_ticks", "pack_inputs", "Steps",
+           "CoreModel"]
 
 
 # ---- leaf functions, one per leaf RTL module ------------------------------------------
@@ -147,8 +148,8 @@ CYCLES_DONE = 1             # S_DONE
 
 
 @njit(cache=True)
-def step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
-    """Clock cycles of one step, from the cycle after the tick to the done pulse."""
+def pipelined_step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
+    """Clock cycles of one step of core.v, from the cycle after the tick to the done pulse."""
     cycles = (CYCLES_START + events * (CYCLES_PER_EVENT + n_active)
               + n_active + CYCLES_NEURON_DRAIN + CYCLES_DONE)
     if stdp_enable:
@@ -158,10 +159,45 @@ def step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
     return cycles
 
 
+# the compact core (rtl/core_compact.v, architecture 1; rtl/README.md, "The compact core"):
+# the weights are in one single-port RAM, so a sweep that writes weights issues a
+# synapse every other clock; the neuron update is lif_neuron_seq, 17 clocks per neuron
+COMPACT_DRAIN_DELIVER = 3       # S_DLV_DRAIN: the row's last write-back is 3 clocks after its issue
+COMPACT_DRAIN_DECAY = 2         # S_XDEC_DRAIN: pre trace read, trace_update, write
+COMPACT_DRAIN_POTENT = 2        # S_POT_DRAIN: the COL state's last clock is already one of the 3
+COMPACT_LIF_CLOCKS = 17         # lif_neuron_seq's micro-ops 0..16 (S_NEU_CALC)
+COMPACT_CYCLES_PER_EVENT = 2 + COMPACT_DRAIN_DELIVER      # S_DLV_FETCH + S_DLV_LOAD + drain, plus the row
+COMPACT_CYCLES_PER_NEURON = COMPACT_LIF_CLOCKS            # S_NEU_CALC (words written as they come out)
+COMPACT_CYCLES_NEURON_READ = 1                            # S_NEU_READ (the first neuron's words)
+COMPACT_CYCLES_PER_POST_SPIKE = 2 + COMPACT_DRAIN_POTENT  # S_POT_FETCH + S_POT_LOAD + drain, plus 2 per source
+
+
+@njit(cache=True)
+def compact_step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable):
+    """Clock cycles of one step of core_compact.v, from the cycle after the tick to done."""
+    per_synapse = 2 if stdp_enable else 1   # STDP on: a write-back clock after each read
+    cycles = (CYCLES_START + events * (COMPACT_CYCLES_PER_EVENT + per_synapse * n_active)
+              + COMPACT_CYCLES_NEURON_READ + COMPACT_CYCLES_PER_NEURON * n_active + CYCLES_DONE)
+    if stdp_enable:
+        sources = n_active + n_inputs
+        cycles += sources + COMPACT_DRAIN_DECAY
+        cycles += post_spikes * (COMPACT_CYCLES_PER_POST_SPIKE + 2 * sources)
+    return cycles
+
+
+@njit(cache=True)
+def step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable, architecture):
+    """Clock cycles of one step of the core ``architecture`` (F.ARCH_*; the function,
+    and so every other word, is the same for both)."""
+    if architecture == F.ARCH_COMPACT:
+        return compact_step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable)
+    return pipelined_step_cycles(events, post_spikes, n_active, n_inputs, stdp_enable)
+
+
 @njit(cache=True)
 def reference_step(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_trace,
                     pre_trace, delay, weight, plastic, ring, ring_count, n_neurons,
-                    weight_width, w_min, w_max, spikes_out):
+                    architecture, weight_width, w_min, w_max, spikes_out):
     """One step of core.v on the model's arrays, in place, leaf by leaf in the
     RTL's order; returns how many neurons fired (their ids are
     spikes_out[:count], in neuron order)."""
@@ -218,7 +254,8 @@ def reference_step(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, pos
                                                  regs[F.REG_A_PLUS], True, w_min, w_max)
 
     regs[F.REG_STEP] = (step + 1) & 0xFFFFFFFF
-    regs[F.REG_STEP_CYCLES] = step_cycles(events, n_spikes, n_active, n_inputs, stdp)
+    regs[F.REG_STEP_CYCLES] = step_cycles(events, n_spikes, n_active, n_inputs, stdp,
+                                          architecture)
     regs[F.REG_DROPPED] = (regs[F.REG_DROPPED] + dropped) & 0xFFFFFFFF
     return n_spikes
 
@@ -296,7 +333,8 @@ def _decay_pre_traces(pre_trace, dp, first, last, retention, a_plus):
 
 @njit(cache=True)
 def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_trace,
-              pre_trace, delay, weight, plastic, ring, ring_count, n_neurons, input_mask,
+              pre_trace, delay, weight, plastic, ring, ring_count, n_neurons, architecture,
+              input_mask,
               weight_width, inject, inject_start, cycles_out, events_out, fired_out,
               fired_start):
     """len(inject_start) - 1 steps of core.v on the model's arrays, in place.
@@ -409,7 +447,8 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
                                  lanes, w_min, w_max)
 
         regs[F.REG_STEP] = (step + 1) & 0xFFFFFFFF
-        regs[F.REG_STEP_CYCLES] = step_cycles(events, n_spikes, n_active, n_inputs, stdp)
+        regs[F.REG_STEP_CYCLES] = step_cycles(events, n_spikes, n_active, n_inputs, stdp,
+                                          architecture)
         regs[F.REG_DROPPED] = (regs[F.REG_DROPPED] + dropped) & 0xFFFFFFFF
         cycles_out[k] = regs[F.REG_STEP_CYCLES]
         events_out[k] = events
@@ -574,7 +613,8 @@ class CoreModel:
         if region == F.REGION_CONTROL:
             offset &= F.REG_SELECT_MASK
             fixed = {F.REG_N_NEURONS: sh.n_neurons, F.REG_N_INPUT_CHANNELS: sh.n_inputs,
-                     F.REG_WEIGHT_WIDTH: sh.weight_width, F.REG_DELAY_DEPTH: sh.delay_depth}
+                     F.REG_WEIGHT_WIDTH: sh.weight_width, F.REG_DELAY_DEPTH: sh.delay_depth,
+                     F.REG_ARCHITECTURE: sh.architecture}
             if offset in fixed:
                 return fixed[offset]
             if offset in (F.REG_STEP_CYCLES, F.REG_OVERRUNS, F.REG_DROPPED):
@@ -633,7 +673,8 @@ class CoreModel:
     def _arrays(self):
         return (self.regs, self.profiles, self.v, self.i_exc, self.i_inh, self.refrac,
                 self.profile, self.spiked, self.post_trace, self.pre_trace, self.delay,
-                self.weight, self.plastic, self.ring, self.ring_count, self.shape.n_neurons)
+                self.weight, self.plastic, self.ring, self.ring_count, self.shape.n_neurons,
+                self.shape.architecture)
 
     def step(self) -> np.ndarray:
         """Run one time step; returns the indices of the neurons that fired."""

@@ -41,14 +41,18 @@ PLL_TOLERANCE = 0.02
 # The yowasp tools are installed next to the interpreter (the venv's bin).
 _TOOL_DIR = Path(sys.executable).parent
 # Bumped whenever the flow itself changes what it produces from the same inputs.
-_FLOW_VERSION = 2
+_FLOW_VERSION = 3   # 3: synth_ice40 -spram
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
-DESIGNS = ("core", "link", "core-timing")
+DESIGNS = ("core", "link", "core-timing", "core-compact-timing")
 # the board tops' WITH_CORE: the core behind the link, the link alone (scratch memory),
-# or the core alone between registers (fpga/common/core_timing_harness.v: its own Fmax)
-_WITH_CORE = {"core": 1, "link": 0, "core-timing": 2}
+# the core alone between registers (fpga/common/core_timing_harness.v: its own Fmax),
+# or rtl/core_compact.v alone between registers (fpga/common/core_compact_timing_harness.v)
+_WITH_CORE = {"core": 1, "link": 0, "core-timing": 2, "core-compact-timing": 3}
+# core_compact's own defaults: {plastic, weight} in a byte (two synapses per SPRAM
+# word), a 4-slot delay ring; a board's core_parameters would be core.v's
+_COMPACT_PARAMETERS = {"WEIGHT_W": 7, "DELAY_DEPTH": 4}
 
 
 class SynthError(RuntimeError):
@@ -278,7 +282,8 @@ def _input_hash(board: Board, design: str, parameters: dict, sources: list) -> s
 def _yosys_script(board: Board, sources: list, parameters: dict) -> str:
     chparam = " ".join(f"-set {name} {value}" for name, value in sorted(parameters.items()))
     if board.family == "ice40":
-        synth = "synth_ice40 -dsp -top top -json top.json"
+        # -spram: single-port memories (core_compact's weights, ram_spram.v) onto SB_SPRAM256KA
+        synth = "synth_ice40 -dsp -spram -top top -json top.json"
     else:
         synth = "synth_ecp5 -top top -json top.json"
     return "\n".join([
@@ -357,8 +362,10 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
 
     ``design`` is ``"core"`` (the neurohw core behind the UART link),
     ``"link"`` (the link with a scratch memory in place of the core, for link
-    bring-up) or ``"core-timing"`` (the core alone between registers, to
-    measure its own Fmax; its bitstream does nothing useful).  ``clock_mhz`` is the PLL output (the board's default if None);
+    bring-up), ``"core-timing"`` (the core alone between registers, to
+    measure its own Fmax; its bitstream does nothing useful) or
+    ``"core-compact-timing"`` (the same for rtl/core_compact.v, by default with
+    WEIGHT_W = 7 and DELAY_DEPTH = 4).  ``clock_mhz`` is the PLL output (the board's default if None);
     ``core_parameters`` overrides the board's core parameters.  Raises
     :class:`SynthError` (or :class:`DeviceCapacityError`) if a step fails, and
     ValueError for a clock the PLL cannot make.
@@ -369,7 +376,9 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
         raise ValueError(f"unknown design {design!r}; designs: {', '.join(DESIGNS)}")
     spec = BOARDS[board]
     target_mhz = float(clock_mhz if clock_mhz is not None else spec.default_clock_mhz)
-    core = dict(spec.core_parameters, **(core_parameters or {}))
+    core = dict(spec.core_parameters,
+                **(_COMPACT_PARAMETERS if design == "core-compact-timing" else {}),
+                **(core_parameters or {}))
     build_root = Path(build_root)
     label = f"{board}/{design}"
     step_seconds = {}
@@ -491,7 +500,9 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", required=True, choices=sorted(BOARDS))
     parser.add_argument("--design", choices=DESIGNS, default="core",
                         help="core: the neurohw core behind the UART link (default); "
-                             "link: the link with a scratch memory, for link bring-up")
+                             "link: the link with a scratch memory, for link bring-up; "
+                             "core-timing / core-compact-timing: core.v / core_compact.v "
+                             "alone between registers (area and Fmax only)")
     parser.add_argument("--clock-mhz", type=float, default=None,
                         help="PLL output clock (default: the board's, 24 MHz iCEBreaker, 75 MHz ULX3S)")
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_ROOT,

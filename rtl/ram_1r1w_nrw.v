@@ -1,0 +1,31 @@
+// ram_1r1w_nrw: ram_1r1w without its guarantee for a read of the word being written.
+// One synchronous read port (data one cycle after the address) and one write
+// port, no reset.  A read of the address written in the same clock returns an
+// undefined word on a board (the simulation model returns the old one): the
+// caller must never use such a read.  In exchange synthesis maps the memory
+// straight onto block RAM (yosys no_rw_check): the iCE40 EBR has no defined
+// read-during-write result, and ram_1r1w's "old word" costs a bypass register
+// of the write data and address, an address compare and a multiplexer per RAM.
+`default_nettype none
+
+module ram_1r1w_nrw #(
+  parameter integer WIDTH  = 8,
+  parameter integer ADDR_W = 8
+) (
+  input  wire              clk_i,
+  input  wire [ADDR_W-1:0] raddr_i,
+  output reg  [WIDTH-1:0]  rdata_o,
+  input  wire              we_i,
+  input  wire [ADDR_W-1:0] waddr_i,
+  input  wire [WIDTH-1:0]  wdata_i
+);
+  (* no_rw_check *)
+  reg [WIDTH-1:0] mem_q [0:(1<<ADDR_W)-1];
+
+  always @(posedge clk_i) begin
+    if (we_i) mem_q[waddr_i] <= wdata_i;
+    rdata_o <= mem_q[raddr_i];
+  end
+endmodule
+
+`default_nettype wire
