@@ -60,6 +60,27 @@ def test_program_round_trip_matches_the_golden_model():
     assert board.bytes_written == board.link.stats.bytes_written > 0 and board.bytes_read > 0
 
 
+def test_the_board_says_which_core_it_has_and_the_prediction_counts_its_clocks():
+    """IDENTIFY does not carry the core's architecture; Board.identify reads it off the
+    bus (REG_ARCHITECTURE), so a compact core's steps are predicted by its own budget."""
+    import dataclasses
+    pipelined_program = random_fpga_program(5)
+    compact = dataclasses.replace(SHAPE, architecture=F.ARCH_COMPACT)
+    program = dataclasses.replace(pipelined_program, shape=compact)
+    model = BoardModel(compact, clks_per_bit=4)
+    port = ModelPort(model, latency=0.0005)
+    board = Board(Link(port, window=32, reply_timeout=0.05, clock=port.clock))
+    assert board.identify().shape == compact
+    board.upload(program, verify=True)
+    run = board.run_program(program)
+    events, cycles = model_run(load_model(program), program.inputs)
+    _, pipelined_cycles = model_run(load_model(pipelined_program), program.inputs)
+    assert list(zip(run.spike_steps.tolist(), run.spike_neurons.tolist())) == events
+    assert run.step_cycles.tolist() == cycles != pipelined_cycles
+    _, _, pipelined_board = connect()
+    assert pipelined_board.info.shape.architecture == F.ARCH_PIPELINED
+
+
 def test_stop_ends_the_run_after_the_step_in_progress():
     model, port, board = connect()
     board.write_bus(F.REGION_PROFILE << 20 | F.PROFILE_V_THRESH, [0x7FFFFF])  # no spikes

@@ -215,6 +215,22 @@ def test_timing_trace_follows_the_cycle_budget_by_hand():
     assert len(spike_set(cells)) == 0
 
 
+def test_the_compact_core_is_modelled_on_its_own_cycle_budget():
+    """architecture="compact" (rtl/core_compact.v) counts its own clocks: 17 per neuron
+    and 1 per synapse without STDP (rtl/README.md, "The compact core"); its words equal
+    the pipelined core's (tests/test_fpga_model.py)."""
+    pipelined, _ = tiny_network(clock_hz=100e6)
+    compact, _ = tiny_network(clock_hz=100e6, architecture="compact")
+    n = 2                                  # C = 2 + E*(N+5) + 1 + 17N
+    expected = np.full(50, 2 + 1 + 17 * n)
+    expected[15] += 1 * (n + 5)
+    expected[35] += 2 * (n + 5)
+    np.testing.assert_array_equal(compact.step_cycles, expected)
+    assert not np.array_equal(compact.step_cycles, pipelined.step_cycles)
+    with pytest.raises(ValueError, match="architecture must be one of pipelined, compact"):
+        tiny_network(architecture="odin")
+
+
 def test_realtime_mode_drops_the_ticks_of_overrunning_steps():
     # 170 kHz: a tick every 17 cycles; the other steps take 11, steps 15 (20 cycles)
     # and 35 (29 cycles) overrun one tick each

@@ -246,10 +246,24 @@ class Board:
                              f"{PROTOCOL_VERSION_MINOR} and needs {CORE_INFO_BYTES}")
         (clock_hz, n, channels, weight_w, depth, weight_bytes, has_core, spikes, inputs, log,
          build) = struct.unpack(CORE_INFO_FORMAT, info[:CORE_INFO_BYTES])
+        architecture = F.ARCH_PIPELINED
+        if self.info is not None:
+            architecture = self.info.shape.architecture   # a re-synchronisation, maybe mid-run
+        elif has_core:
+            # IDENTIFY does not say which core it is; the core answers on its bus (read once:
+            # the bus is busy while a step runs), and the golden model needs it for the
+            # cycles of a step
+            architecture = self.read_bus(
+                F.REGION_CONTROL << F.REGION_SHIFT | F.REG_ARCHITECTURE, 1)[0]
+            if architecture not in F.ARCHITECTURES:
+                raise BoardError(self.port_name, Command.READ_BUS,
+                                 f"the core reports architecture {architecture} (register "
+                                 f"0x{F.REG_ARCHITECTURE:02X}); this host knows "
+                                 f"{F.ARCHITECTURES}")
         self.info = BoardInfo((identity.protocol_major, identity.protocol_minor),
                               identity.max_payload, identity.max_window, identity.rx_buffer,
-                              clock_hz, F.CoreShape(n, channels, weight_w, depth), weight_bytes,
-                              bool(has_core), spikes, inputs, log, build)
+                              clock_hz, F.CoreShape(n, channels, weight_w, depth, architecture),
+                              weight_bytes, bool(has_core), spikes, inputs, log, build)
         return self.info
 
     def _info(self) -> BoardInfo:

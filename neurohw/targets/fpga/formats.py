@@ -80,6 +80,7 @@ REG_ARCHITECTURE = 0x1C     # which core answers (ro): ARCH_PIPELINED or ARCH_CO
 ARCH_PIPELINED = 0          # rtl/core.v: one synapse per clock through the sweep pipeline
 ARCH_COMPACT = 1            # rtl/core_compact.v: sequential neuron update, single-port weight RAM
 ARCHITECTURES = (ARCH_PIPELINED, ARCH_COMPACT)
+ARCHITECTURE_NAMES = ("pipelined", "compact")   # by value: the runner's `architecture` option
 
 # profile fields (region 1, offset = profile << 4 | field)
 PROFILE_FIELDS = ("v_decay", "exc_decay", "inh_decay", "exc_gain", "inh_gain",

@@ -101,7 +101,8 @@ class Runner:
     build's 24 MHz, or a board's own) and ``mode`` ("fast" or "realtime") shape the timing
     trace only; ``n_neurons``, ``n_inputs``, ``weight_width`` (bits) and
     ``delay_depth`` (slots) are the core's build parameters (rtl/README.md,
-    "Parameters").  With the default 8-bit weights every weight is rounded to
+    "Parameters"); ``architecture`` ("pipelined", rtl/core.v, or "compact",
+    rtl/core_compact.v: the same results, its own clocks per step) is the core.  With the default 8-bit weights every weight is rounded to
     1/127 of the largest; 16 bits bring the spikes close to the reference
     simulator's.  ``port`` (a serial device path or "virtual"), ``baudrate`` and
     ``verify`` (read the upload back) run the network on a board (module docstring).
@@ -114,7 +115,7 @@ class Runner:
     def __init__(self, net: Network, clock_hz: Optional[float] = None, mode: str = "fast",
                  n_neurons: Optional[int] = None, n_inputs: Optional[int] = None,
                  weight_width: Optional[int] = None, delay_depth: Optional[int] = None,
-                 port: Optional[str] = None, baudrate: Optional[int] = None,
+                 architecture: Optional[str] = None, port: Optional[str] = None, baudrate: Optional[int] = None,
                  verify: bool = True):
         started = time.perf_counter()
         if not isinstance(net, Network):
@@ -134,6 +135,15 @@ class Runner:
         given = {name: value for name, value in (
             ("n_neurons", n_neurons), ("n_inputs", n_inputs), ("weight_width", weight_width),
             ("delay_depth", delay_depth)) if value is not None}
+        if architecture is not None:
+            if architecture not in F.ARCHITECTURE_NAMES:
+                raise ValueError(f"fpga target: architecture must be one of "
+                                 f"{', '.join(F.ARCHITECTURE_NAMES)}, got {architecture!r}")
+            given["architecture"] = F.ARCHITECTURE_NAMES.index(architecture)
+            if port == VIRTUAL and given["architecture"] != F.ARCH_PIPELINED:
+                raise ValueError(f"fpga target: the virtual board is built with the pipelined "
+                                 f"core (rtl/core.v); architecture={architecture!r} runs on "
+                                 f"the model only")
         self.device: Optional[DeviceSession] = None
         try:
             if port is not None and port != VIRTUAL:
@@ -142,9 +152,13 @@ class Runner:
                 board = self.device.info
                 for name, value in given.items():
                     if getattr(board.shape, name) != value:
+                        have, want = getattr(board.shape, name), value
+                        if name == "architecture":
+                            have, want = (repr(F.ARCHITECTURE_NAMES[have]),
+                                          repr(F.ARCHITECTURE_NAMES[want]))
                         raise ValueError(f"fpga target: the board on {port} has {name}="
-                                         f"{getattr(board.shape, name)}, the options ask for "
-                                         f"{value}; leave {name} out to use the board's")
+                                         f"{have}, the options ask for {want}; leave {name} "
+                                         f"out to use the board's")
                 self.shape = board.shape
                 clock_hz = board.clock_hz
             else:
@@ -177,7 +191,9 @@ class Runner:
             return {}
         with DeviceSession(port, baudrate=baudrate) as session:
             info = session.info
-        return {**dataclasses.asdict(info.shape), "clock_hz": float(info.clock_hz)}
+        core = dataclasses.asdict(info.shape)
+        core["architecture"] = F.ARCHITECTURE_NAMES[core["architecture"]]
+        return {**core, "clock_hz": float(info.clock_hz)}
 
     def _setup(self, net: Network, clock_hz: float, mode: str) -> None:
         self.mode = mode
