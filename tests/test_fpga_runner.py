@@ -227,8 +227,13 @@ def test_the_compact_core_is_modelled_on_its_own_cycle_budget():
     expected[35] += 2 * (n + 5)
     np.testing.assert_array_equal(compact.step_cycles, expected)
     assert not np.array_equal(compact.step_cycles, pipelined.step_cycles)
-    with pytest.raises(ValueError, match="architecture must be one of pipelined, compact"):
-        tiny_network(architecture="odin")
+    assert compact.config["architecture"] == "compact"
+    assert "core_compact.v" in compact.config["model"]
+    for wrong in ("odin", 2, True):
+        with pytest.raises(ValueError, match="architecture must be one of pipelined, compact"):
+            tiny_network(architecture=wrong)
+    with pytest.raises(ValueError, match="virtual board is built with the pipelined core"):
+        tiny_network(architecture="compact", port="virtual")
 
 
 def test_realtime_mode_drops_the_ticks_of_overrunning_steps():

@@ -136,14 +136,18 @@ class Runner:
             ("n_neurons", n_neurons), ("n_inputs", n_inputs), ("weight_width", weight_width),
             ("delay_depth", delay_depth)) if value is not None}
         if architecture is not None:
-            if architecture not in F.ARCHITECTURE_NAMES:
+            # a name, or the F.ARCH_* value that CoreShape holds (dataclasses.asdict(shape))
+            if architecture in F.ARCHITECTURE_NAMES:
+                architecture = F.ARCHITECTURE_NAMES.index(architecture)
+            elif not (type(architecture) is int and architecture in F.ARCHITECTURES):
                 raise ValueError(f"fpga target: architecture must be one of "
                                  f"{', '.join(F.ARCHITECTURE_NAMES)}, got {architecture!r}")
-            given["architecture"] = F.ARCHITECTURE_NAMES.index(architecture)
-            if port == VIRTUAL and given["architecture"] != F.ARCH_PIPELINED:
+            given["architecture"] = architecture
+            if port == VIRTUAL and architecture != F.ARCH_PIPELINED:
                 raise ValueError(f"fpga target: the virtual board is built with the pipelined "
-                                 f"core (rtl/core.v); architecture={architecture!r} runs on "
-                                 f"the model only")
+                                 f"core (rtl/core.v); architecture="
+                                 f"{F.ARCHITECTURE_NAMES[architecture]!r} runs on the model "
+                                 f"only")
         self.device: Optional[DeviceSession] = None
         try:
             if port is not None and port != VIRTUAL:
@@ -617,10 +621,12 @@ class Runner:
 
     # ---- helpers ----------------------------------------------------------------------
     def _config(self) -> dict[str, object]:
-        return {"model": "bit- and cycle-exact golden model of rtl/core.v",
+        rtl = ("rtl/core.v", "rtl/core_compact.v")[self.shape.architecture]
+        return {"model": f"bit- and cycle-exact golden model of {rtl}",
                 "mode": self.mode, "clock_hz": self.clock_hz,
                 "tick_period_cycles": self.tick_period_cycles,
                 **dataclasses.asdict(self.shape),
+                "architecture": F.ARCHITECTURE_NAMES[self.shape.architecture],
                 "weight_lsb_nA": self.program.weight_lsb,
                 "current_lsb_nA": self.program.current_lsb,
                 "v_lsb_mV": F.V_LSB_MV,
