@@ -221,7 +221,7 @@ def test_compact_core_computes_the_same_and_counts_its_own_cycles():
     assert pipelined.read(at(F.REGION_CONTROL, F.REG_ARCHITECTURE)) == F.ARCH_PIPELINED
     assert compact.read(at(F.REGION_CONTROL, F.REG_ARCHITECTURE)) == F.ARCH_COMPACT
     with pytest.raises(ValueError, match="architecture"):
-        F.CoreShape(architecture=2)
+        F.CoreShape(architecture=len(F.ARCHITECTURES))
 
 
 # ---- _core_run (step, run) against reference_step --------------------------------------

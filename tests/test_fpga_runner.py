@@ -229,8 +229,8 @@ def test_the_compact_core_is_modelled_on_its_own_cycle_budget():
     assert not np.array_equal(compact.step_cycles, pipelined.step_cycles)
     assert compact.config["architecture"] == "compact"
     assert "core_compact.v" in compact.config["model"]
-    for wrong in ("odin", 2, True):
-        with pytest.raises(ValueError, match="architecture must be one of pipelined, compact"):
+    for wrong in ("odin", 3, True):
+        with pytest.raises(ValueError, match="architecture must be one of pipelined, compact, sparse"):
             tiny_network(architecture=wrong)
     with pytest.raises(ValueError, match="virtual board is built with the pipelined core"):
         tiny_network(architecture="compact", port="virtual")

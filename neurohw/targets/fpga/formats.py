@@ -40,6 +40,8 @@ BUS_DATA_WIDTH = 32
 BUS_ADDR_WIDTH = 24
 REGION_SHIFT = 20       # word address = {region[3:0], offset[19:0]}
 MAX_NEURONS = 512       # the weight region, 2N x N words, must fit the 20-bit offset
+MAX_NEURONS_SPARSE = 1024   # the sparse core: a column lists up to 2N sources (12-bit count)
+MAX_SYNAPSES = 1 << 20      # the sparse core's synapse RAM and column index: 20-bit offsets
 
 # regions (addr[23:20])
 REGION_CONTROL = 0x0
@@ -52,6 +54,13 @@ REGION_POST_TRACE = 0x6     # offset = neuron
 REGION_PRE_TRACE = 0x7      # offset = source
 REGION_DELAY = 0x8          # offset = source
 REGION_WEIGHT = 0x9         # offset = {source, neuron}; data = {plastic, weight}
+                            # (sparse core: offset = synapse, data = {target, plastic, weight})
+REGION_ROW = 0xA            # sparse core: offset = source; data = {count, first synapse}
+REGION_COLUMN = 0xB         # sparse core: offset = neuron; data = {count, first column entry}
+REGION_COLUMN_INDEX = 0xC   # sparse core: offset = column entry; data = {source, synapse}
+# the sparse core's table words: {count[11:0], first[19:0]} and {source[11:0], synapse[19:0]}
+TABLE_FIRST_BITS = 20
+TABLE_COUNT_BITS = 12
 
 # control registers (region 0 offsets; core.v decodes offset[5:0] only)
 REG_SELECT_MASK = 0x3F
@@ -74,13 +83,17 @@ REG_N_NEURONS = 0x18        # build parameters (ro)
 REG_N_INPUT_CHANNELS = 0x19
 REG_WEIGHT_WIDTH = 0x1A
 REG_DELAY_DEPTH = 0x1B
-REG_ARCHITECTURE = 0x1C     # which core answers (ro): ARCH_PIPELINED or ARCH_COMPACT
+REG_ARCHITECTURE = 0x1C     # which core answers (ro): ARCH_PIPELINED, ARCH_COMPACT or ARCH_SPARSE
+REG_SYNAPSES = 0x1D         # sparse core: synapse RAM words (ro; 0 on the dense cores)
+REG_PLASTIC_SYNAPSES = 0x1E  # sparse core: column index entries (ro; 0 on the dense cores)
 
 # core architectures: the same function, bus and arithmetic, different clocks per step
 ARCH_PIPELINED = 0          # rtl/core.v: one synapse per clock through the sweep pipeline
 ARCH_COMPACT = 1            # rtl/core_compact.v: sequential neuron update, single-port weight RAM
-ARCHITECTURES = (ARCH_PIPELINED, ARCH_COMPACT)
-ARCHITECTURE_NAMES = ("pipelined", "compact")   # by value: the runner's `architecture` option
+ARCH_SPARSE = 2             # rtl/core_sparse.v: synapse lists per source (rows) and per neuron
+                            # (columns of plastic synapses) instead of the dense 2N x N matrix
+ARCHITECTURES = (ARCH_PIPELINED, ARCH_COMPACT, ARCH_SPARSE)
+ARCHITECTURE_NAMES = ("pipelined", "compact", "sparse")   # by value: the runner's `architecture` option
 
 # profile fields (region 1, offset = profile << 4 | field)
 PROFILE_FIELDS = ("v_decay", "exc_decay", "inh_decay", "exc_gain", "inh_gain",
@@ -107,6 +120,10 @@ class CoreShape:
     weight_width: int = 8
     delay_depth: int = 16
     architecture: int = ARCH_PIPELINED   # which RTL core (its cycles per step); REG_ARCHITECTURE
+    # the sparse core only (0 on the dense cores): synapse RAM words and column index
+    # entries (the plastic synapses), powers of two; core_sparse.v's SYNAPSES, PLASTIC_SYNAPSES
+    synapses: int = 0
+    plastic_synapses: int = 0
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -116,14 +133,39 @@ class CoreShape:
             value = getattr(self, name)
             if value < 2 or value & (value - 1):
                 raise ValueError(f"CoreShape.{name} must be a power of two >= 2, got {value}")
-        if self.n_neurons > MAX_NEURONS:
-            raise ValueError(f"CoreShape.n_neurons must be <= {MAX_NEURONS} (the bus offset "
-                             f"is {REGION_SHIFT} bits), got {self.n_neurons}")
+        if self.sparse:
+            for name in ("synapses", "plastic_synapses"):
+                value = getattr(self, name)
+                if value < 2 or value & (value - 1) or value > MAX_SYNAPSES:
+                    raise ValueError(f"CoreShape.{name} must be a power of two, 2..{MAX_SYNAPSES} "
+                                     f"(the sparse core's tables), got {value}")
+            if self.n_neurons > MAX_NEURONS_SPARSE:
+                raise ValueError(f"CoreShape.n_neurons must be <= {MAX_NEURONS_SPARSE} on the "
+                                 f"sparse core (a column's 12-bit count), got {self.n_neurons}")
+        else:
+            if self.synapses or self.plastic_synapses:
+                raise ValueError("CoreShape.synapses and plastic_synapses are the sparse core's "
+                                 f"(architecture {ARCH_SPARSE}); the dense cores hold 2N x N")
+            if self.n_neurons > MAX_NEURONS:
+                raise ValueError(f"CoreShape.n_neurons must be <= {MAX_NEURONS} (the bus offset "
+                                 f"is {REGION_SHIFT} bits), got {self.n_neurons}")
         if self.n_inputs > self.n_neurons:
             raise ValueError(f"CoreShape.n_inputs ({self.n_inputs}) must not exceed "
                              f"n_neurons ({self.n_neurons})")
         if not 2 <= self.weight_width <= 16:
             raise ValueError(f"CoreShape.weight_width must be 2..16, got {self.weight_width}")
+
+    @property
+    def sparse(self) -> bool:
+        return self.architecture == ARCH_SPARSE
+
+    @property
+    def synapse_bits(self) -> int:
+        return clog2(self.synapses)
+
+    @property
+    def column_bits(self) -> int:
+        return clog2(self.plastic_synapses)
 
     @property
     def neuron_bits(self) -> int:

@@ -35,8 +35,8 @@ from . import formats as F
 
 __all__ = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
            "stdp_update", "ring_push", "step_cycles", "pipelined_step_cycles",
-           "compact_step_cycles", "reference_step", "accepted_ticks", "pack_inputs", "Steps",
-           "CoreModel"]
+           "compact_step_cycles", "sparse_step_cycles", "reference_step", "accepted_ticks", "pack_inputs", "Steps",
+           "CoreModel", "SparseTableError"]
 
 
 # ---- leaf functions, one per leaf RTL module ------------------------------------------
@@ -456,6 +456,150 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
     return n_fired
 
 
+# ---- the sparse core (rtl/core_sparse.v, architecture 2) ------------------------------
+#
+# rtl/README.md, "The sparse core": synapse lists per source (rows) and columns of
+# plastic synapses per neuron instead of the dense matrix.  The deliver and
+# potentiation sweeps read a list word first and the neuron state or the synapse
+# it names after it, so their pipelines are longer than core.v's (drains below);
+# the neuron and pre-trace decay sweeps are core.v's.
+SPARSE_DRAIN_DELIVER = 7    # S_DLV_DRAIN: synapse read, register, state read, register, stdp_update (2), write-back
+SPARSE_DRAIN_POTENT = 7     # S_POT_DRAIN: column entry read, register, synapse and trace read, register, stdp_update (2), write-back
+SPARSE_CYCLES_PER_EVENT = 3 + SPARSE_DRAIN_DELIVER       # S_DLV_FETCH + S_DLV_ROW + S_DLV_LOAD + drain, plus the row
+SPARSE_CYCLES_PER_POST_SPIKE = 3 + SPARSE_DRAIN_POTENT   # S_POT_FETCH + S_POT_COL + S_POT_LOAD + drain, plus the column
+
+
+@njit(cache=True)
+def sparse_step_cycles(events, row_synapses, post_spikes, column_synapses, n_active,
+                       n_inputs, stdp_enable):
+    """Clock cycles of one step of core_sparse.v: ``row_synapses`` is the sum of the
+    row counts of the delivered events, ``column_synapses`` that of the column
+    counts of the neurons that fired."""
+    cycles = (CYCLES_START + events * SPARSE_CYCLES_PER_EVENT + row_synapses
+              + n_active + CYCLES_NEURON_DRAIN + CYCLES_DONE)
+    if stdp_enable:
+        cycles += n_active + n_inputs + CYCLES_DECAY_DRAIN
+        cycles += post_spikes * SPARSE_CYCLES_PER_POST_SPIKE + column_synapses
+    return cycles
+
+
+_TABLE_FIRST_MASK = (1 << F.TABLE_FIRST_BITS) - 1
+
+
+@njit(cache=True)
+def _sparse_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_trace,
+                pre_trace, delay, syn_weight, syn_plastic, syn_target, row, column,
+                column_index, ring, ring_count, n_neurons, input_mask, weight_width,
+                inject, inject_start, cycles_out, events_out, fired_out, fired_start):
+    """len(inject_start) - 1 steps of core_sparse.v, in place, leaf by leaf in the
+    RTL's order (the arguments as _core_run's; row, column and column_index are
+    the table RAMs' words).  Returns the number of spikes."""
+    depth = ring.shape[0]
+    slot_mask = depth - 1
+    syn_mask = syn_weight.shape[0] - 1
+    col_mask = column_index.shape[0] - 1
+    src_mask = pre_trace.shape[0] - 1
+    n_active = regs[F.REG_N_ACTIVE]
+    n_inputs = regs[F.REG_N_INPUTS]
+    stdp = regs[F.REG_STDP_ENABLE] & 1
+    w_min, w_max = regs[F.REG_W_MIN], regs[F.REG_W_MAX]
+    n_fired = 0
+    for k in range(inject_start.shape[0] - 1):
+        step = regs[F.REG_STEP]
+        dropped = 0
+        for j in range(inject_start[k], inject_start[k + 1]):
+            src = n_neurons + (inject[j] & input_mask)
+            dropped += ring_push(ring, ring_count, (step + delay[src]) & slot_mask, src)
+
+        # (a) deliver: the synapses of each source's row, one per clock
+        slot = step & slot_mask
+        events = ring_count[slot]
+        row_synapses = 0
+        for e in range(events):
+            src = ring[slot, e]
+            first = row[src] & _TABLE_FIRST_MASK
+            count = row[src] >> F.TABLE_FIRST_BITS
+            row_synapses += count
+            for i in range(count):
+                a = (first + i) & syn_mask
+                t = syn_target[a]
+                if t < n_active:
+                    w = syn_weight[a]
+                    if stdp and syn_plastic[a]:
+                        w = stdp_update(w, post_trace[t], regs[F.REG_A_MINUS], False,
+                                        w_min, w_max)
+                        syn_weight[a] = w
+                    i_exc[t], i_inh[t] = syn_deliver(w, i_exc[t], i_inh[t], weight_width)
+            pre_trace[src] = trace_update(pre_trace[src], 1, 0, 0)
+        ring_count[slot] = 0
+
+        # (b) the neurons, as core.v
+        first_fired = n_fired
+        for n in range(n_active):
+            p = profile[n]
+            v[n], i_exc[n], i_inh[n], refrac[n], spike = lif_neuron_update(
+                v[n], i_exc[n], i_inh[n], refrac[n], profiles[p, F.PROFILE_V_DECAY],
+                profiles[p, F.PROFILE_EXC_DECAY], profiles[p, F.PROFILE_INH_DECAY],
+                profiles[p, F.PROFILE_EXC_GAIN], profiles[p, F.PROFILE_INH_GAIN],
+                regs[F.REG_GAIN_SHIFT], profiles[p, F.PROFILE_BIAS],
+                profiles[p, F.PROFILE_V_THRESH], profiles[p, F.PROFILE_V_RESET],
+                profiles[p, F.PROFILE_REFRAC_STEPS])
+            post_trace[n] = trace_update(post_trace[n], spiked[n], 1, regs[F.REG_POST_DECAY])
+            spiked[n] = spike
+            if spike:
+                dropped += ring_push(ring, ring_count, (step + 1 + delay[n]) & slot_mask, n)
+                fired_out[n_fired] = n
+                n_fired += 1
+        n_spikes = n_fired - first_fired
+
+        # (c) STDP: decay the pre traces, then potentiate down the columns of the fired
+        column_synapses = 0
+        if stdp:
+            for s_idx in range(n_active + n_inputs):
+                src = s_idx if s_idx < n_active else n_neurons + s_idx - n_active
+                pre_trace[src] = trace_update(pre_trace[src], 0, 1, regs[F.REG_PRE_DECAY])
+            for j in range(first_fired, n_fired):
+                n = fired_out[j]
+                first = column[n] & _TABLE_FIRST_MASK
+                count = column[n] >> F.TABLE_FIRST_BITS
+                column_synapses += count
+                for i in range(count):
+                    entry = column_index[(first + i) & col_mask]
+                    a = entry & _TABLE_FIRST_MASK & syn_mask
+                    src = (entry >> F.TABLE_FIRST_BITS) & src_mask
+                    active = src < n_active or (n_neurons <= src < n_neurons + n_inputs)
+                    if active and syn_plastic[a]:
+                        syn_weight[a] = stdp_update(syn_weight[a], pre_trace[src],
+                                                    regs[F.REG_A_PLUS], True, w_min, w_max)
+
+        regs[F.REG_STEP] = (step + 1) & 0xFFFFFFFF
+        regs[F.REG_STEP_CYCLES] = sparse_step_cycles(events, row_synapses, n_spikes,
+                                                     column_synapses, n_active, n_inputs, stdp)
+        regs[F.REG_DROPPED] = (regs[F.REG_DROPPED] + dropped) & 0xFFFFFFFF
+        cycles_out[k] = regs[F.REG_STEP_CYCLES]
+        events_out[k] = events
+        fired_start[k + 1] = n_fired
+    return n_fired
+
+
+class SparseTableError(ValueError):
+    """The sparse core's tables break a rule its pipeline relies on (rtl/README.md,
+    "The sparse core"): a row with a target twice, or a column with a synapse twice."""
+
+
+def _first_repeat(owner: np.ndarray, item: np.ndarray, span: int):
+    """The first (owner, item) pair that occurs twice, or None."""
+    if owner.size < 2:
+        return None
+    key = owner * span + item
+    order = np.argsort(key, kind="stable")
+    same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    if not same.size:
+        return None
+    k = int(key[order][same[0]])
+    return k // span, k % span
+
+
 class Steps(NamedTuple):
     """What CoreModel.run returns: per step, its cycles and delivered events, and
     the neurons that fired, flat: step k's are fired[fired_start[k]:fired_start[k+1]]."""
@@ -520,10 +664,21 @@ class CoreModel:
         self.post_trace = np.zeros(n, dtype=np.int64)
         self.pre_trace = np.zeros(s, dtype=np.int64)
         self.delay = np.zeros(s, dtype=np.int64)
-        # the weight RAM's two fields at their widths: WEIGHT_W <= 16 bits and one
-        # bit (narrow lanes are what make _core_run's row sweeps fast)
-        self.weight = np.zeros((s, n), dtype=np.int16)
-        self.plastic = np.zeros((s, n), dtype=np.bool_)
+        if shape.sparse:
+            # the synapse RAM's three fields, the row and column tables and the column
+            # index, as the words core_sparse.v stores (fields cut to their RAM widths)
+            self.syn_weight = np.zeros(shape.synapses, dtype=np.int64)
+            self.syn_plastic = np.zeros(shape.synapses, dtype=np.bool_)
+            self.syn_target = np.zeros(shape.synapses, dtype=np.int64)
+            self.row = np.zeros(s, dtype=np.int64)
+            self.column = np.zeros(n, dtype=np.int64)
+            self.column_index = np.zeros(shape.plastic_synapses, dtype=np.int64)
+            self._tables_checked = False
+        else:
+            # the weight RAM's two fields at their widths: WEIGHT_W <= 16 bits and one
+            # bit (narrow lanes are what make _core_run's row sweeps fast)
+            self.weight = np.zeros((s, n), dtype=np.int16)
+            self.plastic = np.zeros((s, n), dtype=np.bool_)
         self.ring = np.zeros((shape.delay_depth, s), dtype=np.int64)
         self.ring_count = np.zeros(shape.delay_depth, dtype=np.int64)
         self._spikes = np.zeros(n, dtype=np.int64)
@@ -596,11 +751,34 @@ class CoreModel:
             self.pre_trace[offset & (sh.n_sources - 1)] = data & 0xFFFF
         elif region == F.REGION_DELAY:
             self.delay[offset & (sh.n_sources - 1)] = data & (sh.delay_depth - 1)
+        elif sh.sparse and F.REGION_WEIGHT <= region <= F.REGION_COLUMN_INDEX:
+            self._write_table(region, offset, data)
         elif region == F.REGION_WEIGHT:
             src = (offset >> sh.neuron_bits) & (sh.n_sources - 1)
             n = offset & (sh.n_neurons - 1)
             self.weight[src, n] = _to_signed(data, sh.weight_width)
             self.plastic[src, n] = (data >> sh.weight_width) & 1
+
+    def _write_table(self, region: int, offset: int, data: int) -> None:
+        """A write into the sparse core's synapse RAM or one of its tables."""
+        sh = self.shape
+        count = (data >> F.TABLE_FIRST_BITS) & ((1 << F.TABLE_COUNT_BITS) - 1)
+        if region == F.REGION_WEIGHT:
+            a = offset & (sh.synapses - 1)
+            self.syn_weight[a] = _to_signed(data, sh.weight_width)
+            self.syn_plastic[a] = (data >> sh.weight_width) & 1
+            self.syn_target[a] = (data >> (sh.weight_width + 1)) & (sh.n_neurons - 1)
+        elif region == F.REGION_ROW:
+            self.row[offset & (sh.n_sources - 1)] = (count << F.TABLE_FIRST_BITS
+                                                     | data & (sh.synapses - 1))
+        elif region == F.REGION_COLUMN:
+            self.column[offset & (sh.n_neurons - 1)] = (count << F.TABLE_FIRST_BITS
+                                                        | data & (sh.plastic_synapses - 1))
+        else:
+            source = (data >> F.TABLE_FIRST_BITS) & (sh.n_sources - 1)
+            self.column_index[offset & (sh.plastic_synapses - 1)] = (
+                source << F.TABLE_FIRST_BITS | data & (sh.synapses - 1))
+        self._tables_checked = False
 
     def read(self, addr: int) -> int:
         """A bus read: the addressed word, zero-extended to 32 bits."""
@@ -614,7 +792,8 @@ class CoreModel:
             offset &= F.REG_SELECT_MASK
             fixed = {F.REG_N_NEURONS: sh.n_neurons, F.REG_N_INPUT_CHANNELS: sh.n_inputs,
                      F.REG_WEIGHT_WIDTH: sh.weight_width, F.REG_DELAY_DEPTH: sh.delay_depth,
-                     F.REG_ARCHITECTURE: sh.architecture}
+                     F.REG_ARCHITECTURE: sh.architecture, F.REG_SYNAPSES: sh.synapses,
+                     F.REG_PLASTIC_SYNAPSES: sh.plastic_synapses}
             if offset in fixed:
                 return fixed[offset]
             if offset in (F.REG_STEP_CYCLES, F.REG_OVERRUNS, F.REG_DROPPED):
@@ -644,7 +823,16 @@ class CoreModel:
             return int(self.pre_trace[src])
         if region == F.REGION_DELAY:
             return int(self.delay[src])
-        if region == F.REGION_WEIGHT:
+        if sh.sparse:
+            if region == F.REGION_WEIGHT:
+                return self.synapse_word(offset & (sh.synapses - 1))
+            if region == F.REGION_ROW:
+                return int(self.row[src])
+            if region == F.REGION_COLUMN:
+                return int(self.column[n])
+            if region == F.REGION_COLUMN_INDEX:
+                return int(self.column_index[offset & (sh.plastic_synapses - 1)])
+        elif region == F.REGION_WEIGHT:
             src = (offset >> sh.neuron_bits) & (sh.n_sources - 1)
             return self.weight_word(src, n)
         return 0
@@ -655,10 +843,83 @@ class CoreModel:
                 | int(self.profile[n]) << F.REFRAC_WIDTH | int(self.refrac[n]))
 
     def weight_word(self, src: int, n: int) -> int:
-        """{plastic, weight} of synapse ``src -> n``, as stored in the weight RAM."""
+        """{plastic, weight} of synapse ``src -> n``, as stored in the weight RAM (on
+        the sparse core: of the listed synapse, 0 if there is none)."""
         width = self.shape.weight_width
+        if self.shape.sparse:
+            a = self.synapse_addresses(np.array([src]), np.array([n]))[0]
+            return self.synapse_word(a) & ((2 << width) - 1) if a >= 0 else 0
         return (int(self.plastic[src, n]) << width
                 | int(self.weight[src, n]) & ((1 << width) - 1))
+
+    def synapse_word(self, a: int) -> int:
+        """{target, plastic, weight} of the sparse core's synapse ``a``."""
+        width = self.shape.weight_width
+        return (int(self.syn_target[a]) << (width + 1) | int(self.syn_plastic[a]) << width
+                | int(self.syn_weight[a]) & ((1 << width) - 1))
+
+    def weights(self, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        """The weights (weight LSBs) of the synapses ``src[i] -> tgt[i]``, on either
+        kind of core (0 where the sparse core lists no such synapse)."""
+        src, tgt = np.asarray(src, dtype=np.int64), np.asarray(tgt, dtype=np.int64)
+        if not self.shape.sparse:
+            return self.weight[src, tgt].astype(np.int64)
+        a = self.synapse_addresses(src, tgt)
+        return np.where(a >= 0, self.syn_weight[np.maximum(a, 0)], 0)
+
+    def plastic_flags(self, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        """The plastic flags of the synapses ``src[i] -> tgt[i]`` (as weights())."""
+        src, tgt = np.asarray(src, dtype=np.int64), np.asarray(tgt, dtype=np.int64)
+        if not self.shape.sparse:
+            return self.plastic[src, tgt].copy()
+        a = self.synapse_addresses(src, tgt)
+        return np.where(a >= 0, self.syn_plastic[np.maximum(a, 0)], False)
+
+    def _row_entries(self):
+        """Every listed synapse: (source, synapse address), row by row."""
+        sh = self.shape
+        count = self.row >> F.TABLE_FIRST_BITS
+        first = self.row & _TABLE_FIRST_MASK
+        owner = np.repeat(np.arange(sh.n_sources), count)
+        within = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+        return owner, (np.repeat(first, count) + within) & (sh.synapses - 1)
+
+    def synapse_addresses(self, src: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        """The sparse core's address of synapse src[i] -> tgt[i] (found in the rows), -1
+        where none is listed."""
+        owner, address = self._row_entries()
+        result = np.full(src.shape, -1, dtype=np.int64)
+        if not owner.size:
+            return result
+        span = self.shape.n_neurons
+        key = owner * span + self.syn_target[address]
+        order = np.argsort(key, kind="stable")
+        ordered = key[order]
+        want = src * span + tgt
+        at = np.minimum(np.searchsorted(ordered, want), ordered.size - 1)
+        hit = ordered[at] == want
+        result[hit] = address[order][at[hit]]
+        return result
+
+    def check_tables(self) -> None:
+        """Raise SparseTableError if a row lists a target twice or a column a synapse
+        twice (the sparse core's pipeline would then differ from this model)."""
+        sh = self.shape
+        owner, address = self._row_entries()
+        repeat = _first_repeat(owner, self.syn_target[address], sh.n_neurons)
+        if repeat is not None:
+            raise SparseTableError(f"sparse core: the row of source {repeat[0]} lists neuron "
+                                   f"{repeat[1]} twice (its synapses must have distinct targets)")
+        count = self.column >> F.TABLE_FIRST_BITS
+        first = self.column & _TABLE_FIRST_MASK
+        owner = np.repeat(np.arange(sh.n_neurons), count)
+        within = np.arange(owner.size) - np.repeat(np.cumsum(count) - count, count)
+        entry = self.column_index[(np.repeat(first, count) + within) & (sh.plastic_synapses - 1)]
+        repeat = _first_repeat(owner, entry & _TABLE_FIRST_MASK, sh.synapses)
+        if repeat is not None:
+            raise SparseTableError(f"sparse core: the column of neuron {repeat[0]} lists "
+                                   f"synapse {repeat[1]} twice")
+        self._tables_checked = True
 
     # ---- operations -----------------------------------------------------------------------
     def inject(self, channel: int) -> None:
@@ -676,15 +937,33 @@ class CoreModel:
                 self.weight, self.plastic, self.ring, self.ring_count, self.shape.n_neurons,
                 self.shape.architecture)
 
+    def _run(self, channels, start, cycles, events, fired, fired_start) -> int:
+        input_mask = (1 << F.clog2(self.shape.n_inputs)) - 1
+        if not self.shape.sparse:
+            return _core_run(*self._arrays(), input_mask, self.shape.weight_width, channels,
+                             start, cycles, events, fired, fired_start)
+        if not self._tables_checked:
+            self.check_tables()
+        return _sparse_run(self.regs, self.profiles, self.v, self.i_exc, self.i_inh,
+                           self.refrac, self.profile, self.spiked, self.post_trace,
+                           self.pre_trace, self.delay, self.syn_weight, self.syn_plastic,
+                           self.syn_target, self.row, self.column, self.column_index,
+                           self.ring, self.ring_count, self.shape.n_neurons, input_mask,
+                           self.shape.weight_width, channels, start, cycles, events, fired,
+                           fired_start)
+
     def step(self) -> np.ndarray:
         """Run one time step; returns the indices of the neurons that fired."""
-        n_spikes = _core_run(*self._arrays(), (1 << F.clog2(self.shape.n_inputs)) - 1,
-                             self.shape.weight_width, self._no_inputs[:0], self._no_inputs,
-                             self._cycles, self._events, self._spikes, self._fired_start)
+        n_spikes = self._run(self._no_inputs[:0], self._no_inputs, self._cycles,
+                             self._events, self._spikes, self._fired_start)
         return self._spikes[:n_spikes].copy()
 
     def step_reference(self) -> np.ndarray:
-        """step(), computed by reference_step (leaf by leaf, in the RTL's order; slow)."""
+        """step(), computed by reference_step (leaf by leaf, in the RTL's order; slow).
+        The sparse core's kernel is already written that way: it is its own reference
+        (tests/test_fpga_model.py checks it against the dense core instead)."""
+        if self.shape.sparse:
+            return self.step()
         n_spikes = reference_step(*self._arrays(), self.shape.weight_width,
                                    int(self.regs[F.REG_W_MIN]), int(self.regs[F.REG_W_MAX]),
                                    self._spikes)
@@ -704,9 +983,7 @@ class CoreModel:
         events = np.zeros(n_steps, dtype=np.int64)
         fired = np.empty(n_steps * int(self.regs[F.REG_N_ACTIVE]), dtype=np.int64)
         fired_start = np.zeros(n_steps + 1, dtype=np.int64)
-        n_fired = _core_run(*self._arrays(), (1 << F.clog2(self.shape.n_inputs)) - 1,
-                            self.shape.weight_width, channels, start, cycles, events, fired,
-                            fired_start)
+        n_fired = self._run(channels, start, cycles, events, fired, fired_start)
         return Steps(cycles, events, fired[:n_fired], fired_start)
 
     @property

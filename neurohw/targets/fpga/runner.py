@@ -64,6 +64,9 @@ MODES = ("fast", "realtime")
 _STATE_VARIABLES = ("v", "isyn_exc", "isyn_inh")
 # the core's build parameters when neither the options nor a board give them (rtl/core.v)
 DEFAULT_CORE = {"n_neurons": 256, "n_inputs": 256, "weight_width": 8, "delay_depth": 16}
+# the sparse core's (rtl/core_sparse.v): the ULX3S build, 1024 neurons, 64k synapses
+DEFAULT_SPARSE_CORE = {"n_neurons": 1024, "n_inputs": 1024, "synapses": 65536,
+                       "plastic_synapses": 16384}
 
 
 def _address(region: int, offset: int) -> int:
@@ -101,8 +104,11 @@ class Runner:
     build's 24 MHz, or a board's own) and ``mode`` ("fast" or "realtime") shape the timing
     trace only; ``n_neurons``, ``n_inputs``, ``weight_width`` (bits) and
     ``delay_depth`` (slots) are the core's build parameters (rtl/README.md,
-    "Parameters"); ``architecture`` ("pipelined", rtl/core.v, or "compact",
-    rtl/core_compact.v: the same results, its own clocks per step) is the core.  With the default 8-bit weights every weight is rounded to
+    "Parameters"); ``architecture`` ("pipelined", rtl/core.v; "compact",
+    rtl/core_compact.v: the same results, its own clocks per step; or "sparse",
+    rtl/core_sparse.v: synapse lists instead of the dense matrix, 1024 neurons by
+    default, with ``synapses`` and ``plastic_synapses`` its list capacities) is the
+    core.  With the default 8-bit weights every weight is rounded to
     1/127 of the largest; 16 bits bring the spikes close to the reference
     simulator's.  ``port`` (a serial device path or "virtual"), ``baudrate`` and
     ``verify`` (read the upload back) run the network on a board (module docstring).
@@ -115,8 +121,9 @@ class Runner:
     def __init__(self, net: Network, clock_hz: Optional[float] = None, mode: str = "fast",
                  n_neurons: Optional[int] = None, n_inputs: Optional[int] = None,
                  weight_width: Optional[int] = None, delay_depth: Optional[int] = None,
-                 architecture: Optional[str] = None, port: Optional[str] = None, baudrate: Optional[int] = None,
-                 verify: bool = True):
+                 architecture: Optional[str] = None, synapses: Optional[int] = None,
+                 plastic_synapses: Optional[int] = None, port: Optional[str] = None,
+                 baudrate: Optional[int] = None, verify: bool = True):
         started = time.perf_counter()
         if not isinstance(net, Network):
             raise TypeError(f"fpga target: expected a neurohw.ir.Network, got "
@@ -134,7 +141,8 @@ class Runner:
             raise ValueError(f"fpga target: verify must be True or False, got {verify!r}")
         given = {name: value for name, value in (
             ("n_neurons", n_neurons), ("n_inputs", n_inputs), ("weight_width", weight_width),
-            ("delay_depth", delay_depth)) if value is not None}
+            ("delay_depth", delay_depth), ("synapses", synapses),
+            ("plastic_synapses", plastic_synapses)) if value is not None}
         if architecture is not None:
             # a name, or the F.ARCH_* value that CoreShape holds (dataclasses.asdict(shape))
             if architecture in F.ARCHITECTURE_NAMES:
@@ -166,7 +174,12 @@ class Runner:
                 self.shape = board.shape
                 clock_hz = board.clock_hz
             else:
-                self.shape = F.CoreShape(**{**DEFAULT_CORE, **given})
+                sparse = given.get("architecture") == F.ARCH_SPARSE
+                if not sparse and ("synapses" in given or "plastic_synapses" in given):
+                    raise ValueError("fpga target: synapses and plastic_synapses size the "
+                                     "sparse core's lists; give architecture='sparse'")
+                defaults = {**DEFAULT_CORE, **DEFAULT_SPARSE_CORE} if sparse else DEFAULT_CORE
+                self.shape = F.CoreShape(**{**defaults, **given})
             self._setup(net, float(clock_hz or DEFAULT_CLOCK_HZ), mode)
             if port == VIRTUAL:
                 # quantized first: a network that does not fit fails before Verilator starts
@@ -404,7 +417,7 @@ class Runner:
         self._projection(proj_label)
         src, tgt = self._synapses[proj_label]
         if name == "weight":
-            return self.model.weight[src, tgt] * self.program.weight_lsb
+            return self.model.weights(src, tgt) * self.program.weight_lsb
         if name == "delay":
             return self.model.delay[src] * self.dt
         raise NetworkError(f"projection '{proj_label}': no synapse attribute '{name}'; "
@@ -621,7 +634,7 @@ class Runner:
 
     # ---- helpers ----------------------------------------------------------------------
     def _config(self) -> dict[str, object]:
-        rtl = ("rtl/core.v", "rtl/core_compact.v")[self.shape.architecture]
+        rtl = ("rtl/core.v", "rtl/core_compact.v", "rtl/core_sparse.v")[self.shape.architecture]
         return {"model": f"bit- and cycle-exact golden model of {rtl}",
                 "mode": self.mode, "clock_hz": self.clock_hz,
                 "tick_period_cycles": self.tick_period_cycles,
@@ -729,10 +742,16 @@ class Runner:
                                 f"fixed when the network was loaded)",
                                 f"{weight[i]:g} nA", f"synapse {i}")
         width = self.shape.weight_width
-        for s, n, code in zip(src, tgt, codes):
-            plastic = int(self.model.plastic[s, n])
-            self._write(_address(F.REGION_WEIGHT, int(s) << self.shape.neuron_bits | int(n)),
-                             plastic << width | int(code) & ((1 << width) - 1))
+        plastic = self.model.plastic_flags(src, tgt).astype(np.int64)
+        words = plastic << width | codes & ((1 << width) - 1)
+        if self.shape.sparse:
+            # the synapses keep their places in the lists; the target rides in the word
+            offsets = self.model.synapse_addresses(src, tgt)
+            words = words | np.asarray(tgt, dtype=np.int64) << (width + 1)
+        else:
+            offsets = np.asarray(src, dtype=np.int64) << self.shape.neuron_bits | tgt
+        for offset, word in zip(offsets, words):
+            self._write(_address(F.REGION_WEIGHT, int(offset)), int(word))
 
     def _write_delays(self, net: Network) -> None:
         """One delay per source over all projections of ``net``, written to the delay memory."""
