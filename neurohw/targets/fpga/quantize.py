@@ -333,13 +333,53 @@ def quantize(net: Network, shape: F.CoreShape = F.CoreShape()) -> FpgaProgram:
     active_sources = list(range(n_neurons)) + [shape.n_neurons + c for c in range(n_channels)]
     for s in active_sources:
         writes += [(at(F.REGION_PRE_TRACE, s), 0), (at(F.REGION_DELAY, s), int(source_delay[s]))]
-    words = np.zeros((shape.n_sources, shape.n_neurons), dtype=np.int64)
-    words[src, tgt] = (plastic.astype(np.int64) << shape.weight_width
-                       | weight_code & ((1 << shape.weight_width) - 1))
-    for s in active_sources:
-        for n in range(n_neurons):
-            writes.append((at(F.REGION_WEIGHT, s << shape.neuron_bits | n), int(words[s, n])))
+    weight_words = (plastic.astype(np.int64) << shape.weight_width
+                    | weight_code & ((1 << shape.weight_width) - 1))
+    if shape.sparse:
+        writes += _sparse_tables(shape, src, tgt, plastic, weight_words, active_sources,
+                                 n_neurons, at)
+    else:
+        words = np.zeros((shape.n_sources, shape.n_neurons), dtype=np.int64)
+        words[src, tgt] = weight_words
+        for s in active_sources:
+            for n in range(n_neurons):
+                writes.append((at(F.REGION_WEIGHT, s << shape.neuron_bits | n), int(words[s, n])))
 
     return FpgaProgram(shape=shape, dt=dt, n_steps=n_steps, writes=writes, inputs=inputs,
                        neurons=neurons, channels=channels, v_rest=v_rest.copy(),
                        weight_lsb=weight_lsb, gain_shift=gain_shift, errors=errors, notes=notes)
+
+
+def _sparse_tables(shape: F.CoreShape, src, tgt, plastic, weight_words, active_sources,
+                   n_neurons, at) -> list[tuple[int, int]]:
+    """The sparse core's lists (rtl/README.md, "The sparse core"): each active source's
+    synapses in one row, by target; each neuron's plastic synapses in one column, by
+    source.  Raises CapacityError if the synapse RAM or the column index is too small."""
+    if src.size > shape.synapses:
+        raise CapacityError("synapses (the sparse core's synapse memory)", shape.synapses,
+                            int(src.size))
+    n_plastic = int(np.count_nonzero(plastic))
+    if n_plastic > shape.plastic_synapses:
+        raise CapacityError("plastic synapses (the sparse core's column index)",
+                            shape.plastic_synapses, n_plastic)
+    writes = []
+    order = np.lexsort((tgt, src))                  # synapse address a = rank by (source, target)
+    src, tgt, plastic, weight_words = src[order], tgt[order], plastic[order], weight_words[order]
+    row_first = np.searchsorted(src, np.arange(shape.n_sources))
+    row_count = np.diff(np.append(row_first, src.size))
+    for s in active_sources:
+        writes.append((at(F.REGION_ROW, s), int(row_count[s]) << F.TABLE_FIRST_BITS
+                       | int(row_first[s])))
+    word_bits = shape.weight_width + 1
+    for a in range(src.size):
+        writes.append((at(F.REGION_WEIGHT, a), int(tgt[a]) << word_bits | int(weight_words[a])))
+    address = np.flatnonzero(plastic)
+    address = address[np.lexsort((src[address], tgt[address]))]   # by (target, source)
+    column_first = np.searchsorted(tgt[address], np.arange(n_neurons))
+    column_count = np.diff(np.append(column_first, address.size))
+    for n in range(n_neurons):
+        writes.append((at(F.REGION_COLUMN, n), int(column_count[n]) << F.TABLE_FIRST_BITS
+                       | int(column_first[n])))
+    for q, a in enumerate(address):
+        writes.append((at(F.REGION_COLUMN_INDEX, q), int(src[a]) << F.TABLE_FIRST_BITS | int(a)))
+    return writes
