@@ -50,6 +50,9 @@ module cmd_frontend #(
   parameter integer WEIGHT_W       = 8,
   parameter integer DELAY_DEPTH    = 16,
   parameter integer HAS_CORE       = 1,          // 0: a scratch memory is on the bus (IDENTIFY says so)
+  parameter integer SPARSE         = 0,          // 1: core_sparse.v, synapse lists (rtl/README.md, "The sparse core")
+  parameter integer SYNAPSES       = 0,          // its synapse words and column index entries
+  parameter integer PLASTIC_SYNAPSES = 0,
   parameter integer SPIKE_DEPTH    = 2 * N_NEURONS,  // output spike events buffered, a power of two >= N_NEURONS
   parameter integer INPUT_DEPTH    = 256,        // input spike events queued, a power of two
   parameter integer STEP_LOG_DEPTH = 512,        // step log entries, a power of two, <= 32768
@@ -113,6 +116,11 @@ module cmd_frontend #(
   localparam integer WB    = (WEIGHT_W + 8) / 8;   // bytes of a weight word {plastic, weight}
   localparam [7:0]   WB8   = WB[7:0];
   localparam [20:0]  N21   = N_NEURONS[20:0];
+  // words of the weight region: the dense 2N x N matrix, or the sparse core's synapses
+  localparam integer WEIGHT_WORDS = (SPARSE != 0) ? SYNAPSES : 2 * N_NEURONS * N_NEURONS;
+  localparam [20:0]  W21   = WEIGHT_WORDS[20:0];
+  localparam [20:0]  P21   = PLASTIC_SYNAPSES[20:0];
+  localparam         HAS_LISTS = (SPARSE != 0);
   localparam [8:0]   WB9   = WB[8:0];
   localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
   // read data arrives this many clocks after its address (core.v BUS_REGISTERED = 1)
@@ -163,6 +171,8 @@ module cmd_frontend #(
   localparam [3:0] R_PRE     = 4'h7;
   localparam [3:0] R_DELAY   = 4'h8;
   localparam [3:0] R_WEIGHT  = 4'h9;
+  localparam [3:0] R_ROW     = 4'hA;     // the sparse core's rows and columns (RESET empties them)
+  localparam [3:0] R_COLUMN  = 4'hB;
   localparam [19:0] REG_STEP     = 20'h10;
   localparam [19:0] REG_OVERRUNS = 20'h12;
   localparam [19:0] REG_DROPPED  = 20'h13;
@@ -323,7 +333,10 @@ module cmd_frontend #(
       4'h1: region_size = 21'd128;
       4'h2, 4'h3, 4'h4, 4'h5, 4'h6: region_size = N21;
       4'h7, 4'h8: region_size = N21 << 1;
-      4'h9: region_size = (N21 << 1) * N21;
+      4'h9: region_size = W21;
+      4'hA: region_size = HAS_LISTS ? N21 << 1 : 21'd0;
+      4'hB: region_size = HAS_LISTS ? N21 : 21'd0;
+      4'hC: region_size = HAS_LISTS ? P21 : 21'd0;     // the column index
       default: region_size = 21'd0;
     endcase
   endfunction
@@ -434,7 +447,9 @@ module cmd_frontend #(
                         : (cmd_q == C_WRITE_STDP) ? 3'd6 : 3'd0;
 
   // ---- RESET sweeps ---------------------------------------------------------------------------
-  // phase: region, first offset, words, the RESET bit that selects it
+  // phase: region, first offset, words, the RESET bit that selects it.  The synapses
+  // (bit 1): the dense weight matrix zeroed, or the sparse core's rows and columns
+  // emptied (phase 7, a clock of nothing on the dense cores)
   reg [3:0]  fill_region;
   reg [19:0] fill_base;
   reg [20:0] fill_words;
@@ -449,14 +464,16 @@ module cmd_frontend #(
       4'd3: begin fill_region = R_POST;    fill_enabled = reset_what_q[0]; end
       4'd4: begin fill_region = R_PRE;     fill_enabled = reset_what_q[0]; fill_words = N21 << 1; end
       4'd5: begin fill_region = R_CTL;     fill_enabled = reset_what_q[0]; end
-      4'd6: begin fill_region = R_WEIGHT;  fill_enabled = reset_what_q[1]; fill_words = (N21 << 1) * N21; end
-      4'd7: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_STEP;     fill_words = 21'd1; end
-      4'd8: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_OVERRUNS; fill_words = 21'd1; end
+      4'd6: begin fill_region = HAS_LISTS ? R_ROW : R_WEIGHT; fill_enabled = reset_what_q[1];
+                  fill_words = HAS_LISTS ? N21 << 1 : W21; end
+      4'd7: begin fill_region = R_COLUMN;  fill_enabled = reset_what_q[1] && HAS_LISTS; end
+      4'd8: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_STEP;     fill_words = 21'd1; end
+      4'd9: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_OVERRUNS; fill_words = 21'd1; end
       default: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_DROPPED; fill_words = 21'd1; end
     endcase
   end
   localparam [3:0] FILL_CTL    = 4'd5;    // read-modify-write: the profile index stays
-  localparam [3:0] FILL_PHASES = 4'd10;
+  localparam [3:0] FILL_PHASES = 4'd11;
   wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
 
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
@@ -558,24 +575,28 @@ module cmd_frontend #(
       end
       C_WRITE_W_BULK: begin
         check_items = {1'b0, q_wb_q};
-        if (len_q < 8'd3 + WB8 || r_wb_q != 4'd0)                     check_code = E_BAD_LENGTH;
+        if (HAS_LISTS)                                                     check_code = E_UNKNOWN_COMMAND;
+        else if (len_q < 8'd3 + WB8 || r_wb_q != 4'd0)                check_code = E_BAD_LENGTH;
         else if (!span_ok({R_WEIGHT, arg_u24[19:0]}, {12'd0, check_items}) || arg_u24[23:20] != 4'd0)
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_READ_W_BULK: begin
         check_pass = P_REPLY; check_items = {1'b0, arg_b3};
-        if (len_q != 8'd4)                                                 check_code = E_BAD_LENGTH;
+        if (HAS_LISTS)                                                     check_code = E_UNKNOWN_COMMAND;
+        else if (len_q != 8'd4)                                            check_code = E_BAD_LENGTH;
         else if (arg_b3 == 8'd0 || {1'b0, arg_b3} > MAX_W_READ
                  || !span_ok({R_WEIGHT, arg_u24[19:0]}, {13'd0, arg_b3}) || arg_u24[23:20] != 4'd0)
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_W_SPARSE: begin
         check_pass = P_SCAN; check_items = {1'b0, q_sparse_q};
-        if (len_q == 8'd0 || r_sparse_q != 4'd0) check_code = E_BAD_LENGTH;
+        if (HAS_LISTS)                                check_code = E_UNKNOWN_COMMAND;
+        else if (len_q == 8'd0 || r_sparse_q != 4'd0) check_code = E_BAD_LENGTH;
       end
       C_READ_W_SPARSE: begin
         check_pass = P_SCAN; check_items = len9 >> 2;
-        if (len_q == 8'd0 || len_q[1:0] != 2'd0) check_code = E_BAD_LENGTH;
+        if (HAS_LISTS)                                check_code = E_UNKNOWN_COMMAND;
+        else if (len_q == 8'd0 || len_q[1:0] != 2'd0) check_code = E_BAD_LENGTH;
       end
       C_WRITE_DELAYS: begin
         check_items = data2;

@@ -265,3 +265,61 @@ def test_the_sparse_options_need_the_sparse_core():
         sim.setup(timestep=0.1, target="fpga", synapses=4096)
         sim.Population(1, sim.IF_curr_exp())
         sim.run(1.0)
+
+
+# ---- a board with the sparse core (BoardModel: cmd_frontend.v with SPARSE = 1) ---------------
+def sparse_network_program(seed: int):
+    """A small PyNN network with STDP compiled for a 64-neuron sparse core."""
+    with sim.capture() as captured:
+        sim.setup(timestep=0.1, target="fpga", **CORE)
+        random_network(seed, n_inputs=12, n_cells=24, stdp=True)
+        sim.run(40.0)
+    sim.end()
+    shape = sparse_of(CoreShape(64, 32, 8, 16), 1024, 512)
+    return quantize(dataclasses.replace(captured.runs[0].network, duration=200.0), shape)
+
+
+def test_a_sparse_board_is_identified_loaded_through_the_bus_and_runs_as_the_model():
+    from neurohw.targets.fpga.board import Board
+    from neurohw.targets.fpga.board_model import BoardModel, ModelPort
+    from neurohw.targets.fpga.link import Link
+    from neurohw.targets.fpga.program import load_model
+    from neurohw.targets.fpga.link import CommandFailed
+    from neurohw.targets.fpga.protocol import Command, ErrorCode
+
+    program = sparse_network_program(4)
+    board_model = BoardModel(program.shape, clks_per_bit=4)
+    port = ModelPort(board_model, latency=0.0005)
+    board = Board(Link(port, window=32, reply_timeout=0.05, clock=port.clock))
+    assert board.identify().shape == program.shape       # architecture and list sizes read back
+    board.upload(program, verify=True)
+    golden = load_model(program)
+    steps = golden.run(*pack_inputs(program.inputs))
+    run = board.run_program(program)
+    assert run.spike_neurons.tolist() == steps.fired.tolist()
+    assert run.step_cycles.tolist() == steps.cycles.tolist()
+    assert len(steps.fired) > 25
+    # the learned weights, read where the program listed them
+    listed = np.flatnonzero(golden.row >> 20)
+    address = np.concatenate([np.arange(int(golden.row[s]) & 0xFFFFF,
+                                        (int(golden.row[s]) & 0xFFFFF) + int(golden.row[s] >> 20))
+                              for s in listed])
+    words = board.read_words([at(F.REGION_WEIGHT, int(a)) for a in address])
+    assert words == [golden.synapse_word(int(a)) for a in address]
+    assert any(golden.syn_weight[address] != load_model(program).syn_weight[address])
+    # no (source, neuron) matrix on this core
+    for cmd in (Command.READ_WEIGHTS_SPARSE, Command.READ_WEIGHTS_BULK):
+        payload = b"\0\0\0\0" if cmd == Command.READ_WEIGHTS_SPARSE else b"\0\0\0\x01"
+        with pytest.raises(CommandFailed) as nack:
+            board._request(cmd, payload)
+        assert nack.value.code == ErrorCode.UNKNOWN_COMMAND
+    # the column index ends at PLASTIC_SYNAPSES
+    with pytest.raises(CommandFailed) as nack:
+        board.read_bus(at(F.REGION_COLUMN_INDEX, program.shape.plastic_synapses - 1), 2)
+    assert nack.value.code == ErrorCode.OUT_OF_RANGE
+    # RESET's weight bit empties the lists: the synapse words stay, nothing is listed
+    board.reset(0x02)
+    assert set(board.read_bus(at(F.REGION_ROW, 0), 63)) == {0}
+    assert set(board.read_bus(at(F.REGION_COLUMN, 0), 63)) == {0}
+    assert board.read_words([at(F.REGION_WEIGHT, int(address[0]))]) == \
+        [golden.synapse_word(int(address[0]))]

@@ -246,24 +246,33 @@ class Board:
                              f"{PROTOCOL_VERSION_MINOR} and needs {CORE_INFO_BYTES}")
         (clock_hz, n, channels, weight_w, depth, weight_bytes, has_core, spikes, inputs, log,
          build) = struct.unpack(CORE_INFO_FORMAT, info[:CORE_INFO_BYTES])
-        architecture = F.ARCH_PIPELINED
+        architecture, synapses, plastic = F.ARCH_PIPELINED, 0, 0
         if self.info is not None:
-            architecture = self.info.shape.architecture   # a re-synchronisation, maybe mid-run
+            # a re-synchronisation, maybe mid-run
+            sh = self.info.shape
+            architecture, synapses, plastic = sh.architecture, sh.synapses, sh.plastic_synapses
         elif has_core:
             # IDENTIFY does not say which core it is; the core answers on its bus (read once:
             # the bus is busy while a step runs), and the golden model needs it for the
-            # cycles of a step
-            architecture = self.read_bus(
-                F.REGION_CONTROL << F.REGION_SHIFT | F.REG_ARCHITECTURE, 1)[0]
+            # cycles of a step; the sparse core's list sizes follow it (0 on the dense cores)
+            architecture, synapses, plastic = self.read_bus(
+                F.REGION_CONTROL << F.REGION_SHIFT | F.REG_ARCHITECTURE, 3)
             if architecture not in F.ARCHITECTURES:
                 raise BoardError(self.port_name, Command.READ_BUS,
                                  f"the core reports architecture {architecture} (register "
                                  f"0x{F.REG_ARCHITECTURE:02X}); this host knows "
                                  f"{F.ARCHITECTURES}")
+            if architecture != F.ARCH_SPARSE:
+                synapses = plastic = 0
+        try:
+            shape = F.CoreShape(n, channels, weight_w, depth, architecture, synapses, plastic)
+        except ValueError as exc:
+            raise BoardError(self.port_name, Command.IDENTIFY,
+                             f"the board describes a core this host cannot model: {exc}") from None
         self.info = BoardInfo((identity.protocol_major, identity.protocol_minor),
                               identity.max_payload, identity.max_window, identity.rx_buffer,
-                              clock_hz, F.CoreShape(n, channels, weight_w, depth, architecture),
-                              weight_bytes, bool(has_core), spikes, inputs, log, build)
+                              clock_hz, shape, weight_bytes, bool(has_core), spikes, inputs, log,
+                              build)
         return self.info
 
     def _info(self) -> BoardInfo:
@@ -327,6 +336,18 @@ class Board:
     def read_bus(self, addr: int, count: int) -> list[int]:
         """READ_BUS: ``count`` words from consecutive bus addresses."""
         return self._read_bus_runs([(addr, count)])[0]
+
+    def read_words(self, addresses: Sequence[int]) -> list[int]:
+        """The words at any bus addresses, in their order: runs of consecutive addresses
+        share READ_BUS commands, all in one window."""
+        order = sorted(range(len(addresses)), key=lambda i: addresses[i])
+        runs = _runs([(int(addresses[i]), i) for i in order])
+        words = [0] * len(addresses)
+        for (start, positions), got in zip(runs, self._read_bus_runs(
+                [(start, len(positions)) for start, positions in runs])):
+            for i, word in zip(positions, got):
+                words[i] = word
+        return words
 
     def _read_bus_runs(self, runs: Sequence[tuple[int, int]],
                        progress: Optional[_Progress] = None) -> list[list[int]]:
@@ -446,7 +467,8 @@ class Board:
         """Reset the board and load ``program``'s memory image; with ``verify``, read every
         written word back and compare it with what the golden model holds after the same writes.
 
-        Runs of consecutive addresses go out as one command: weights as WRITE_WEIGHTS_BULK,
+        Runs of consecutive addresses go out as one command: weights as WRITE_WEIGHTS_BULK
+        (on the sparse core, whose synapse words hold their target too, as WRITE_BUS),
         delays as WRITE_DELAYS, the rest as WRITE_BUS, in exchanges of UPLOAD_BATCH_FRAMES
         frames (each built at the frame size the line allows then, :meth:`_transact`).
         A write repeated to one address counts once, with its last value (the program's writes
@@ -461,7 +483,7 @@ class Board:
         for start, words in _runs(sorted(image.items())):
             region, offset = start >> F.REGION_SHIFT, start & ((1 << F.REGION_SHIFT) - 1)
             while words:
-                if region == F.REGION_WEIGHT:
+                if region == F.REGION_WEIGHT and not info.shape.sparse:
                     requests = self._weight_write_requests(offset, words)
                 elif region == F.REGION_DELAY:
                     requests = self._delay_write_requests(offset, words)
@@ -486,7 +508,7 @@ class Board:
             at = 0
             while at < len(words):
                 # as many words as UPLOAD_BATCH_FRAMES replies carry at today's frame size
-                if start >> F.REGION_SHIFT == F.REGION_WEIGHT:
+                if start >> F.REGION_SHIFT == F.REGION_WEIGHT and not program.shape.sparse:
                     n = min(len(words) - at, UPLOAD_BATCH_FRAMES * self._per_frame(
                         self._weight_bytes(), 1, 254 // self._weight_bytes()))
                     (got,) = self._read_weight_runs([((start + at) & mask, n)], tracker)

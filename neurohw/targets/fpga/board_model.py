@@ -61,11 +61,16 @@ TICK_CLOCKS = 1
 SNAP_LAST = 2 + BUS_READ_CLOCKS
 MASK32 = 0xFFFFFFFF
 
-# RESET sweeps (cmd_frontend.v S_FILL phases): region, RESET bit, words (in units of N)
+# RESET sweeps (cmd_frontend.v S_FILL phases): region, RESET bit.  Phases 6 and 7 are
+# the synapses: the dense weight matrix (phase 7 unused), or the sparse core's rows and
+# columns (emptied: no synapse listed)
 _FILL_PHASES = ((F.REGION_V, 0), (F.REGION_I_EXC, 0), (F.REGION_I_INH, 0),
                 (F.REGION_POST_TRACE, 0), (F.REGION_PRE_TRACE, 0), (F.REGION_CONTROL_WORD, 0),
-                (F.REGION_WEIGHT, 1), (F.REGION_CONTROL, 2), (F.REGION_CONTROL, 2),
-                (F.REGION_CONTROL, 2))
+                (F.REGION_WEIGHT, 1), (F.REGION_COLUMN, 1), (F.REGION_CONTROL, 2),
+                (F.REGION_CONTROL, 2), (F.REGION_CONTROL, 2))
+# the commands that address the dense weight matrix by (source, neuron): not on the sparse core
+_DENSE_WEIGHT_COMMANDS = (Command.WRITE_WEIGHTS_BULK, Command.WRITE_WEIGHTS_SPARSE,
+                          Command.READ_WEIGHTS_BULK, Command.READ_WEIGHTS_SPARSE)
 _NEURON_FIELDS = ((F.REGION_V, 3), (F.REGION_I_EXC, 3), (F.REGION_I_INH, 3),
                   (F.REGION_CONTROL_WORD, 2), (F.REGION_POST_TRACE, 2))
 _STDP_FIELDS = ((F.REG_STDP_ENABLE, 1), (F.REG_A_PLUS, 2), (F.REG_A_MINUS, 2), (F.REG_W_MIN, 2),
@@ -337,9 +342,15 @@ class BoardModel:
             self.scratch.write(addr, data)
 
     def _region_size(self, region: int) -> int:
-        n = self.shape.n_neurons
-        return {0x0: 64, 0x1: 128, 0x2: n, 0x3: n, 0x4: n, 0x5: n, 0x6: n, 0x7: 2 * n, 0x8: 2 * n,
-                0x9: 2 * n * n}.get(region, 0)
+        sh = self.shape
+        n = sh.n_neurons
+        sizes = {0x0: 64, 0x1: 128, 0x2: n, 0x3: n, 0x4: n, 0x5: n, 0x6: n, 0x7: 2 * n,
+                 0x8: 2 * n, F.REGION_WEIGHT: sh.synapses if sh.sparse else 2 * n * n}
+        if sh.sparse:
+            sizes.update({F.REGION_ROW: 2 * n, F.REGION_COLUMN: n,
+                          F.REGION_COLUMN_INDEX: sh.plastic_synapses})
+        return sizes.get(region, 0)
+
 
     def _span_ok(self, addr: int, count: int) -> bool:
         return (addr & (CORE_REGION_SIZE - 1)) + count <= self._region_size(addr >> F.REGION_SHIFT)
@@ -357,6 +368,8 @@ class BoardModel:
         reads, S_CHECK (self._s) for its action; records the reply's timing."""
         s = self._s
         handler = self._COMMANDS.get(cmd)
+        if self.shape.sparse and cmd in _DENSE_WEIGHT_COMMANDS:
+            handler = None    # no (source, neuron) matrix: the host uses WRITE_BUS / READ_BUS
         try:
             if handler is None:
                 raise CommandRejected(ErrorCode.UNKNOWN_COMMAND)
@@ -403,12 +416,16 @@ class BoardModel:
             self._inputs.clear()
         clocks = 0
         control_bases = iter((F.REG_STEP, F.REG_OVERRUNS, F.REG_DROPPED))
+        sparse = self.shape.sparse
         for region, bit in _FILL_PHASES:
             if region == F.REGION_CONTROL:
                 words, base = 1, next(control_bases)
+            elif region == F.REGION_WEIGHT:
+                region, words, base = ((F.REGION_ROW, 2 * n, 0) if sparse
+                                       else (region, 2 * n * n, 0))
             else:
-                words, base = {F.REGION_PRE_TRACE: 2 * n, F.REGION_WEIGHT: 2 * n * n}.get(region, n), 0
-            if not what >> bit & 1:
+                words, base = (2 * n if region == F.REGION_PRE_TRACE else n), 0
+            if not what >> bit & 1 or (region == F.REGION_COLUMN and not sparse):
                 clocks += 1
                 continue
             # a control word is read (S_FILL), waited for and written back (S_FILL_RMW)
@@ -435,6 +452,12 @@ class BoardModel:
         elif region == F.REGION_CONTROL_WORD:
             core.refrac[:] = 0
             core.spiked[:] = 0
+        elif region == F.REGION_ROW:
+            core.row[:] = 0
+            core.check_tables()
+        elif region == F.REGION_COLUMN:
+            core.column[:] = 0
+            core.check_tables()
         elif region == F.REGION_WEIGHT:
             core.weight[:] = 0
             core.plastic[:] = 0

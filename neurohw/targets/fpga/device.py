@@ -228,8 +228,12 @@ class DeviceSession:
         return self._recovering("read", lambda: self.board.read_neurons(first, count))
 
     def read_weights(self, synapses: list[tuple[int, int]]) -> list[int]:
-        """Weight words {plastic, weight} of (source, neuron) pairs."""
+        """Weight words {plastic, weight} of (source, neuron) pairs (dense cores)."""
         return self._recovering("read", lambda: self.board.read_weights_sparse(synapses))
+
+    def read_words(self, addresses: list[int]) -> list[int]:
+        """Bus words at ``addresses`` (the sparse core's synapses, for one)."""
+        return self._recovering("read", lambda: self.board.read_words(addresses))
 
     def counters(self):
         return self._recovering("read", self.board.counters)

@@ -209,6 +209,8 @@ class Runner:
         with DeviceSession(port, baudrate=baudrate) as session:
             info = session.info
         core = dataclasses.asdict(info.shape)
+        if not info.shape.sparse:
+            del core["synapses"], core["plastic_synapses"]   # the sparse core's options only
         core["architecture"] = F.ARCHITECTURE_NAMES[core["architecture"]]
         return {**core, "clock_hz": float(info.clock_hz)}
 
@@ -512,8 +514,15 @@ class Runner:
             for prj in self.net.projections:
                 if prj.plasticity is not None:
                     src, tgt = self._synapses[prj.label]
-                    words = np.array(device.read_weights(list(zip(src.tolist(), tgt.tolist()))),
-                                     dtype=np.int64)
+                    if self.shape.sparse:
+                        # the synapses sit where the program listed them (the model's lists)
+                        where = self.model.synapse_addresses(src, tgt)
+                        words = np.array(device.read_words(
+                            [_address(F.REGION_WEIGHT, int(a)) for a in where]), dtype=np.int64)
+                    else:
+                        words = np.array(device.read_weights(list(zip(src.tolist(),
+                                                                      tgt.tolist()))),
+                                         dtype=np.int64)
                     weights[prj.label] = _signed(words, self.shape.weight_width) \
                         * self.program.weight_lsb
         except KeyboardInterrupt:
