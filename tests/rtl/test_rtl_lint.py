@@ -1,5 +1,5 @@
 """Verilator --lint-only -Wall over the core's modules in rtl/ as Verilog-2005: each
-module, and core and core_compact at three parameter sets each.
+module, core and core_compact at three parameter sets each, and core_sparse at four.
 
 Waivers live in the sources, next to the code they excuse, with the reason.
 """
@@ -46,4 +46,25 @@ def test_lint_module(top):
     f"{k}{v}" for k, v in p.items()) or "defaults")
 def test_lint_core_parameters(top, parameters):
     result = _lint(top, parameters)
+    assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr
+
+
+# core_sparse: its defaults (1024 neurons, 64K synapses), the smallest tables and
+# widths, the largest tables the 20-bit offsets address (64 banks of 16K words), and
+# a registered bus with banks of 16 words in the synapse RAM and the column index
+SPARSE_PARAMETERS = [
+    {},
+    {"N_NEURONS": 2, "N_INPUTS": 2, "WEIGHT_W": 2, "DELAY_DEPTH": 2, "SYNAPSES": 2,
+     "PLASTIC_SYNAPSES": 2},
+    {"N_NEURONS": 1024, "N_INPUTS": 1024, "WEIGHT_W": 16, "DELAY_DEPTH": 32,
+     "SYNAPSES": 1 << 20, "PLASTIC_SYNAPSES": 1 << 20},
+    {"N_NEURONS": 32, "N_INPUTS": 16, "SYNAPSES": 256, "PLASTIC_SYNAPSES": 64,
+     "BUS_REGISTERED": 1, "WEIGHT_BANK_ADDR_W": 4},
+]
+
+
+@pytest.mark.parametrize("parameters", SPARSE_PARAMETERS, ids=lambda p: "-".join(
+    f"{k}{v}" for k, v in p.items()) or "defaults")
+def test_lint_core_sparse_parameters(parameters):
+    result = _lint("core_sparse", parameters)
     assert result.returncode == 0 and "%Warning" not in result.stderr, result.stderr

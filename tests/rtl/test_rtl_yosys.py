@@ -36,6 +36,25 @@ def core_rams(parameters: dict) -> int:
 COMPACT_RAMS = 11 + 1
 
 
+# core_sparse.v: the 9 other RAMs of core.v, the 9 profile fields, the row and column
+# tables; and the synapse RAM and the column index (ram_banked): banks of at most 16K
+# words, one memory per bit of their words ({target, plastic, weight}, {source, synapse})
+SPARSE_OTHER_RAMS = 9 + 9 + 2
+
+
+def sparse_rams(parameters: dict) -> int:
+    n, ww = parameters.get("N_NEURONS", 1024), parameters.get("WEIGHT_W", 8)
+    synapses = parameters.get("SYNAPSES", 1 << 16)
+    plastic = parameters.get("PLASTIC_SYNAPSES", 1 << 14)
+    bank_bits = parameters.get("WEIGHT_BANK_ADDR_W", 14)
+    neuron_bits, synapse_bits = n.bit_length() - 1, synapses.bit_length() - 1
+    column_bits = plastic.bit_length() - 1
+    synapse_word = neuron_bits + 1 + ww
+    entry_word = neuron_bits + 1 + synapse_bits
+    return (SPARSE_OTHER_RAMS + (1 << max(0, synapse_bits - bank_bits)) * synapse_word
+            + (1 << max(0, column_bits - bank_bits)) * entry_word)
+
+
 def _elaborate(tmp_path, top: str, parameters: dict) -> str:
     for source in rtl_sources():
         shutil.copy(source, tmp_path)
@@ -72,3 +91,14 @@ def test_yosys_elaborates_core_and_infers_its_memories(tmp_path, parameters):
 def test_yosys_elaborates_core_compact_and_infers_its_memories(tmp_path, parameters):
     hierarchy = _elaborate(tmp_path, "core_compact", parameters)
     assert _memories(hierarchy) == COMPACT_RAMS, hierarchy
+
+
+@pytest.mark.parametrize("parameters", [
+    {}, {"N_NEURONS": 16, "N_INPUTS": 2, "WEIGHT_W": 2, "DELAY_DEPTH": 2, "SYNAPSES": 64,
+         "PLASTIC_SYNAPSES": 16},
+    {"N_NEURONS": 32, "N_INPUTS": 16, "SYNAPSES": 512, "PLASTIC_SYNAPSES": 128,
+     "WEIGHT_BANK_ADDR_W": 6, "BUS_REGISTERED": 1}],
+    ids=["defaults", "smallest", "banked"])
+def test_yosys_elaborates_core_sparse_and_infers_its_memories(tmp_path, parameters):
+    hierarchy = _elaborate(tmp_path, "core_sparse", parameters)
+    assert _memories(hierarchy) == sparse_rams(parameters), hierarchy

@@ -463,10 +463,16 @@ def _core_run(regs, profiles, v, i_exc, i_inh, refrac, profile, spiked, post_tra
 # potentiation sweeps read a list word first and the neuron state or the synapse
 # it names after it, so their pipelines are longer than core.v's (drains below);
 # the neuron and pre-trace decay sweeps are core.v's.
+# An empty row or column costs the same: its one clock in S_DLV_SYN / S_POT_ENTRY
+# counts as the first drain clock.
 SPARSE_DRAIN_DELIVER = 7    # S_DLV_DRAIN: synapse read, register, state read, register, stdp_update (2), write-back
 SPARSE_DRAIN_POTENT = 7     # S_POT_DRAIN: column entry read, register, synapse and trace read, register, stdp_update (2), write-back
-SPARSE_CYCLES_PER_EVENT = 3 + SPARSE_DRAIN_DELIVER       # S_DLV_FETCH + S_DLV_ROW + S_DLV_LOAD + drain, plus the row
-SPARSE_CYCLES_PER_POST_SPIKE = 3 + SPARSE_DRAIN_POTENT   # S_POT_FETCH + S_POT_COL + S_POT_LOAD + drain, plus the column
+# S_DLV_FETCH (ring read) + S_DLV_LOAD (source latched) + S_DLV_ROW (row word read) +
+# S_DLV_LIST (row word latched into the counters) + drain, plus one clock per synapse (S_DLV_SYN)
+SPARSE_CYCLES_PER_EVENT = 4 + SPARSE_DRAIN_DELIVER
+# S_POT_FETCH (spike list read) + S_POT_LOAD + S_POT_COLUMN (column word read) + S_POT_LIST
+# + drain, plus one clock per column entry (S_POT_ENTRY)
+SPARSE_CYCLES_PER_POST_SPIKE = 4 + SPARSE_DRAIN_POTENT
 
 
 @njit(cache=True)
