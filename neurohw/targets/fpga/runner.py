@@ -175,7 +175,8 @@ class Runner:
                 clock_hz = board.clock_hz
             else:
                 sparse = given.get("architecture") == F.ARCH_SPARSE
-                if not sparse and ("synapses" in given or "plastic_synapses" in given):
+                # a dense core has no lists: 0 (as dataclasses.asdict of its shape says) is fine
+                if not sparse and (given.get("synapses") or given.get("plastic_synapses")):
                     raise ValueError("fpga target: synapses and plastic_synapses size the "
                                      "sparse core's lists; give architecture='sparse'")
                 defaults = {**DEFAULT_CORE, **DEFAULT_SPARSE_CORE} if sparse else DEFAULT_CORE
