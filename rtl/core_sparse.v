@@ -233,8 +233,10 @@ module core_sparse #(
   wire [3:0]  field_sel     = bus_offset[3:0];
   reg         inject_pending_q;                    // the injected channel's delay is being read
   reg  [IN_W-1:0] inject_channel_q;
-  reg         inject_push_q;                       // ... and its slot is known: pushed this clock
-  reg  [SLOT_W-1:0] inject_slot_q;
+  reg         inject_push_q;                       // ... and its delay is known: pushed this clock
+  // the injection's step slot and delay, registered as they come (the delay straight
+  // out of its RAM: no adder after a block RAM's output); added in the push clock
+  reg  [SLOT_W-1:0] inject_slot_q, inject_delay_q;
   reg  [IN_W-1:0] inject_push_channel_q;
 
   // which list sweep owns the RAM ports that a list item drives from stage 2
@@ -255,7 +257,7 @@ module core_sparse #(
 
   reg                v_we, ctl_we, post_trace_we, pre_trace_we, syn_we;
   reg                i_exc_we, i_inh_we;
-  reg  [NEU_W-1:0]   neuron_raddr, current_raddr, neuron_we_addr, post_trace_waddr;
+  reg  [NEU_W-1:0]   neuron_raddr, ctl_raddr, current_raddr, neuron_we_addr, post_trace_waddr;
   reg  [NEU_W-1:0]   column_raddr;
   reg  [23:0]        v_wdata, i_exc_wdata, i_inh_wdata;
   reg  [CTL_W-1:0]   ctl_wdata;
@@ -270,7 +272,10 @@ module core_sparse #(
   wire               entry_we  = bus_write & (bus_region == R_ENTRY);
 
   // v and the control word are read by the neuron sweep only; the currents and the
-  // post trace also by the deliver sweep, at the target its synapse word names
+  // post trace also by the deliver sweep, at the target its synapse word names.  The
+  // control word is read a clock ahead of the neuron's other words (ctl_ahead_q), so
+  // that the profile index that selects the profile words and flags at stage 1 comes
+  // from a register, not straight out of the control RAM
   ram_1r1w #(.WIDTH(24), .ADDR_W(NEU_W)) u_v_ram (
     .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(v_rdata),
     .we_i(v_we), .waddr_i(neuron_we_addr), .wdata_i(v_wdata));
@@ -281,7 +286,7 @@ module core_sparse #(
     .clk_i(clk_i), .raddr_i(current_raddr), .rdata_o(i_inh_rdata),
     .we_i(i_inh_we), .waddr_i(neuron_we_addr), .wdata_i(i_inh_wdata));
   ram_1r1w #(.WIDTH(CTL_W), .ADDR_W(NEU_W)) u_ctl_ram (
-    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(ctl_rdata),
+    .clk_i(clk_i), .raddr_i(ctl_raddr), .rdata_o(ctl_rdata),
     .we_i(ctl_we), .waddr_i(neuron_we_addr), .wdata_i(ctl_wdata));
   ram_1r1w #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
     .clk_i(clk_i), .raddr_i(current_raddr), .rdata_o(post_trace_rdata),
@@ -327,10 +332,14 @@ module core_sparse #(
     .we_i(entry_we), .waddr_i(bus_offset[COL_AW-1:0]),
     .wdata_i({bus_wdata[20 +: SRC_W], bus_wdata[SYN_AW-1:0]}));
 
-  // the 8 parameter profiles, as core.v: one small RAM per field, read with the
-  // profile of the control word coming out of the control RAM; a flop per field
-  // and profile makes a field read 0 until it is written after a reset
-  wire [2:0]  profile_raddr = idle ? field_profile : ctl_rdata[10:8];
+  // the neuron's control word at stage 1 (read at stage -1: see u_ctl_ram)
+  reg  [CTL_W-1:0] ctl_ahead_q;
+  always @(posedge clk_i) ctl_ahead_q <= ctl_rdata;
+
+  // the 8 parameter profiles, as core.v: one small RAM per field, read at stage 1 with
+  // the neuron's profile; a flop per field and profile makes a field read 0 until it
+  // is written after a reset
+  wire [2:0]  profile_raddr = idle ? field_profile : ctl_ahead_q[10:8];
   wire [15:0] prof_v_decay_word, prof_exc_decay_word, prof_inh_decay_word;
   wire [15:0] prof_exc_gain_word, prof_inh_gain_word;
   wire [23:0] prof_bias_word, prof_v_thresh_word, prof_v_reset_word;
@@ -496,7 +505,7 @@ module core_sparse #(
     v_out_q          <= v_rdata;
     i_exc_out_q      <= i_exc_rdata;
     i_inh_out_q      <= i_inh_rdata;
-    ctl_out_q        <= ctl_rdata;
+    ctl_out_q        <= ctl_ahead_q;
     post_trace_out_q <= post_trace_rdata;
     pre_trace_out_q  <= pre_trace_rdata;
     delay_out_q      <= delay_rdata;
@@ -709,6 +718,10 @@ module core_sparse #(
   // ---- memory ports: the bus while idle, the sweeps otherwise -------------------------------
   always @* begin
     neuron_raddr     = idle ? bus_offset[NEU_W-1:0] : sweep_q[NEU_W-1:0];
+    // a clock ahead: neuron k+1's while neuron k issues, neuron 0's in the clock before
+    // S_NEU (the last clock of S_START or S_DLV_DRAIN; nothing writes control words then)
+    ctl_raddr        = idle ? bus_offset[NEU_W-1:0]
+                     : issue_neuron ? sweep_q[NEU_W-1:0] + 1'b1 : {NEU_W{1'b0}};
     current_raddr    = idle ? bus_offset[NEU_W-1:0] : dlv_list ? syn_target : sweep_q[NEU_W-1:0];
     neuron_we_addr   = idle ? bus_offset[NEU_W-1:0] : wb_index_q;
     v_we             = idle ? bus_write & (bus_region == R_V) : wb_neuron_q;
@@ -745,7 +758,7 @@ module core_sparse #(
 
     // the ring takes injected channels while idle and fired neurons in sweep (b)
     ring_push        = inject_push_q | push_q;
-    ring_push_slot   = inject_push_q ? inject_slot_q : slot + 1'b1 + push_delay_q;
+    ring_push_slot   = inject_push_q ? inject_slot_q + inject_delay_q : slot + 1'b1 + push_delay_q;
     ring_push_source = inject_push_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_push_channel_q}
                                         : {1'b0, push_neuron};
     ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
@@ -904,13 +917,15 @@ module core_sparse #(
       inject_channel_q <= {IN_W{1'b0}};
       inject_push_q    <= 1'b0;
       inject_slot_q    <= {SLOT_W{1'b0}};
+      inject_delay_q   <= {SLOT_W{1'b0}};
       inject_push_channel_q <= {IN_W{1'b0}};
     end else begin
       inject_pending_q <= inject;
       if (inject) inject_channel_q <= bus_wdata[IN_W-1:0];
       inject_push_q    <= inject_pending_q;
       if (inject_pending_q) begin
-        inject_slot_q         <= slot + delay_rdata;
+        inject_slot_q         <= slot;
+        inject_delay_q        <= delay_rdata;
         inject_push_channel_q <= inject_channel_q;
       end
       if (reg_write) begin
@@ -1000,7 +1015,7 @@ module core_sparse #(
   wire [23:0] rd_v          = late ? v_out_q : v_rdata;
   wire [23:0] rd_i_exc      = late ? i_exc_out_q : i_exc_rdata;
   wire [23:0] rd_i_inh      = late ? i_inh_out_q : i_inh_rdata;
-  wire [CTL_W-1:0] rd_ctl   = late ? ctl_out_q : ctl_rdata;
+  wire [CTL_W-1:0] rd_ctl   = late ? ctl_ahead_q : ctl_rdata;
   wire [15:0] rd_post_trace = late ? post_trace_out_q : post_trace_rdata;
   wire [15:0] rd_pre_trace  = late ? pre_trace_out_q : pre_trace_rdata;
   wire [SLOT_W-1:0] rd_delay = late ? delay_out_q : delay_rdata;

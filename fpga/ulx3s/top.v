@@ -25,9 +25,12 @@ module top #(
   parameter integer N_INPUTS         = 256,
   parameter integer WEIGHT_W         = 8,
   parameter integer DELAY_DEPTH      = 16,
+  parameter integer SYNAPSES         = 65536,  // rtl/core_sparse.v's lists (WITH_CORE = 4)
+  parameter integer PLASTIC_SYNAPSES = 16384,
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
                                              // 2: the core alone between registers (timing only),
-                                             // 3: core_compact alone between registers (timing only)
+                                             // 3: core_compact alone between registers (timing only),
+                                             // 4: core_sparse alone between registers (timing only)
 ) (
   input  wire       clk_25mhz,
   input  wire       ftdi_txd,
@@ -80,17 +83,13 @@ module top #(
 
   wire spike, overrun;
   generate
-    if (WITH_CORE == 2) begin : g_timing
-      // design "core-timing": the core alone between registers (its own Fmax)
+    if (WITH_CORE >= 2) begin : g_timing
+      // designs "core-timing", "core-compact-timing", "core-sparse-timing": rtl/core.v,
+      // rtl/core_compact.v or rtl/core_sparse.v alone between registers (its own Fmax)
       core_timing_harness #(
-        .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
-      ) u_board (
-        .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
-        .spike_o(spike), .overrun_o(overrun));
-    end else if (WITH_CORE == 3) begin : g_compact_timing
-      // design "core-compact-timing": rtl/core_compact.v alone between registers
-      core_compact_timing_harness #(
-        .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH)
+        .ARCHITECTURE(WITH_CORE - 2), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .SYNAPSES(SYNAPSES),
+        .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(ftdi_txd), .tx_o(ftdi_rxd),
         .spike_o(spike), .overrun_o(overrun));

@@ -107,3 +107,22 @@ def test_bus_overruns_full_slots_and_hazards(name):
 def test_quantized_networks(name):
     run(_runner(name), f"core_{name}", _toplevel(name), "bench_core", testcase="quantized_networks",
         env=_env(name, range(5000, 5004)))
+
+
+# core_sparse at its full neuron count (N_NEURONS = N_INPUTS = 1024, the ULX3S build's
+# widths), with smaller tables (4096 synapses and 1024 column entries in 4 banks of
+# 1024 words) and the registered bus: one random program and the list hazards
+SPARSE_FULL = (1024, 1024, 8, 16, 4096, 1024)
+
+
+@pytest.mark.slow
+def test_sparse_core_at_1024_neurons():
+    n, n_in, ww, depth, synapses, plastic = SPARSE_FULL
+    runner = build_locked("core_sparse_n1024", "core_sparse", {
+        "N_NEURONS": n, "N_INPUTS": n_in, "WEIGHT_W": ww, "DELAY_DEPTH": depth,
+        "SYNAPSES": synapses, "PLASTIC_SYNAPSES": plastic, "BUS_REGISTERED": 1,
+        "WEIGHT_BANK_ADDR_W": 10})
+    run(runner, "core_sparse_n1024", "core_sparse", "bench_core",
+        testcase=["random_networks", "list_hazards"],
+        env={"BENCH_SHAPE": ",".join(map(str, SPARSE_FULL)), "BENCH_SEEDS": "13000",
+             "BENCH_BUS_REGISTERED": "1", "BENCH_ARCH": "2"})

@@ -45,14 +45,20 @@ _FLOW_VERSION = 3   # 3: synth_ice40 -spram
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
-DESIGNS = ("core", "link", "core-timing", "core-compact-timing")
+DESIGNS = ("core", "link", "core-timing", "core-compact-timing", "core-sparse-timing")
 # the board tops' WITH_CORE: the core behind the link, the link alone (scratch memory),
-# the core alone between registers (fpga/common/core_timing_harness.v: its own Fmax),
-# or rtl/core_compact.v alone between registers (fpga/common/core_compact_timing_harness.v)
-_WITH_CORE = {"core": 1, "link": 0, "core-timing": 2, "core-compact-timing": 3}
-# core_compact's own defaults: {plastic, weight} in a byte (two synapses per SPRAM
-# word), a 4-slot delay ring; a board's core_parameters would be core.v's
-_COMPACT_PARAMETERS = {"WEIGHT_W": 7, "DELAY_DEPTH": 4}
+# or one core alone between registers (fpga/common/core_timing_harness.v, its
+# ARCHITECTURE = WITH_CORE - 2: rtl/core.v, rtl/core_compact.v, rtl/core_sparse.v)
+_WITH_CORE = {"core": 1, "link": 0, "core-timing": 2, "core-compact-timing": 3,
+              "core-sparse-timing": 4}
+# the cores' own defaults over a board's core_parameters (which are core.v's):
+# core_compact's {plastic, weight} in a byte (two synapses per SPRAM word) and a
+# 4-slot delay ring; core_sparse's 1024 neurons and its list sizes (the ULX3S build)
+_DESIGN_PARAMETERS = {
+    "core-compact-timing": {"WEIGHT_W": 7, "DELAY_DEPTH": 4},
+    "core-sparse-timing": {"N_NEURONS": 1024, "N_INPUTS": 1024, "SYNAPSES": 65536,
+                           "PLASTIC_SYNAPSES": 16384},
+}
 
 
 class SynthError(RuntimeError):
@@ -365,7 +371,9 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
     bring-up), ``"core-timing"`` (the core alone between registers, to
     measure its own Fmax; its bitstream does nothing useful) or
     ``"core-compact-timing"`` (the same for rtl/core_compact.v, by default with
-    WEIGHT_W = 7 and DELAY_DEPTH = 4).  ``clock_mhz`` is the PLL output (the board's default if None);
+    WEIGHT_W = 7 and DELAY_DEPTH = 4) or ``"core-sparse-timing"`` (the same for
+    rtl/core_sparse.v, by default with N_NEURONS = N_INPUTS = 1024, SYNAPSES = 65536,
+    PLASTIC_SYNAPSES = 16384).  ``clock_mhz`` is the PLL output (the board's default if None);
     ``core_parameters`` overrides the board's core parameters.  Raises
     :class:`SynthError` (or :class:`DeviceCapacityError`) if a step fails, and
     ValueError for a clock the PLL cannot make.
@@ -376,9 +384,8 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
         raise ValueError(f"unknown design {design!r}; designs: {', '.join(DESIGNS)}")
     spec = BOARDS[board]
     target_mhz = float(clock_mhz if clock_mhz is not None else spec.default_clock_mhz)
-    core = dict(spec.core_parameters,
-                **(_COMPACT_PARAMETERS if design == "core-compact-timing" else {}),
-                **(core_parameters or {}))
+    core = {**spec.core_parameters, **_DESIGN_PARAMETERS.get(design, {}),
+            **(core_parameters or {})}
     build_root = Path(build_root)
     label = f"{board}/{design}"
     step_seconds = {}
@@ -501,8 +508,9 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--design", choices=DESIGNS, default="core",
                         help="core: the neurohw core behind the UART link (default); "
                              "link: the link with a scratch memory, for link bring-up; "
-                             "core-timing / core-compact-timing: core.v / core_compact.v "
-                             "alone between registers (area and Fmax only)")
+                             "core-timing / core-compact-timing / core-sparse-timing: core.v / "
+                             "core_compact.v / core_sparse.v alone between registers (area and "
+                             "Fmax only)")
     parser.add_argument("--clock-mhz", type=float, default=None,
                         help="PLL output clock (default: the board's, 24 MHz iCEBreaker, 75 MHz ULX3S)")
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_ROOT,
