@@ -364,7 +364,8 @@ module core #(
   //   stage 4  STDP result (stdp_update LATENCY 2); syn_deliver -> write-back register
   //   stage 5  weights and delivered currents written
   //   stage 6  neuron result (lif_neuron_update LATENCY 3) -> write-back register
-  //   stage 7  neuron words written, spike pushed into the ring and the spike list
+  //   stage 7  neuron words written, spike pushed into the ring (its slot added up at
+  //            stage 6) and the spike list
   wire       issue = (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
                    | (state_q == S_POT_COL);
   reg  [1:0] issue_kind;
@@ -559,7 +560,9 @@ module core #(
   reg signed [23:0]       wb_v_q, wb_i_exc_q, wb_i_inh_q;
   reg [CTL_W-1:0]         wb_ctl_q;
   reg signed [WEIGHT_W-1:0] wb_weight_value_q;
-  reg [SLOT_W-1:0]        push_delay_q;
+  // the slot the spike goes into, added up here from the neuron's delay: the ring's
+  // slot select, full test and count update then start from a register
+  reg [SLOT_W-1:0]        push_slot_q;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -584,7 +587,7 @@ module core #(
     wb_i_inh_q        <= neuron_s6 ? i_inh_next : i_inh_delivered;
     wb_ctl_q          <= {spike, profile_s6_q, refrac_next};
     wb_weight_value_q <= weight_stdp;
-    push_delay_q      <= delay_s6_q;
+    push_slot_q       <= slot + 1'b1 + delay_s6_q;   // slot (step_q) is constant during sweep (b)
   end
 
   wire [NEU_W-1:0] push_neuron = wb_index_q[NEU_W-1:0];
@@ -630,7 +633,7 @@ module core #(
     // the ring takes injected channels while idle and fired neurons in sweep (b)
     // (an injection's slot is registered first: no path from the delay RAM into the ring)
     ring_push        = inject_push_q | push_q;
-    ring_push_slot   = inject_push_q ? inject_slot_q : slot + 1'b1 + push_delay_q;
+    ring_push_slot   = inject_push_q ? inject_slot_q : push_slot_q;
     ring_push_source = inject_push_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_push_channel_q}
                                         : {1'b0, push_neuron};
     ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
