@@ -356,7 +356,7 @@ module core #(
 
   // ---- the pipeline: which item is in which stage ----------------------------------------
   // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
-  //   stage 1  RAM read
+  //   stage 1  RAM read; stdp_update's operands are selected
   //   stage 2  RAM output register; STDP and trace datapaths start here
   //   stage 3  the neuron's profile, from the profile RAMs; lif_neuron_update starts;
   //            new traces (trace_update LATENCY 1) -> trace write-back registers
@@ -400,9 +400,9 @@ module core #(
           index_s5_q};
   end
 
+  wire potent_s1  = valid_s1_q & (kind_s1_q == K_POTENT);
   wire deliver_s2 = valid_s2_q & (kind_s2_q == K_DELIVER);
   wire decay_s2   = valid_s2_q & (kind_s2_q == K_DECAY);
-  wire potent_s2  = valid_s2_q & (kind_s2_q == K_POTENT);
   wire neuron_s3  = valid_s3_q & (kind_s3_q == K_NEURON);
   wire decay_s3   = valid_s3_q & (kind_s3_q == K_DECAY);
   // the pre trace of a delivered event's source jumps with the row's first synapse
@@ -418,6 +418,12 @@ module core #(
   reg [SLOT_W-1:0]   delay_s2_q;
   reg [WEIGHT_BANKS*WORD_W-1:0] weight_banks_s2_q;   // every bank's word; the bank select follows
   reg [WEIGHT_BANK_SEL_W-1:0]   weight_bank_s2_q;
+  // stdp_update's operands, selected here for the item in stage 1: its multiplier
+  // then starts from registers (a select by the stage-2 kind in front of it made
+  // one of the longest paths on the ECP5)
+  reg                potent_s2_q;                   // potentiation (else depression)
+  reg [15:0]         stdp_trace_s2_q;               // pre trace to potentiate, post trace to depress
+  reg [15:0]         stdp_amplitude_s2_q;
 
   always @(posedge clk_i) begin
     v_s2_q          <= v_rdata;
@@ -429,6 +435,9 @@ module core #(
     delay_s2_q      <= delay_rdata;
     weight_banks_s2_q <= weight_bank_rdata;
     weight_bank_s2_q  <= weight_bank;
+    potent_s2_q       <= potent_s1;
+    stdp_trace_s2_q   <= potent_s1 ? pre_trace_rdata : post_trace_rdata;
+    stdp_amplitude_s2_q <= potent_s1 ? a_plus_q : a_minus_q;
   end
 
   wire [WORD_W-1:0] weight_s2 = weight_banks_s2_q[weight_bank_s2_q*WORD_W +: WORD_W];
@@ -468,9 +477,9 @@ module core #(
   stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
     .clk_i(clk_i),
     .weight_i(weight_s2[WEIGHT_W-1:0]),
-    .trace_i(potent_s2 ? pre_trace_s2_q : post_trace_s2_q),
-    .amplitude_i(potent_s2 ? a_plus_q : a_minus_q),
-    .potentiate_i(potent_s2),
+    .trace_i(stdp_trace_s2_q),
+    .amplitude_i(stdp_amplitude_s2_q),
+    .potentiate_i(potent_s2_q),
     .w_min_i(w_min_q), .w_max_i(w_max_q),
     .weight_o(weight_stdp));
 

@@ -169,9 +169,10 @@ class CoverageMonitor:
         if plastic and (potentiating or depressing):
             kind = "potentiation" if potentiating else "depression"
             moved = stdp.moved.value.to_signed()
-            if moved > stdp.max_ext.value.to_signed():
+            w_max, w_min = stdp.max_ext.value.to_signed(), stdp.min_ext.value.to_signed()
+            if moved > w_max:
                 self.hit(f"weight clip: {kind} stopped at W_MAX")
-            if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
+            if min(moved, w_max) < w_min:   # clipped to W_MAX first, then to W_MIN
                 self.hit(f"weight clip: {kind} stopped at W_MIN")
         n_active = dut.n_active_q.value.to_unsigned()
         if state == S_DLV_LOAD and dut.event_q.value.to_unsigned() > 0:
