@@ -356,7 +356,7 @@ module core #(
 
   // ---- the pipeline: which item is in which stage ----------------------------------------
   // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
-  //   stage 1  RAM read; stdp_update's operands are selected
+  //   stage 1  RAM read; the traces' jumps and stdp_update's operands are selected
   //   stage 2  RAM output register; STDP and trace datapaths start here
   //   stage 3  the neuron's profile, from the profile RAMs; lif_neuron_update starts;
   //            new traces (trace_update LATENCY 1) -> trace write-back registers
@@ -401,7 +401,8 @@ module core #(
   end
 
   wire potent_s1  = valid_s1_q & (kind_s1_q == K_POTENT);
-  wire deliver_s2 = valid_s2_q & (kind_s2_q == K_DELIVER);
+  wire deliver_s1 = valid_s1_q & (kind_s1_q == K_DELIVER);
+  wire neuron_s1  = valid_s1_q & (kind_s1_q == K_NEURON);
   wire decay_s2   = valid_s2_q & (kind_s2_q == K_DECAY);
   wire neuron_s3  = valid_s3_q & (kind_s3_q == K_NEURON);
   wire decay_s3   = valid_s3_q & (kind_s3_q == K_DECAY);
@@ -424,6 +425,29 @@ module core #(
   reg                potent_s2_q;                   // potentiation (else depression)
   reg [15:0]         stdp_trace_s2_q;               // pre trace to potentiate, post trace to depress
   reg [15:0]         stdp_amplitude_s2_q;
+  // The traces' jumps (trace_update's jump_i: +1.0, saturating) are computed here, a stage
+  // before their decays: the adder and the saturation in front of trace_update's
+  // multiplier were the slowest path of the ECP5 build.  Each trace is registered both as
+  // read and jumped, with the item's jump flag; the flag selects between the two registers
+  // in front of the multiplier.  Every synapse of a delivered row reads its source's pre
+  // trace, which jumps (the row's first writes it back); a neuron's post trace takes last
+  // step's spike (ctl bit 11) now that (a) has used it.  The bus reads the traces as read.
+  reg [15:0]         post_jumped_s2_q, pre_jumped_s2_q;   // min(trace + 1.0, 65535)
+  reg                post_jump_s2_q, pre_jump_s2_q;
+  // The jump is written as logic, not as an add: 1.0 is bit 12, so it increments the top
+  // nibble, and a carry out of it saturates the trace at 65535 (no carry chain after the RAM)
+  function [15:0] trace_jumped;                     // min(trace + 4096, 65535)
+    input [15:0] trace;
+    reg          full;                              // trace >= 61440: the jump saturates
+    begin
+      full         = &trace[15:12];
+      trace_jumped = {trace[15] ^ (&trace[14:12]) | full,
+                      trace[14] ^ (&trace[13:12]) | full,
+                      trace[13] ^ trace[12] | full,
+                      ~trace[12] | full,
+                      trace[11:0] | {12{full}}};
+    end
+  endfunction
 
   always @(posedge clk_i) begin
     v_s2_q          <= v_rdata;
@@ -432,6 +456,10 @@ module core #(
     ctl_s2_q        <= ctl_rdata;
     post_trace_s2_q <= post_trace_rdata;
     pre_trace_s2_q  <= pre_trace_rdata;
+    post_jumped_s2_q <= trace_jumped(post_trace_rdata);
+    pre_jumped_s2_q  <= trace_jumped(pre_trace_rdata);
+    post_jump_s2_q   <= neuron_s1 & ctl_rdata[11];
+    pre_jump_s2_q    <= deliver_s1;
     delay_s2_q      <= delay_rdata;
     weight_banks_s2_q <= weight_bank_rdata;
     weight_bank_s2_q  <= weight_bank;
@@ -527,19 +555,20 @@ module core #(
   end
 
   // ---- traces: stage 2 -> stage 3, written at stage 4 ----------------------------------------
-  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
+  // the jumps are made a stage early (see "stage 2"): the units get the jumped or the read
+  // trace and only decay it.  The post trace takes last step's spike and decays, every step
   wire [15:0] post_trace_next;
   trace_update u_post_trace_update (
     .clk_i(clk_i),
-    .trace_i(post_trace_s2_q), .jump_i(ctl_s2_q[11]), .decay_en_i(1'b1),
-    .retention_i(post_decay_q), .trace_o(post_trace_next));
+    .trace_i(post_jump_s2_q ? post_jumped_s2_q : post_trace_s2_q), .jump_i(1'b0),
+    .decay_en_i(1'b1), .retention_i(post_decay_q), .trace_o(post_trace_next));
 
   // the pre trace jumps when an event is delivered and decays in sweep (c)
   wire [15:0] pre_trace_next;
   trace_update u_pre_trace_update (
     .clk_i(clk_i),
-    .trace_i(pre_trace_s2_q), .jump_i(deliver_s2), .decay_en_i(decay_s2),
-    .retention_i(pre_decay_q), .trace_o(pre_trace_next));
+    .trace_i(pre_jump_s2_q ? pre_jumped_s2_q : pre_trace_s2_q), .jump_i(1'b0),
+    .decay_en_i(decay_s2), .retention_i(pre_decay_q), .trace_o(pre_trace_next));
 
   // ---- trace write-back registers (stage 3 -> 4) ------------------------------------------
   reg             post_wb_q, pre_wb_q;
