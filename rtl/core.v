@@ -271,65 +271,6 @@ module core #(
     .bank_o(weight_bank), .rdata_o(weight_rdata),
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
 
-  // the 8 parameter profiles: one small RAM per field (a bus write sets one field of one
-  // profile); read with the profile of the neuron whose control word the RAM gives now.
-  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
-  // profile says whether it was written since, and a field not written reads 0
-  wire [2:0]  profile_raddr = idle ? field_profile : ctl_rdata[10:8];
-  wire [15:0] prof_v_decay_word, prof_exc_decay_word, prof_inh_decay_word;
-  wire [15:0] prof_exc_gain_word, prof_inh_gain_word;
-  wire [23:0] prof_bias_word, prof_v_thresh_word, prof_v_reset_word;
-  wire [7:0]  prof_refrac_word;
-  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
-  reg  [8:0]     prof_read_written_q;             // the fields of the profile read last clock
-  integer        field;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      prof_written_q      <= {9*8{1'b0}};
-      prof_read_written_q <= 9'd0;
-    end else begin
-      if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
-      for (field = 0; field < 9; field = field + 1)
-        prof_read_written_q[field] <= prof_written_q[field*8 + {29'd0, profile_raddr}];
-    end
-  end
-  wire [15:0] prof_v_decay   = prof_v_decay_word & {16{prof_read_written_q[F_V_DECAY]}};
-  wire [15:0] prof_exc_decay = prof_exc_decay_word & {16{prof_read_written_q[F_EXC_DECAY]}};
-  wire [15:0] prof_inh_decay = prof_inh_decay_word & {16{prof_read_written_q[F_INH_DECAY]}};
-  wire [15:0] prof_exc_gain  = prof_exc_gain_word & {16{prof_read_written_q[F_EXC_GAIN]}};
-  wire [15:0] prof_inh_gain  = prof_inh_gain_word & {16{prof_read_written_q[F_INH_GAIN]}};
-  wire [23:0] prof_bias      = prof_bias_word & {24{prof_read_written_q[F_BIAS]}};
-  wire [23:0] prof_v_thresh  = prof_v_thresh_word & {24{prof_read_written_q[F_V_THRESH]}};
-  wire [23:0] prof_v_reset   = prof_v_reset_word & {24{prof_read_written_q[F_V_RESET]}};
-  wire [7:0]  prof_refrac_steps = prof_refrac_word & {8{prof_read_written_q[F_REFRAC]}};
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_v_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay_word),
-    .we_i(field_write & (field_sel == F_V_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay_word),
-    .we_i(field_write & (field_sel == F_EXC_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay_word),
-    .we_i(field_write & (field_sel == F_INH_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain_word),
-    .we_i(field_write & (field_sel == F_EXC_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain_word),
-    .we_i(field_write & (field_sel == F_INH_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_bias_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias_word),
-    .we_i(field_write & (field_sel == F_BIAS)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_thresh_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh_word),
-    .we_i(field_write & (field_sel == F_V_THRESH)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_reset_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset_word),
-    .we_i(field_write & (field_sel == F_V_RESET)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
-  ram_1r1w #(.WIDTH(8), .ADDR_W(3)) u_prof_refrac_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_word),
-    .we_i(field_write & (field_sel == F_REFRAC)), .waddr_i(field_profile), .wdata_i(bus_wdata[7:0]));
-
   // ---- sweeps ------------------------------------------------------------------------
   wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
   wire [SRC_W:0] n_inputs_ext  = {{(SRC_W-IN_W){1'b0}}, n_inputs_q};
@@ -357,8 +298,9 @@ module core #(
   // ---- the pipeline: which item is in which stage ----------------------------------------
   // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
   //   stage 1  RAM read; the traces' jumps and stdp_update's operands are selected
-  //   stage 2  RAM output register; STDP and trace datapaths start here
-  //   stage 3  the neuron's profile, from the profile RAMs; lif_neuron_update starts;
+  //   stage 2  RAM output register; STDP and trace datapaths start here; the profile
+  //            memories are read with the registered control word's profile
+  //   stage 3  the neuron's profile in registers; lif_neuron_update starts;
   //            new traces (trace_update LATENCY 1) -> trace write-back registers
   //   stage 4  traces written
   //   stage 4  STDP result (stdp_update LATENCY 2); syn_deliver -> write-back register
@@ -470,7 +412,57 @@ module core #(
 
   wire [WORD_W-1:0] weight_s2 = weight_banks_s2_q[weight_bank_s2_q*WORD_W +: WORD_W];
 
-  // ---- stage 3: the neuron's state words and its profile (from the profile RAMs) ------------
+  // ---- the 8 parameter profiles ---------------------------------------------------------
+  // One small memory per field (a bus write sets one field of one profile), read with the
+  // profile of the neuron in stage 2, out of its registered control word: the profile
+  // index comes out of a block RAM 5.83 ns into the ECP5 clock, too late to address a
+  // memory and select flags before a register in the same clock.  The memories are read
+  // combinationally (distributed RAM), so the word still reaches the stage-3 registers
+  // in the same clock, and the neuron still gets its profile at stage 3.
+  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
+  // profile says whether it was written since, and a field not written reads 0 (the
+  // flag masks the word before the stage-3 register, not after it).
+  // While idle the bus address reads them (the stage-3 registers give its read data).
+  wire [2:0]  profile_raddr = idle ? field_profile : ctl_s2_q[10:8];
+  reg  [15:0] prof_v_decay_mem_q [0:7];
+  reg  [15:0] prof_exc_decay_mem_q [0:7];
+  reg  [15:0] prof_inh_decay_mem_q [0:7];
+  reg  [15:0] prof_exc_gain_mem_q [0:7];
+  reg  [15:0] prof_inh_gain_mem_q [0:7];
+  reg  [23:0] prof_bias_mem_q [0:7];
+  reg  [23:0] prof_v_thresh_mem_q [0:7];
+  reg  [23:0] prof_v_reset_mem_q [0:7];
+  reg  [7:0]  prof_refrac_mem_q [0:7];
+  always @(posedge clk_i) begin
+    if (field_write) begin
+      case (field_sel)
+        F_V_DECAY:   prof_v_decay_mem_q[field_profile]   <= bus_wdata[15:0];
+        F_EXC_DECAY: prof_exc_decay_mem_q[field_profile] <= bus_wdata[15:0];
+        F_INH_DECAY: prof_inh_decay_mem_q[field_profile] <= bus_wdata[15:0];
+        F_EXC_GAIN:  prof_exc_gain_mem_q[field_profile]  <= bus_wdata[15:0];
+        F_INH_GAIN:  prof_inh_gain_mem_q[field_profile]  <= bus_wdata[15:0];
+        F_BIAS:      prof_bias_mem_q[field_profile]      <= bus_wdata[23:0];
+        F_V_THRESH:  prof_v_thresh_mem_q[field_profile]  <= bus_wdata[23:0];
+        F_V_RESET:   prof_v_reset_mem_q[field_profile]   <= bus_wdata[23:0];
+        F_REFRAC:    prof_refrac_mem_q[field_profile]    <= bus_wdata[7:0];
+        default: ;
+      endcase
+    end
+  end
+
+  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
+  reg  [8:0]     prof_read_written;               // the fields of profile_raddr
+  integer        field;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) prof_written_q <= {9*8{1'b0}};
+    else if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
+  end
+  always @* begin
+    for (field = 0; field < 9; field = field + 1)
+      prof_read_written[field] = prof_written_q[field*8 + {29'd0, profile_raddr}];
+  end
+
+  // ---- stage 3: the neuron's state words and its profile ----------------------------------
   reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
   reg [CTL_W-2:0]    ctl_s3_q;                      // {profile, refrac}: the spike flag went to the post trace
   reg [SLOT_W-1:0]   delay_s3_q;
@@ -486,16 +478,15 @@ module core #(
     ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
     delay_s3_q        <= delay_s2_q;
     weight_s3_q       <= weight_s2;
-    // the profile RAMs were read with the control word's profile at stage 1
-    v_decay_s3_q      <= prof_v_decay;
-    exc_decay_s3_q    <= prof_exc_decay;
-    inh_decay_s3_q    <= prof_inh_decay;
-    exc_gain_s3_q     <= prof_exc_gain;
-    inh_gain_s3_q     <= prof_inh_gain;
-    bias_s3_q         <= prof_bias;
-    v_thresh_s3_q     <= prof_v_thresh;
-    v_reset_s3_q      <= prof_v_reset;
-    refrac_steps_s3_q <= prof_refrac_steps;
+    v_decay_s3_q      <= prof_v_decay_mem_q[profile_raddr] & {16{prof_read_written[F_V_DECAY]}};
+    exc_decay_s3_q    <= prof_exc_decay_mem_q[profile_raddr] & {16{prof_read_written[F_EXC_DECAY]}};
+    inh_decay_s3_q    <= prof_inh_decay_mem_q[profile_raddr] & {16{prof_read_written[F_INH_DECAY]}};
+    exc_gain_s3_q     <= prof_exc_gain_mem_q[profile_raddr] & {16{prof_read_written[F_EXC_GAIN]}};
+    inh_gain_s3_q     <= prof_inh_gain_mem_q[profile_raddr] & {16{prof_read_written[F_INH_GAIN]}};
+    bias_s3_q         <= prof_bias_mem_q[profile_raddr] & {24{prof_read_written[F_BIAS]}};
+    v_thresh_s3_q     <= prof_v_thresh_mem_q[profile_raddr] & {24{prof_read_written[F_V_THRESH]}};
+    v_reset_s3_q      <= prof_v_reset_mem_q[profile_raddr] & {24{prof_read_written[F_V_RESET]}};
+    refrac_steps_s3_q <= prof_refrac_mem_q[profile_raddr] & {8{prof_read_written[F_REFRAC]}};
   end
 
   // ---- stages 2..4: STDP and delivery ------------------------------------------------------
@@ -838,13 +829,15 @@ module core #(
     end
   end
 
-  // ---- bus read: control registers are latched; RAM words (profiles included) come out
-  //      of the RAMs (BUS_REGISTERED: out of the stage-2/3 registers that copy the RAM
-  //      outputs, one clock later, so that no RAM drives the bus master's logic)
+  // ---- bus read: control registers are latched; RAM words come out of the RAMs, profile
+  //      words out of the stage-3 registers (BUS_REGISTERED: out of the stage-2 registers
+  //      that copy the RAM outputs and a copy of the profile word, one clock later, so
+  //      that no RAM drives the bus master's logic)
   reg [3:0]  read_region_q, read_region_late_q;
-  reg [3:0]  read_field_q, read_field_late_q;
+  reg [3:0]  read_field_q;
   reg [31:0] read_word_q, read_word_late_q;
   reg [31:0] read_word_d;
+  reg [31:0] rd_profile_d, rd_profile_late_q;
 
   always @* begin
     read_word_d = 32'd0;
@@ -877,23 +870,22 @@ module core #(
       read_region_q      <= 4'd0;
       read_region_late_q <= 4'd0;
       read_field_q       <= 4'd0;
-      read_field_late_q  <= 4'd0;
       read_word_q        <= 32'd0;
       read_word_late_q   <= 32'd0;
+      rd_profile_late_q  <= 32'd0;
     end else begin
       read_region_q      <= bus_region;
       read_region_late_q <= read_region_q;
       read_field_q       <= field_sel;
-      read_field_late_q  <= read_field_q;
       read_word_q        <= read_word_d;
       read_word_late_q   <= read_word_q;
+      rd_profile_late_q  <= rd_profile_d;
     end
   end
 
   // the words the read data is selected from: the RAM outputs, or their registered copies
   wire        late          = (BUS_REGISTERED != 0);
   wire [3:0]  rd_region     = late ? read_region_late_q : read_region_q;
-  wire [3:0]  rd_field      = late ? read_field_late_q : read_field_q;
   wire [31:0] rd_word       = late ? read_word_late_q : read_word_q;
   wire [23:0] rd_v          = late ? v_s2_q : v_rdata;
   wire [23:0] rd_i_exc      = late ? i_exc_s2_q : i_exc_rdata;
@@ -903,22 +895,24 @@ module core #(
   wire [15:0] rd_pre_trace  = late ? pre_trace_s2_q : pre_trace_rdata;
   wire [SLOT_W-1:0] rd_delay = late ? delay_s2_q : delay_rdata;
   wire [WORD_W-1:0] rd_weight = late ? weight_s2 : weight_rdata;
-  reg  [31:0] rd_profile;
 
+  // a profile word is in the stage-3 registers the clock after its address, like a RAM's
+  // read data; BUS_REGISTERED takes it one clock later from a copy
   always @* begin
-    case (rd_field)
-      F_V_DECAY:   rd_profile = {16'd0, late ? v_decay_s3_q : prof_v_decay};
-      F_EXC_DECAY: rd_profile = {16'd0, late ? exc_decay_s3_q : prof_exc_decay};
-      F_INH_DECAY: rd_profile = {16'd0, late ? inh_decay_s3_q : prof_inh_decay};
-      F_EXC_GAIN:  rd_profile = {16'd0, late ? exc_gain_s3_q : prof_exc_gain};
-      F_INH_GAIN:  rd_profile = {16'd0, late ? inh_gain_s3_q : prof_inh_gain};
-      F_BIAS:      rd_profile = {8'd0, late ? bias_s3_q : prof_bias};
-      F_V_THRESH:  rd_profile = {8'd0, late ? v_thresh_s3_q : prof_v_thresh};
-      F_V_RESET:   rd_profile = {8'd0, late ? v_reset_s3_q : prof_v_reset};
-      F_REFRAC:    rd_profile = {24'd0, late ? refrac_steps_s3_q : prof_refrac_steps};
-      default:     rd_profile = 32'd0;
+    case (read_field_q)
+      F_V_DECAY:   rd_profile_d = {16'd0, v_decay_s3_q};
+      F_EXC_DECAY: rd_profile_d = {16'd0, exc_decay_s3_q};
+      F_INH_DECAY: rd_profile_d = {16'd0, inh_decay_s3_q};
+      F_EXC_GAIN:  rd_profile_d = {16'd0, exc_gain_s3_q};
+      F_INH_GAIN:  rd_profile_d = {16'd0, inh_gain_s3_q};
+      F_BIAS:      rd_profile_d = {8'd0, bias_s3_q};
+      F_V_THRESH:  rd_profile_d = {8'd0, v_thresh_s3_q};
+      F_V_RESET:   rd_profile_d = {8'd0, v_reset_s3_q};
+      F_REFRAC:    rd_profile_d = {24'd0, refrac_steps_s3_q};
+      default:     rd_profile_d = 32'd0;
     endcase
   end
+  wire [31:0] rd_profile    = late ? rd_profile_late_q : rd_profile_d;
 
   always @* begin
     case (rd_region)
