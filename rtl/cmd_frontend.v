@@ -516,6 +516,20 @@ module cmd_frontend #(
     .clk_i(clk_i), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
     .we_i(commit), .waddr_i(log_head_q[LOG_W-1:0]), .wdata_i({late_step_q, cycles_u24}));
 
+  // the two RAMs' read data, registered: S_READ holds index_q for BUS_READ_CLOCKS (3) clocks,
+  // so the copy of the clock before S_READ_D is the word at index_q too, and the reply's
+  // select in S_READ_D starts from a register instead of a block RAM's output (ECP5: ~6 ns)
+  reg  [31:0]      spike_step_q;
+  reg  [NEU_W-1:0] spike_neuron_q;
+  reg              log_late_q;
+  reg  [23:0]      log_cycles_q;
+  always @(posedge clk_i) begin
+    spike_step_q   <= spike_step;
+    spike_neuron_q <= spike_neuron;
+    log_late_q     <= log_late;
+    log_cycles_q   <= log_cycles;
+  end
+
   wire            fifo_write = (state_q == S_ITEM) & (pass_q == P_WRITE) & (cmd_q == C_LOAD_INPUTS)
                                & (gathered_q == item_in) & (items_q != 9'd0);
   wire [31:0]     input_step;
@@ -707,12 +721,20 @@ module cmd_frontend #(
     .we_i(outcome_we), .waddr_i(seq_q),
     .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
   // The RAM is read with the decoder's SEQ, which holds until the next frame (not decoded
-  // before S_IDLE): the word is out in S_VALIDATE and the answer is registered there, so
-  // that the RAM's output (ECP5: ~6 ns) stays off S_CHECK's path.
+  // before S_IDLE) and is out from the frame's SEQ byte on, clocks before its verdict (LEN
+  // and the two CRC bytes follow it; nothing writes the RAM from S_DONE on): the word is
+  // registered every clock (outcome_q: the RAM's output, ECP5 ~6 ns, feeds nothing but a
+  // register), compared in S_VALIDATE and the answer registered there, off S_CHECK's path.
+  reg  [15:0] outcome_crc_q;
+  reg  [7:0]  outcome_q;
+  always @(posedge clk_i) begin
+    outcome_crc_q <= outcome_crc;
+    outcome_q     <= outcome;
+  end
   reg  [7:0]  replay_code_q;              // a duplicate's answer: E_NONE (ACK), a NACK code, NOT_SYNCED
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)                    replay_code_q <= E_NONE;
-    else if (state_q == S_VALIDATE) replay_code_q <= (outcome_crc != crc_q) ? E_NOT_SYNCED : outcome;
+    else if (state_q == S_VALIDATE) replay_code_q <= (outcome_crc_q != crc_q) ? E_NOT_SYNCED : outcome_q;
   end
 
   // ---- command FSM ------------------------------------------------------------------------------
@@ -924,8 +946,8 @@ module cmd_frontend #(
         case (cmd_q)
           C_IDENTIFY:      out_d = {16'd0, identity[index_q[2:0]*32 +: 32]};
           C_READ_COUNTERS: out_d = {16'd0, counters_q[index_q[4:0]*32 +: 32]};
-          C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron, spike_step};
-          C_READ_LOG:      out_d = {16'd0, log_late, 7'd0, log_cycles};
+          C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron_q, spike_step_q};
+          C_READ_LOG:      out_d = {16'd0, log_late_q, 7'd0, log_cycles_q};
           default:         out_d = {16'd0, bus_rdata_i};
         endcase
         out_n_d    = item_out;

@@ -271,65 +271,6 @@ module core #(
     .bank_o(weight_bank), .rdata_o(weight_rdata),
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
 
-  // the 8 parameter profiles: one small RAM per field (a bus write sets one field of one
-  // profile); read with the profile of the neuron whose control word the RAM gives now.
-  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
-  // profile says whether it was written since, and a field not written reads 0
-  wire [2:0]  profile_raddr = idle ? field_profile : ctl_rdata[10:8];
-  wire [15:0] prof_v_decay_word, prof_exc_decay_word, prof_inh_decay_word;
-  wire [15:0] prof_exc_gain_word, prof_inh_gain_word;
-  wire [23:0] prof_bias_word, prof_v_thresh_word, prof_v_reset_word;
-  wire [7:0]  prof_refrac_word;
-  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
-  reg  [8:0]     prof_read_written_q;             // the fields of the profile read last clock
-  integer        field;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      prof_written_q      <= {9*8{1'b0}};
-      prof_read_written_q <= 9'd0;
-    end else begin
-      if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
-      for (field = 0; field < 9; field = field + 1)
-        prof_read_written_q[field] <= prof_written_q[field*8 + {29'd0, profile_raddr}];
-    end
-  end
-  wire [15:0] prof_v_decay   = prof_v_decay_word & {16{prof_read_written_q[F_V_DECAY]}};
-  wire [15:0] prof_exc_decay = prof_exc_decay_word & {16{prof_read_written_q[F_EXC_DECAY]}};
-  wire [15:0] prof_inh_decay = prof_inh_decay_word & {16{prof_read_written_q[F_INH_DECAY]}};
-  wire [15:0] prof_exc_gain  = prof_exc_gain_word & {16{prof_read_written_q[F_EXC_GAIN]}};
-  wire [15:0] prof_inh_gain  = prof_inh_gain_word & {16{prof_read_written_q[F_INH_GAIN]}};
-  wire [23:0] prof_bias      = prof_bias_word & {24{prof_read_written_q[F_BIAS]}};
-  wire [23:0] prof_v_thresh  = prof_v_thresh_word & {24{prof_read_written_q[F_V_THRESH]}};
-  wire [23:0] prof_v_reset   = prof_v_reset_word & {24{prof_read_written_q[F_V_RESET]}};
-  wire [7:0]  prof_refrac_steps = prof_refrac_word & {8{prof_read_written_q[F_REFRAC]}};
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_v_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay_word),
-    .we_i(field_write & (field_sel == F_V_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay_word),
-    .we_i(field_write & (field_sel == F_EXC_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay_word),
-    .we_i(field_write & (field_sel == F_INH_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain_word),
-    .we_i(field_write & (field_sel == F_EXC_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain_word),
-    .we_i(field_write & (field_sel == F_INH_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_bias_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias_word),
-    .we_i(field_write & (field_sel == F_BIAS)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_thresh_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh_word),
-    .we_i(field_write & (field_sel == F_V_THRESH)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
-  ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_reset_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset_word),
-    .we_i(field_write & (field_sel == F_V_RESET)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
-  ram_1r1w #(.WIDTH(8), .ADDR_W(3)) u_prof_refrac_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_word),
-    .we_i(field_write & (field_sel == F_REFRAC)), .waddr_i(field_profile), .wdata_i(bus_wdata[7:0]));
-
   // ---- sweeps ------------------------------------------------------------------------
   wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
   wire [SRC_W:0] n_inputs_ext  = {{(SRC_W-IN_W){1'b0}}, n_inputs_q};
@@ -356,15 +297,17 @@ module core #(
 
   // ---- the pipeline: which item is in which stage ----------------------------------------
   // stage 0 issues sweep_q's addresses; an item is in stage k k clocks later.
-  //   stage 1  RAM read
-  //   stage 2  RAM output register; STDP and trace datapaths start here
-  //   stage 3  the neuron's profile, from the profile RAMs; lif_neuron_update starts;
+  //   stage 1  RAM read; the traces' jumps and stdp_update's operands are selected
+  //   stage 2  RAM output register; STDP and trace datapaths start here; the profile
+  //            memories are read with the registered control word's profile
+  //   stage 3  the neuron's profile in registers; lif_neuron_update starts;
   //            new traces (trace_update LATENCY 1) -> trace write-back registers
   //   stage 4  traces written
   //   stage 4  STDP result (stdp_update LATENCY 2); syn_deliver -> write-back register
   //   stage 5  weights and delivered currents written
   //   stage 6  neuron result (lif_neuron_update LATENCY 3) -> write-back register
-  //   stage 7  neuron words written, spike pushed into the ring and the spike list
+  //   stage 7  neuron words written, spike pushed into the ring (its slot added up at
+  //            stage 6) and the spike list
   wire       issue = (state_q == S_DLV_ROW) | (state_q == S_NEU) | (state_q == S_XDEC)
                    | (state_q == S_POT_COL);
   reg  [1:0] issue_kind;
@@ -399,9 +342,10 @@ module core #(
           index_s5_q};
   end
 
-  wire deliver_s2 = valid_s2_q & (kind_s2_q == K_DELIVER);
+  wire potent_s1  = valid_s1_q & (kind_s1_q == K_POTENT);
+  wire deliver_s1 = valid_s1_q & (kind_s1_q == K_DELIVER);
+  wire neuron_s1  = valid_s1_q & (kind_s1_q == K_NEURON);
   wire decay_s2   = valid_s2_q & (kind_s2_q == K_DECAY);
-  wire potent_s2  = valid_s2_q & (kind_s2_q == K_POTENT);
   wire neuron_s3  = valid_s3_q & (kind_s3_q == K_NEURON);
   wire decay_s3   = valid_s3_q & (kind_s3_q == K_DECAY);
   // the pre trace of a delivered event's source jumps with the row's first synapse
@@ -417,6 +361,35 @@ module core #(
   reg [SLOT_W-1:0]   delay_s2_q;
   reg [WEIGHT_BANKS*WORD_W-1:0] weight_banks_s2_q;   // every bank's word; the bank select follows
   reg [WEIGHT_BANK_SEL_W-1:0]   weight_bank_s2_q;
+  // stdp_update's operands, selected here for the item in stage 1: its multiplier
+  // then starts from registers (a select by the stage-2 kind in front of it made
+  // one of the longest paths on the ECP5)
+  reg                potent_s2_q;                   // potentiation (else depression)
+  reg [15:0]         stdp_trace_s2_q;               // pre trace to potentiate, post trace to depress
+  reg [15:0]         stdp_amplitude_s2_q;
+  // The traces' jumps (trace_update's jump_i: +1.0, saturating) are computed here, a stage
+  // before their decays: the adder and the saturation in front of trace_update's
+  // multiplier were the slowest path of the ECP5 build.  Each trace is registered both as
+  // read and jumped, with the item's jump flag; the flag selects between the two registers
+  // in front of the multiplier.  Every synapse of a delivered row reads its source's pre
+  // trace, which jumps (the row's first writes it back); a neuron's post trace takes last
+  // step's spike (ctl bit 11) now that (a) has used it.  The bus reads the traces as read.
+  reg [15:0]         post_jumped_s2_q, pre_jumped_s2_q;   // min(trace + 1.0, 65535)
+  reg                post_jump_s2_q, pre_jump_s2_q;
+  // The jump is written as logic, not as an add: 1.0 is bit 12, so it increments the top
+  // nibble, and a carry out of it saturates the trace at 65535 (no carry chain after the RAM)
+  function [15:0] trace_jumped;                     // min(trace + 4096, 65535)
+    input [15:0] trace;
+    reg          full;                              // trace >= 61440: the jump saturates
+    begin
+      full         = &trace[15:12];
+      trace_jumped = {trace[15] ^ (&trace[14:12]) | full,
+                      trace[14] ^ (&trace[13:12]) | full,
+                      trace[13] ^ trace[12] | full,
+                      ~trace[12] | full,
+                      trace[11:0] | {12{full}}};
+    end
+  endfunction
 
   always @(posedge clk_i) begin
     v_s2_q          <= v_rdata;
@@ -425,14 +398,71 @@ module core #(
     ctl_s2_q        <= ctl_rdata;
     post_trace_s2_q <= post_trace_rdata;
     pre_trace_s2_q  <= pre_trace_rdata;
+    post_jumped_s2_q <= trace_jumped(post_trace_rdata);
+    pre_jumped_s2_q  <= trace_jumped(pre_trace_rdata);
+    post_jump_s2_q   <= neuron_s1 & ctl_rdata[11];
+    pre_jump_s2_q    <= deliver_s1;
     delay_s2_q      <= delay_rdata;
     weight_banks_s2_q <= weight_bank_rdata;
     weight_bank_s2_q  <= weight_bank;
+    potent_s2_q       <= potent_s1;
+    stdp_trace_s2_q   <= potent_s1 ? pre_trace_rdata : post_trace_rdata;
+    stdp_amplitude_s2_q <= potent_s1 ? a_plus_q : a_minus_q;
   end
 
   wire [WORD_W-1:0] weight_s2 = weight_banks_s2_q[weight_bank_s2_q*WORD_W +: WORD_W];
 
-  // ---- stage 3: the neuron's state words and its profile (from the profile RAMs) ------------
+  // ---- the 8 parameter profiles ---------------------------------------------------------
+  // One small memory per field (a bus write sets one field of one profile), read with the
+  // profile of the neuron in stage 2, out of its registered control word: the profile
+  // index comes out of a block RAM 5.83 ns into the ECP5 clock, too late to address a
+  // memory and select flags before a register in the same clock.  The memories are read
+  // combinationally (distributed RAM), so the word still reaches the stage-3 registers
+  // in the same clock, and the neuron still gets its profile at stage 3.
+  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
+  // profile says whether it was written since, and a field not written reads 0 (the
+  // flag masks the word before the stage-3 register, not after it).
+  // While idle the bus address reads them (the stage-3 registers give its read data).
+  wire [2:0]  profile_raddr = idle ? field_profile : ctl_s2_q[10:8];
+  reg  [15:0] prof_v_decay_mem_q [0:7];
+  reg  [15:0] prof_exc_decay_mem_q [0:7];
+  reg  [15:0] prof_inh_decay_mem_q [0:7];
+  reg  [15:0] prof_exc_gain_mem_q [0:7];
+  reg  [15:0] prof_inh_gain_mem_q [0:7];
+  reg  [23:0] prof_bias_mem_q [0:7];
+  reg  [23:0] prof_v_thresh_mem_q [0:7];
+  reg  [23:0] prof_v_reset_mem_q [0:7];
+  reg  [7:0]  prof_refrac_mem_q [0:7];
+  always @(posedge clk_i) begin
+    if (field_write) begin
+      case (field_sel)
+        F_V_DECAY:   prof_v_decay_mem_q[field_profile]   <= bus_wdata[15:0];
+        F_EXC_DECAY: prof_exc_decay_mem_q[field_profile] <= bus_wdata[15:0];
+        F_INH_DECAY: prof_inh_decay_mem_q[field_profile] <= bus_wdata[15:0];
+        F_EXC_GAIN:  prof_exc_gain_mem_q[field_profile]  <= bus_wdata[15:0];
+        F_INH_GAIN:  prof_inh_gain_mem_q[field_profile]  <= bus_wdata[15:0];
+        F_BIAS:      prof_bias_mem_q[field_profile]      <= bus_wdata[23:0];
+        F_V_THRESH:  prof_v_thresh_mem_q[field_profile]  <= bus_wdata[23:0];
+        F_V_RESET:   prof_v_reset_mem_q[field_profile]   <= bus_wdata[23:0];
+        F_REFRAC:    prof_refrac_mem_q[field_profile]    <= bus_wdata[7:0];
+        default: ;
+      endcase
+    end
+  end
+
+  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
+  reg  [8:0]     prof_read_written;               // the fields of profile_raddr
+  integer        field;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) prof_written_q <= {9*8{1'b0}};
+    else if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
+  end
+  always @* begin
+    for (field = 0; field < 9; field = field + 1)
+      prof_read_written[field] = prof_written_q[field*8 + {29'd0, profile_raddr}];
+  end
+
+  // ---- stage 3: the neuron's state words and its profile ----------------------------------
   reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
   reg [CTL_W-2:0]    ctl_s3_q;                      // {profile, refrac}: the spike flag went to the post trace
   reg [SLOT_W-1:0]   delay_s3_q;
@@ -448,16 +478,15 @@ module core #(
     ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
     delay_s3_q        <= delay_s2_q;
     weight_s3_q       <= weight_s2;
-    // the profile RAMs were read with the control word's profile at stage 1
-    v_decay_s3_q      <= prof_v_decay;
-    exc_decay_s3_q    <= prof_exc_decay;
-    inh_decay_s3_q    <= prof_inh_decay;
-    exc_gain_s3_q     <= prof_exc_gain;
-    inh_gain_s3_q     <= prof_inh_gain;
-    bias_s3_q         <= prof_bias;
-    v_thresh_s3_q     <= prof_v_thresh;
-    v_reset_s3_q      <= prof_v_reset;
-    refrac_steps_s3_q <= prof_refrac_steps;
+    v_decay_s3_q      <= prof_v_decay_mem_q[profile_raddr] & {16{prof_read_written[F_V_DECAY]}};
+    exc_decay_s3_q    <= prof_exc_decay_mem_q[profile_raddr] & {16{prof_read_written[F_EXC_DECAY]}};
+    inh_decay_s3_q    <= prof_inh_decay_mem_q[profile_raddr] & {16{prof_read_written[F_INH_DECAY]}};
+    exc_gain_s3_q     <= prof_exc_gain_mem_q[profile_raddr] & {16{prof_read_written[F_EXC_GAIN]}};
+    inh_gain_s3_q     <= prof_inh_gain_mem_q[profile_raddr] & {16{prof_read_written[F_INH_GAIN]}};
+    bias_s3_q         <= prof_bias_mem_q[profile_raddr] & {24{prof_read_written[F_BIAS]}};
+    v_thresh_s3_q     <= prof_v_thresh_mem_q[profile_raddr] & {24{prof_read_written[F_V_THRESH]}};
+    v_reset_s3_q      <= prof_v_reset_mem_q[profile_raddr] & {24{prof_read_written[F_V_RESET]}};
+    refrac_steps_s3_q <= prof_refrac_mem_q[profile_raddr] & {8{prof_read_written[F_REFRAC]}};
   end
 
   // ---- stages 2..4: STDP and delivery ------------------------------------------------------
@@ -467,9 +496,9 @@ module core #(
   stdp_update #(.WEIGHT_W(WEIGHT_W)) u_stdp_update (
     .clk_i(clk_i),
     .weight_i(weight_s2[WEIGHT_W-1:0]),
-    .trace_i(potent_s2 ? pre_trace_s2_q : post_trace_s2_q),
-    .amplitude_i(potent_s2 ? a_plus_q : a_minus_q),
-    .potentiate_i(potent_s2),
+    .trace_i(stdp_trace_s2_q),
+    .amplitude_i(stdp_amplitude_s2_q),
+    .potentiate_i(potent_s2_q),
     .w_min_i(w_min_q), .w_max_i(w_max_q),
     .weight_o(weight_stdp));
 
@@ -517,19 +546,20 @@ module core #(
   end
 
   // ---- traces: stage 2 -> stage 3, written at stage 4 ----------------------------------------
-  // the post trace takes last step's spike (ctl bit 11) now that (a) has used it
+  // the jumps are made a stage early (see "stage 2"): the units get the jumped or the read
+  // trace and only decay it.  The post trace takes last step's spike and decays, every step
   wire [15:0] post_trace_next;
   trace_update u_post_trace_update (
     .clk_i(clk_i),
-    .trace_i(post_trace_s2_q), .jump_i(ctl_s2_q[11]), .decay_en_i(1'b1),
-    .retention_i(post_decay_q), .trace_o(post_trace_next));
+    .trace_i(post_jump_s2_q ? post_jumped_s2_q : post_trace_s2_q), .jump_i(1'b0),
+    .decay_en_i(1'b1), .retention_i(post_decay_q), .trace_o(post_trace_next));
 
   // the pre trace jumps when an event is delivered and decays in sweep (c)
   wire [15:0] pre_trace_next;
   trace_update u_pre_trace_update (
     .clk_i(clk_i),
-    .trace_i(pre_trace_s2_q), .jump_i(deliver_s2), .decay_en_i(decay_s2),
-    .retention_i(pre_decay_q), .trace_o(pre_trace_next));
+    .trace_i(pre_jump_s2_q ? pre_jumped_s2_q : pre_trace_s2_q), .jump_i(1'b0),
+    .decay_en_i(decay_s2), .retention_i(pre_decay_q), .trace_o(pre_trace_next));
 
   // ---- trace write-back registers (stage 3 -> 4) ------------------------------------------
   reg             post_wb_q, pre_wb_q;
@@ -559,7 +589,9 @@ module core #(
   reg signed [23:0]       wb_v_q, wb_i_exc_q, wb_i_inh_q;
   reg [CTL_W-1:0]         wb_ctl_q;
   reg signed [WEIGHT_W-1:0] wb_weight_value_q;
-  reg [SLOT_W-1:0]        push_delay_q;
+  // the slot the spike goes into, added up here from the neuron's delay: the ring's
+  // slot select, full test and count update then start from a register
+  reg [SLOT_W-1:0]        push_slot_q;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -584,7 +616,7 @@ module core #(
     wb_i_inh_q        <= neuron_s6 ? i_inh_next : i_inh_delivered;
     wb_ctl_q          <= {spike, profile_s6_q, refrac_next};
     wb_weight_value_q <= weight_stdp;
-    push_delay_q      <= delay_s6_q;
+    push_slot_q       <= slot + 1'b1 + delay_s6_q;   // slot (step_q) is constant during sweep (b)
   end
 
   wire [NEU_W-1:0] push_neuron = wb_index_q[NEU_W-1:0];
@@ -630,7 +662,7 @@ module core #(
     // the ring takes injected channels while idle and fired neurons in sweep (b)
     // (an injection's slot is registered first: no path from the delay RAM into the ring)
     ring_push        = inject_push_q | push_q;
-    ring_push_slot   = inject_push_q ? inject_slot_q : slot + 1'b1 + push_delay_q;
+    ring_push_slot   = inject_push_q ? inject_slot_q : push_slot_q;
     ring_push_source = inject_push_q ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, inject_push_channel_q}
                                         : {1'b0, push_neuron};
     ring_clear       = (state_q == S_DLV_DRAIN) && drain_last && (event_q + 1'b1 == event_count_q);
@@ -797,13 +829,15 @@ module core #(
     end
   end
 
-  // ---- bus read: control registers are latched; RAM words (profiles included) come out
-  //      of the RAMs (BUS_REGISTERED: out of the stage-2/3 registers that copy the RAM
-  //      outputs, one clock later, so that no RAM drives the bus master's logic)
+  // ---- bus read: control registers are latched; RAM words come out of the RAMs, profile
+  //      words out of the stage-3 registers (BUS_REGISTERED: out of the stage-2 registers
+  //      that copy the RAM outputs and a copy of the profile word, one clock later, so
+  //      that no RAM drives the bus master's logic)
   reg [3:0]  read_region_q, read_region_late_q;
-  reg [3:0]  read_field_q, read_field_late_q;
+  reg [3:0]  read_field_q;
   reg [31:0] read_word_q, read_word_late_q;
   reg [31:0] read_word_d;
+  reg [31:0] rd_profile_d, rd_profile_late_q;
 
   always @* begin
     read_word_d = 32'd0;
@@ -836,23 +870,22 @@ module core #(
       read_region_q      <= 4'd0;
       read_region_late_q <= 4'd0;
       read_field_q       <= 4'd0;
-      read_field_late_q  <= 4'd0;
       read_word_q        <= 32'd0;
       read_word_late_q   <= 32'd0;
+      rd_profile_late_q  <= 32'd0;
     end else begin
       read_region_q      <= bus_region;
       read_region_late_q <= read_region_q;
       read_field_q       <= field_sel;
-      read_field_late_q  <= read_field_q;
       read_word_q        <= read_word_d;
       read_word_late_q   <= read_word_q;
+      rd_profile_late_q  <= rd_profile_d;
     end
   end
 
   // the words the read data is selected from: the RAM outputs, or their registered copies
   wire        late          = (BUS_REGISTERED != 0);
   wire [3:0]  rd_region     = late ? read_region_late_q : read_region_q;
-  wire [3:0]  rd_field      = late ? read_field_late_q : read_field_q;
   wire [31:0] rd_word       = late ? read_word_late_q : read_word_q;
   wire [23:0] rd_v          = late ? v_s2_q : v_rdata;
   wire [23:0] rd_i_exc      = late ? i_exc_s2_q : i_exc_rdata;
@@ -862,22 +895,24 @@ module core #(
   wire [15:0] rd_pre_trace  = late ? pre_trace_s2_q : pre_trace_rdata;
   wire [SLOT_W-1:0] rd_delay = late ? delay_s2_q : delay_rdata;
   wire [WORD_W-1:0] rd_weight = late ? weight_s2 : weight_rdata;
-  reg  [31:0] rd_profile;
 
+  // a profile word is in the stage-3 registers the clock after its address, like a RAM's
+  // read data; BUS_REGISTERED takes it one clock later from a copy
   always @* begin
-    case (rd_field)
-      F_V_DECAY:   rd_profile = {16'd0, late ? v_decay_s3_q : prof_v_decay};
-      F_EXC_DECAY: rd_profile = {16'd0, late ? exc_decay_s3_q : prof_exc_decay};
-      F_INH_DECAY: rd_profile = {16'd0, late ? inh_decay_s3_q : prof_inh_decay};
-      F_EXC_GAIN:  rd_profile = {16'd0, late ? exc_gain_s3_q : prof_exc_gain};
-      F_INH_GAIN:  rd_profile = {16'd0, late ? inh_gain_s3_q : prof_inh_gain};
-      F_BIAS:      rd_profile = {8'd0, late ? bias_s3_q : prof_bias};
-      F_V_THRESH:  rd_profile = {8'd0, late ? v_thresh_s3_q : prof_v_thresh};
-      F_V_RESET:   rd_profile = {8'd0, late ? v_reset_s3_q : prof_v_reset};
-      F_REFRAC:    rd_profile = {24'd0, late ? refrac_steps_s3_q : prof_refrac_steps};
-      default:     rd_profile = 32'd0;
+    case (read_field_q)
+      F_V_DECAY:   rd_profile_d = {16'd0, v_decay_s3_q};
+      F_EXC_DECAY: rd_profile_d = {16'd0, exc_decay_s3_q};
+      F_INH_DECAY: rd_profile_d = {16'd0, inh_decay_s3_q};
+      F_EXC_GAIN:  rd_profile_d = {16'd0, exc_gain_s3_q};
+      F_INH_GAIN:  rd_profile_d = {16'd0, inh_gain_s3_q};
+      F_BIAS:      rd_profile_d = {8'd0, bias_s3_q};
+      F_V_THRESH:  rd_profile_d = {8'd0, v_thresh_s3_q};
+      F_V_RESET:   rd_profile_d = {8'd0, v_reset_s3_q};
+      F_REFRAC:    rd_profile_d = {24'd0, refrac_steps_s3_q};
+      default:     rd_profile_d = 32'd0;
     endcase
   end
+  wire [31:0] rd_profile    = late ? rd_profile_late_q : rd_profile_d;
 
   always @* begin
     case (rd_region)

@@ -27,21 +27,29 @@ module delay_ring #(
   localparam [COUNT_W-1:0] CAPACITY = {1'b1, {SRC_W{1'b0}}};
 
   reg  [DEPTH*COUNT_W-1:0] count_q;   // u(COUNT_W) per slot, flattened
+  // full_q[k] = (slot k's count == CAPACITY), kept beside the counts: the full test is then
+  // a one-bit select, not a count select and a compare (push_full_o gates the counts, the
+  // list RAM's write and core.v's dropped counter, in the clock of the push)
+  reg  [DEPTH-1:0]         full_q;
   wire [COUNT_W-1:0] push_count = count_q[push_slot_i*COUNT_W +: COUNT_W];
 
-  assign push_full_o = (push_count == CAPACITY);
+  assign push_full_o = full_q[push_slot_i];
   assign pop_count_o = count_q[pop_slot_i*COUNT_W +: COUNT_W];
 
   integer slot;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       count_q <= {DEPTH*COUNT_W{1'b0}};
+      full_q  <= {DEPTH{1'b0}};
     end else begin
       for (slot = 0; slot < DEPTH; slot = slot + 1) begin
-        if (clear_i && pop_slot_i == slot[SLOT_W-1:0])
+        if (clear_i && pop_slot_i == slot[SLOT_W-1:0]) begin
           count_q[slot*COUNT_W +: COUNT_W] <= {COUNT_W{1'b0}};
-        else if (push_i && !push_full_o && push_slot_i == slot[SLOT_W-1:0])
+          full_q[slot]                     <= 1'b0;
+        end else if (push_i && !push_full_o && push_slot_i == slot[SLOT_W-1:0]) begin
           count_q[slot*COUNT_W +: COUNT_W] <= push_count + 1'b1;
+          full_q[slot]                     <= (push_count == CAPACITY - 1'b1);
+        end
       end
     end
   end

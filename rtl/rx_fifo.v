@@ -38,6 +38,8 @@ module rx_fifo #(
 );
   localparam integer AW = $clog2(DEPTH);
   localparam [8:0] MARK = 9'h101;  // error, byte[0] = 1: the overflow mark
+  localparam [AW:0] ONE = {{AW{1'b0}}, 1'b1};
+  localparam [AW:0] TWO = ONE + ONE;
 
   reg  [AW:0] wr_q;         // entries written
   reg  [AW:0] wr_seen_q;    // entries written at least a clock before the RAM read: readable
@@ -51,13 +53,17 @@ module rx_fifo #(
   wire        we       = put_mark | put_byte;
   wire [8:0]  wdata    = put_mark ? MARK : {byte_err_i, byte_err_i ? 8'h00 : byte_i};
   wire        pop      = pop_i & valid_o;
-  wire [AW:0] rd_next  = rd_q + {{AW{1'b0}}, pop};
-  wire [AW:0] rd_ahead = rd_next + 1'b1;
+  // rd_q + 1 and rd_q + 2 are kept in registers (rd_1_q, rd_2_q): pop comes late in the
+  // clock (the decoder's and the front end's logic), so that it only selects between
+  // registers and compares made from registers, instead of starting two adders
+  reg  [AW:0] rd_1_q, rd_2_q;
+  wire [AW:0] rd_next  = pop ? rd_1_q : rd_q;
+  wire [AW-1:0] rd_ahead = pop ? rd_2_q[AW-1:0] : rd_1_q[AW-1:0];   // rd_next + 1, a RAM address
 
   // the RAM is always reading the entry after the head of the next clock
   wire [8:0]  ram_rdata;
   ram_1r1w #(.WIDTH(9), .ADDR_W(AW)) u_ram (
-    .clk_i(clk_i), .raddr_i(rd_ahead[AW-1:0]), .rdata_o(ram_rdata),
+    .clk_i(clk_i), .raddr_i(rd_ahead), .rdata_o(ram_rdata),
     .we_i(we), .waddr_i(wr_q[AW-1:0]), .wdata_i(wdata));
 
   // written last clock: the entry that is the head now (hit_head_q), or the one after it
@@ -70,8 +76,8 @@ module rx_fifo #(
       hit_head_q  <= 1'b0;
       hit_ahead_q <= 1'b0;
     end else begin
-      hit_head_q  <= we & (wr_q == rd_next);
-      hit_ahead_q <= we & (wr_q == rd_ahead);
+      hit_head_q  <= we & (pop ? (wr_q == rd_1_q) : (wr_q == rd_q));     // wr_q == rd_next
+      hit_ahead_q <= we & (pop ? (wr_q == rd_2_q) : (wr_q == rd_1_q));   // wr_q == rd_ahead
     end
   end
   // the head entry: the next one on a pop; a just-written head is not visible (valid_o)
@@ -88,11 +94,17 @@ module rx_fifo #(
       wr_q        <= {(AW+1){1'b0}};
       wr_seen_q   <= {(AW+1){1'b0}};
       rd_q        <= {(AW+1){1'b0}};
+      rd_1_q      <= ONE;
+      rd_2_q      <= TWO;
       mark_owed_q <= 1'b0;
     end else begin
       if (we) wr_q <= wr_q + 1'b1;
       wr_seen_q   <= wr_q;
       rd_q        <= rd_next;
+      if (pop) begin
+        rd_1_q <= rd_2_q;
+        rd_2_q <= rd_2_q + 1'b1;
+      end
       mark_owed_q <= mark_owed_q ? full : (arriving & full);
     end
   end

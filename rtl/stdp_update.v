@@ -42,9 +42,15 @@ module stdp_update #(
   wire signed [17:0] min_ext = {{(18-WEIGHT_W){w_min_q[WEIGHT_W-1]}}, w_min_q};
   wire signed [17:0] max_ext = {{(18-WEIGHT_W){w_max_q[WEIGHT_W-1]}}, w_max_q};
   wire signed [17:0] moved   = potentiate_q ? w_ext + dw : w_ext - dw;  // s18, no overflow
-  // clip to the maximum first, then to the minimum (w_min wins if w_min > w_max)
-  wire signed [17:0] below_max = (moved > max_ext) ? max_ext : moved;
-  wire signed [17:0] clipped   = (below_max < min_ext) ? min_ext : below_max;
+  // clip to the maximum first, then to the minimum (w_min wins if w_min > w_max):
+  //   clipped = max(w_min, min(w_max, moved))
+  // with both comparisons of moved side by side, not one after the other (in series
+  // they made this clock's path the longest of the stdp_update on the ECP5)
+  wire               above_max = (moved > max_ext);
+  wire               below_min = (moved < min_ext);
+  wire               inverted  = (max_ext < min_ext);   // from registers only
+  wire signed [17:0] clipped   = above_max ? (inverted ? min_ext : max_ext)
+                               : below_min ? min_ext : moved;
 
   always @(posedge clk_i) weight_o <= clipped[WEIGHT_W-1:0];
 

