@@ -27,6 +27,9 @@ module neurohw_board #(
   parameter integer WEIGHT_W       = 8,
   parameter integer DELAY_DEPTH    = 16,
   parameter integer WITH_CORE      = 1,    // 0: fpga/common/bus_scratch.v instead of the core
+  parameter integer SPARSE         = 0,    // 1: rtl/core_sparse.v (synapse lists) instead of rtl/core.v
+  parameter integer SYNAPSES       = 65536, // core_sparse.v's list sizes (SPARSE = 1 only)
+  parameter integer PLASTIC_SYNAPSES = 16384,
   parameter integer RX_FIFO_BYTES  = 2048, // receive FIFO entries, a power of two
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // reported by IDENTIFY
@@ -113,6 +116,7 @@ module neurohw_board #(
   cmd_frontend #(
     .MAX_PAYLOAD(MAX_PAYLOAD), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
     .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .HAS_CORE(WITH_CORE),
+    .SPARSE(WITH_CORE != 0 && SPARSE != 0), .SYNAPSES(SYNAPSES), .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES),
     .STEP_LOG_DEPTH(STEP_LOG_DEPTH), .RX_FIFO_BYTES(RX_FIFO_BYTES), .CLOCK_HZ(CLOCK_HZ),
     .BUILD_ID(BUILD_ID)
   ) u_frontend (
@@ -139,16 +143,30 @@ module neurohw_board #(
       // RESET bit 4 resets the core alone (registers, profiles, delay ring), like power-up
       wire core_rst_n = rst_ni & ~core_reset;
 
-      core #(
-        .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-        .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1)
-      ) u_core (
-        .clk_i(clk_i), .rst_ni(core_rst_n),
-        .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
-        .step_cycles_o(step_cycles),
-        .spike_valid_o(core_spike), .spike_id_o(spike_id),
-        .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
-        .bus_rdata_o(bus_rdata));
+      if (SPARSE != 0) begin : g_sparse
+        core_sparse #(
+          .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W),
+          .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1), .SYNAPSES(SYNAPSES),
+          .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES)
+        ) u_core (
+          .clk_i(clk_i), .rst_ni(core_rst_n),
+          .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
+          .step_cycles_o(step_cycles),
+          .spike_valid_o(core_spike), .spike_id_o(spike_id),
+          .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
+          .bus_rdata_o(bus_rdata));
+      end else begin : g_dense
+        core #(
+          .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+          .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1)
+        ) u_core (
+          .clk_i(clk_i), .rst_ni(core_rst_n),
+          .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
+          .step_cycles_o(step_cycles),
+          .spike_valid_o(core_spike), .spike_id_o(spike_id),
+          .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
+          .bus_rdata_o(bus_rdata));
+      end
     end else begin : g_scratch
       bus_scratch u_scratch (
         .clk_i(clk_i), .rst_ni(rst_ni), .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),

@@ -39,6 +39,11 @@ from link_runner import REPO
 
 CLKS_PER_BIT = 4
 SHAPE = F.CoreShape(n_neurons=16, n_inputs=8, weight_width=8, delay_depth=4)
+# BOARD_SPARSE=1 (set by test_cmd_frontend_sparse_board_bench): the board with core_sparse.v
+SPARSE_BOARD = os.environ.get("BOARD_SPARSE") == "1"
+if SPARSE_BOARD:
+    SHAPE = F.CoreShape(16, 8, 8, 4, architecture=F.ARCH_SPARSE, synapses=256,
+                        plastic_synapses=128)
 RX_FIFO_BYTES = 1024   # three full frames of credit, and an overflow within reach of the bench
 STEP_LOG_DEPTH = 16    # smaller than the runs: the run pauses for the host's log reads
 CLOCK_HZ = 24_000_000
@@ -47,6 +52,7 @@ PARAMETERS = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": SHAPE.n_neurons,
               "N_INPUTS": SHAPE.n_inputs, "WEIGHT_W": SHAPE.weight_width,
               "DELAY_DEPTH": SHAPE.delay_depth, "WITH_CORE": 1, "RX_FIFO_BYTES": RX_FIFO_BYTES,
               "STEP_LOG_DEPTH": STEP_LOG_DEPTH, "CLOCK_HZ": CLOCK_HZ, "BUILD_ID": BUILD_ID}
+SPARSE_PARAMETERS = {"SPARSE": 1, "SYNAPSES": 256, "PLASTIC_SYNAPSES": 128}
 SEEDS = [int(s) for s in os.environ.get("CMD_FRONTEND_SEEDS", "7,8,9").split(",")]
 CLOCK_NS = 10
 POLL_CYCLES = 64
@@ -589,6 +595,56 @@ async def garbage_never_writes_and_the_link_resynchronises(dut):
 
 
 @cocotb.test()
+async def sparse_board_session(dut):
+    """neurohw_board with core_sparse.v: identified with its list sizes, loaded and
+    verified through WRITE_BUS/READ_BUS, run against the model (every spike, step cycle
+    count, synapse and table word), the weight-matrix commands refused, RESET emptying
+    the lists; every reply byte on the model board's clock."""
+    uart, board = await start(dut)
+
+    def host():
+        from neurohw.targets.fpga.link import CommandFailed
+        from neurohw.targets.fpga.protocol import Command, ErrorCode
+        info = board.identify()
+        assert info.shape == SHAPE and info.has_core
+        for seed in SEEDS[:2]:
+            program = random_fpga_program(seed)
+            board.upload(program, verify=True)
+            model = load_model(program)
+            run = board.run_program(program)
+            events, cycles = model_run(model, program.inputs)
+            assert events, f"seed {seed}: the program should make the core fire"
+            assert list(zip(run.spike_steps.tolist(), run.spike_neurons.tolist())) == events
+            assert run.step_cycles.tolist() == cycles, f"seed {seed}"
+            for region, size in ((F.REGION_WEIGHT, SHAPE.synapses), (F.REGION_ROW, SHAPE.n_sources),
+                                 (F.REGION_COLUMN, SHAPE.n_neurons),
+                                 (F.REGION_COLUMN_INDEX, SHAPE.plastic_synapses),
+                                 (F.REGION_V, SHAPE.n_neurons), (F.REGION_PRE_TRACE, SHAPE.n_sources)):
+                got = [w for at in range(0, size, 63)
+                       for w in board.read_bus(region << 20 | at, min(63, size - at))]
+                assert got == [model.read(region << 20 | i) for i in range(size)], (seed, region)
+        for cmd, payload in ((Command.READ_WEIGHTS_SPARSE, b"\0\0\0\0"),
+                             (Command.WRITE_WEIGHTS_BULK, b"\0\0\0\0\0")):
+            try:
+                board._request(cmd, payload)
+                raise AssertionError(f"command 0x{cmd:02X} was accepted by the sparse core")
+            except CommandFailed as failed:
+                assert failed.code == ErrorCode.UNKNOWN_COMMAND
+        try:
+            board.read_bus(F.REGION_COLUMN_INDEX << 20 | SHAPE.plastic_synapses - 1, 2)
+            raise AssertionError("a read past the column index was accepted")
+        except CommandFailed as failed:
+            assert failed.code == ErrorCode.OUT_OF_RANGE
+        board.reset(0x02)
+        assert board.read_bus(F.REGION_ROW << 20, SHAPE.n_sources) == [0] * SHAPE.n_sources
+        assert board.read_bus(F.REGION_COLUMN << 20, SHAPE.n_neurons) == [0] * SHAPE.n_neurons
+        uart.drained()
+
+    await bridge(host)()
+    compare_with_model(uart, "sparse board")
+
+
+@cocotb.test()
 async def link_build_session(dut):
     """The link bring-up build (WITH_CORE = 0, the scratch memory on the bus) against the
     model board with has_core = False: bus words, RESET's sweeps over the scratch words, RUNs
@@ -623,7 +679,9 @@ def test_cmd_frontend_lint():
     for parameters in ({}, {"WITH_CORE": 0}, {"N_NEURONS": 512, "N_INPUTS": 512, "WEIGHT_W": 16,
                                               "DELAY_DEPTH": 32, "RX_FIFO_BYTES": 32768,
                                               "STEP_LOG_DEPTH": 32768},
-                       {"RX_FIFO_BYTES": 2, "STEP_LOG_DEPTH": 2}):
+                       {"RX_FIFO_BYTES": 2, "STEP_LOG_DEPTH": 2},
+                       dict(SPARSE_PARAMETERS, N_NEURONS=1024, N_INPUTS=1024, SYNAPSES=65536,
+                            PLASTIC_SYNAPSES=16384)):
         lint_board(parameters)
 
 
@@ -642,7 +700,7 @@ CORE_TESTS = ("windowed_sessions", "rejections", "reset_is_detected", "fifo_over
               "garbage_never_writes_and_the_link_resynchronises")
 
 
-def run_benches(with_core):
+def run_benches(with_core, sparse=False):
     import sys
     import cocotb_tools.runner as cocotb_runner
     here = str(REPO / "tests" / "rtl")
@@ -656,17 +714,21 @@ def run_benches(with_core):
     cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
     sources = (sorted((REPO / "rtl").glob("*.v"))
                + [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")])
-    build_dir = REPO / "build" / "rtl" / ("cmd_frontend" if with_core else "cmd_frontend_link")
-    tests = CORE_TESTS if with_core else ("link_build_session",)
+    build_dir = REPO / "build" / "rtl" / ("cmd_frontend_sparse" if sparse else
+                                          "cmd_frontend" if with_core else "cmd_frontend_link")
+    tests = (("sparse_board_session",) if sparse else CORE_TESTS if with_core
+             else ("link_build_session",))
     runner = cocotb_runner.get_runner("verilator")
     runner.build(sources=sources, hdl_toplevel="neurohw_board", build_dir=build_dir,
-                 parameters=dict(PARAMETERS, WITH_CORE=int(with_core)),
+                 parameters=dict(PARAMETERS, WITH_CORE=int(with_core),
+                                 **(SPARSE_PARAMETERS if sparse else {})),
                  build_args=["--x-assign", "0", "--x-initial", "0"],
                  log_file=build_dir / "build.log")
     results = runner.test(test_module="test_cmd_frontend", hdl_toplevel="neurohw_board",
                           build_dir=build_dir, test_dir=build_dir, log_file=build_dir / "sim.log",
                           test_filter=r"\.(" + "|".join(tests) + ")$",
-                          extra_env={"CMD_FRONTEND_SEEDS": ",".join(map(str, SEEDS))})
+                          extra_env={"CMD_FRONTEND_SEEDS": ",".join(map(str, SEEDS)),
+                                     "BOARD_SPARSE": str(int(sparse))})
     total, failed = cocotb_runner.get_results(results)
     assert total == len(tests) and failed == 0, (build_dir / "sim.log").read_text()[-8000:]
 
@@ -677,3 +739,7 @@ def test_cmd_frontend_bench():
 
 def test_cmd_frontend_link_build_bench():
     run_benches(with_core=False)
+
+
+def test_cmd_frontend_sparse_board_bench():
+    run_benches(with_core=True, sparse=True)
