@@ -92,6 +92,26 @@ def test_virtual_board_gives_the_models_spikes_weights_state_and_cycles(seed):
     assert not np.allclose(board_weights, initial)
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_the_sparse_virtual_board_gives_the_sparse_models_spikes_weights_and_cycles(seed):
+    # neurohw_board with rtl/core_sparse.v: quantize's lists uploaded with WRITE_BUS,
+    # learned weights read back by list address
+    sparse = dict(architecture="sparse", synapses=2048, plastic_synapses=1024)
+    model_spikes, model_weights, model_v, model_runs = deploy(seed, None, **sparse)
+    board_spikes, board_weights, board_v, board_runs = deploy(seed, "virtual", **sparse)
+    assert len(model_spikes) > 50, "the network should fire"
+    assert board_spikes == model_spikes
+    assert np.array_equal(board_weights, model_weights)
+    assert np.array_equal(board_v, model_v)
+    for model, board in zip(model_runs, board_runs):
+        assert board.result.config["architecture"] == "sparse"
+        assert np.array_equal(board.result.step_cycles, model.result.step_cycles)
+        assert board.result.host.model_agreement == {"spikes": True, "step_cycles": True,
+                                                     "state": True, "weights": True}
+    initial = np.array([w for w in board_runs[0].network.projection("feed").weight])
+    assert not np.allclose(board_weights, initial)
+
+
 def test_a_network_too_big_for_the_board_names_the_resource():
     sim.setup(timestep=DT, target="fpga", port="virtual", **CORE)
     sim.Population(80, sim.IF_curr_exp(), label="too many")

@@ -25,6 +25,7 @@ module top #(
   parameter integer DELAY_DEPTH      = 16,
   parameter integer SYNAPSES         = 65536,  // rtl/core_sparse.v's lists (WITH_CORE = 4)
   parameter integer PLASTIC_SYNAPSES = 16384,
+  parameter integer SPARSE           = 0,      // 1: neurohw_board with rtl/core_sparse.v (design core-sparse)
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
                                              // 2: the core alone between registers (timing only),
                                              // 3: core_compact alone between registers (timing only),
@@ -76,7 +77,8 @@ module top #(
       neurohw_board #(
         .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
         .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH),
-        .WITH_CORE(WITH_CORE), .CLOCK_HZ(CLOCK_HZ)
+        .WITH_CORE(WITH_CORE), .SPARSE(SPARSE), .SYNAPSES(SYNAPSES),
+        .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES), .CLOCK_HZ(CLOCK_HZ)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
         .spike_o(spike), .overrun_o(overrun));

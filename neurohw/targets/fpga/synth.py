@@ -45,11 +45,12 @@ _FLOW_VERSION = 3   # 3: synth_ice40 -spram
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
-DESIGNS = ("core", "link", "core-timing", "core-compact-timing", "core-sparse-timing")
+DESIGNS = ("core", "core-sparse", "link", "core-timing", "core-compact-timing",
+           "core-sparse-timing")
 # the board tops' WITH_CORE: the core behind the link, the link alone (scratch memory),
 # or one core alone between registers (fpga/common/core_timing_harness.v, its
 # ARCHITECTURE = WITH_CORE - 2: rtl/core.v, rtl/core_compact.v, rtl/core_sparse.v)
-_WITH_CORE = {"core": 1, "link": 0, "core-timing": 2, "core-compact-timing": 3,
+_WITH_CORE = {"core": 1, "core-sparse": 1, "link": 0, "core-timing": 2, "core-compact-timing": 3,
               "core-sparse-timing": 4}
 # the cores' own defaults over a board's core_parameters (which are core.v's):
 # core_compact's {plastic, weight} in a byte (two synapses per SPRAM word) and a
@@ -58,6 +59,9 @@ _DESIGN_PARAMETERS = {
     "core-compact-timing": {"WEIGHT_W": 7, "DELAY_DEPTH": 4},
     "core-sparse-timing": {"N_NEURONS": 1024, "N_INPUTS": 1024, "SYNAPSES": 65536,
                            "PLASTIC_SYNAPSES": 16384},
+    # the board build with core_sparse behind the front end (neurohw_board SPARSE = 1)
+    "core-sparse": {"N_NEURONS": 1024, "N_INPUTS": 1024, "SYNAPSES": 65536,
+                    "PLASTIC_SYNAPSES": 16384, "SPARSE": 1},
 }
 
 

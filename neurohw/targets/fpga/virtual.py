@@ -83,6 +83,13 @@ def build_harness(shape: F.CoreShape = DEFAULT_SHAPE, clks_per_bit: int = DEFAUL
                   "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": 1, "BUILD_ID": build_id,
                   "CLOCK_HZ": clock_hz, "RX_FIFO_BYTES": rx_fifo_bytes,
                   "STEP_LOG_DEPTH": step_log_depth}
+    if shape.sparse:    # neurohw_board with rtl/core_sparse.v and its list sizes
+        parameters.update(SPARSE=1, SYNAPSES=shape.synapses,
+                          PLASTIC_SYNAPSES=shape.plastic_synapses)
+    elif shape.architecture != F.ARCH_PIPELINED:
+        raise VirtualBoardError(f"no board design builds the "
+                                f"{F.ARCHITECTURE_NAMES[shape.architecture]} core "
+                                f"(fpga/common/neurohw_board.v: the pipelined or the sparse core)")
     sources = _sources()
     digest = hashlib.sha256(repr(sorted(parameters.items())).encode())
     for path in sources:
