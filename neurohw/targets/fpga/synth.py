@@ -106,6 +106,7 @@ class Board:
     default_clock_mhz: float      # the PLL output the board is built for by default
     core_parameters: dict         # N_NEURONS, N_INPUTS, WEIGHT_W, DELAY_DEPTH
     bitstream_suffix: str
+    default_design: str           # what `neurohw synth --board <name>` builds
 
 
 BOARDS = {
@@ -114,13 +115,14 @@ BOARDS = {
         nextpnr_device_args=("--up5k", "--package", "sg48"), constraints="icebreaker.pcf",
         oscillator_mhz=12.0, default_clock_mhz=24.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        bitstream_suffix=".bin"),
+        bitstream_suffix=".bin", default_design="core"),
     "ulx3s": Board(
         name="ulx3s", family="ecp5", description="ULX3S (ECP5 LFE5U-85F, CABGA381)",
         nextpnr_device_args=("--85k", "--package", "CABGA381"), constraints="ulx3s.lpf",
         oscillator_mhz=25.0, default_clock_mhz=75.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        bitstream_suffix=".bit"),
+        # the 1024-neuron board: rtl/core_sparse.v behind the link (77.18 MHz, fpga/README.md)
+        bitstream_suffix=".bit", default_design="core-sparse"),
 }
 
 # nextpnr's cell types, summed into the report's columns
@@ -365,12 +367,15 @@ def _sum_cells(utilisation: dict, cells: tuple, key: str) -> int:
     return sum(utilisation.get(cell, {}).get(key, 0) for cell in cells)
 
 
-def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
+def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
           core_parameters: Optional[dict] = None, build_root: Path = DEFAULT_BUILD_ROOT,
           progress: Optional[Callable[[str], None]] = _stderr_progress) -> SynthReport:
     """Build ``board`` (``"icebreaker"`` or ``"ulx3s"``) and return its report.
 
-    ``design`` is ``"core"`` (the neurohw core behind the UART link),
+    ``design`` (the board's ``default_design`` if None: ``"core"`` on the
+    iCEBreaker, ``"core-sparse"`` on the ULX3S) is ``"core"`` (the neurohw core
+    rtl/core.v behind the UART link), ``"core-sparse"`` (rtl/core_sparse.v behind
+    it, by default with 1024 neurons and inputs, 64k synapses, 16k plastic),
     ``"link"`` (the link with a scratch memory in place of the core, for link
     bring-up), ``"core-timing"`` (the core alone between registers, to
     measure its own Fmax; its bitstream does nothing useful) or
@@ -384,6 +389,8 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
     """
     if board not in BOARDS:
         raise ValueError(f"unknown board {board!r}; boards: {', '.join(sorted(BOARDS))}")
+    if design is None:
+        design = BOARDS[board].default_design
     if design not in DESIGNS:
         raise ValueError(f"unknown design {design!r}; designs: {', '.join(DESIGNS)}")
     spec = BOARDS[board]
@@ -487,7 +494,7 @@ def synth(board: str, design: str = "core", clock_mhz: Optional[float] = None,
     return result
 
 
-def bitstream(board: str, out, design: str = "core", clock_mhz: Optional[float] = None,
+def bitstream(board: str, out, design: Optional[str] = None, clock_mhz: Optional[float] = None,
               allow_timing_failure: bool = False, **synth_options) -> SynthReport:
     """Build ``board`` (or reuse the cached build) and copy its bitstream to ``out``.
 
@@ -509,8 +516,10 @@ def bitstream(board: str, out, design: str = "core", clock_mhz: Optional[float] 
 
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", required=True, choices=sorted(BOARDS))
-    parser.add_argument("--design", choices=DESIGNS, default="core",
-                        help="core: the neurohw core behind the UART link (default); "
+    parser.add_argument("--design", choices=DESIGNS, default=None,
+                        help="the board's default: core on the iCEBreaker, core-sparse on the "
+                             "ULX3S; core: rtl/core.v behind the UART link; core-sparse: "
+                             "rtl/core_sparse.v (1024 neurons) behind it; "
                              "link: the link with a scratch memory, for link bring-up; "
                              "core-timing / core-compact-timing / core-sparse-timing: core.v / "
                              "core_compact.v / core_sparse.v alone between registers (area and "
