@@ -417,6 +417,16 @@ module cmd_frontend #(
   wire [15:0] load_channel = gather_q[47:32];
   wire sparse_in_range = (sparse_pre < {N21[14:0], 1'b0}) && (sparse_post < N21[15:0]);
 
+  // the dense matrix's {source, neuron} offset of WRITE/READ_WEIGHTS_SPARSE: 20 bits for
+  // core.v (N <= 512); wider only on the sparse core, which refuses those commands, so
+  // its top bits are never used (sized to the sum so that no width goes negative)
+  // (waiver: on the sparse core's 1024 neurons bit 20 is unused, as said)
+  localparam integer DENSE_W = (SRC_W + NEU_W > 20) ? SRC_W + NEU_W : 20;
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire [DENSE_W-1:0] dense_offset = {{(DENSE_W-SRC_W-NEU_W){1'b0}},
+                                     sparse_pre[SRC_W-1:0], sparse_post[NEU_W-1:0]};
+  /* verilator lint_on UNUSEDSIGNAL */
+
   // bus address of the item
   reg [23:0] item_addr;
   always @(*) begin
@@ -424,7 +434,7 @@ module cmd_frontend #(
       C_WRITE_NEURONS, C_READ_NEURONS: item_addr = {neuron_region(field_q), index_q[19:0]};
       C_WRITE_W_BULK, C_READ_W_BULK:   item_addr = {R_WEIGHT, index_q[19:0]};
       C_WRITE_W_SPARSE, C_READ_W_SPARSE:
-        item_addr = {R_WEIGHT, {{(20-SRC_W-NEU_W){1'b0}}, sparse_pre[SRC_W-1:0], sparse_post[NEU_W-1:0]}};
+        item_addr = {R_WEIGHT, dense_offset[19:0]};
       C_WRITE_DELAYS:                  item_addr = {R_DELAY, index_q[19:0]};
       C_WRITE_STDP:                    item_addr = {R_CONTROL, stdp_reg(field_q)};
       default:                         item_addr = index_q[23:0];   // WRITE_BUS, READ_BUS
