@@ -351,7 +351,6 @@ class BoardModel:
                           F.REGION_COLUMN_INDEX: sh.plastic_synapses})
         return sizes.get(region, 0)
 
-
     def _span_ok(self, addr: int, count: int) -> bool:
         return (addr & (CORE_REGION_SIZE - 1)) + count <= self._region_size(addr >> F.REGION_SHIFT)
 
