@@ -42,12 +42,12 @@ DRIVER = Path(__file__).with_name("core_stepper.cpp")
 CORE_SOURCES = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
                 "stdp_update", "ram_1r1w", "ram_banked", "delay_ring", "core"]
 # board clocks (fpga/README.md "default clock") and the Fmax nextpnr measured for
-# the N=256 core there: the ULX3S board build reaches 68.27 MHz on main (2026-12-02, the
-# core on its registered bus; the core alone: 80.7 MHz), and the UP5K cannot hold
-# an N=256 core at all
+# the N=256 core there: the ULX3S board build reaches 80.26 MHz on main (2026-12-03, the
+# core on its registered bus; the core alone: 95.53 MHz on branch fmax, 2026-12-02), and
+# the UP5K cannot hold an N=256 pipelined core at all
 BOARDS = [("iCEBreaker", 24.0, None, "N=256 core does not fit the UP5K"),
-          ("ULX3S", 75.0, 68.27, "measured Fmax, N=256 board build"),
-          ("ULX3S, core alone", 75.0, 80.70, "measured Fmax, design core-timing")]
+          ("ULX3S", 75.0, 80.26, "measured Fmax, N=256 board build"),
+          ("ULX3S, core alone", 75.0, 95.53, "measured Fmax, design core-timing")]
 
 
 def build_stepper(shape: F.CoreShape) -> Path:
