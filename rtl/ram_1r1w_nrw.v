@@ -1,8 +1,10 @@
 // ram_1r1w_nrw: ram_1r1w without its guarantee for a read of the word being written.
 // One synchronous read port (data one cycle after the address) and one write
 // port, no reset.  A read of the address written in the same clock returns an
-// undefined word on a board (the simulation model returns the old one): the
-// caller must never use such a read.  In exchange synthesis maps the memory
+// undefined word on a board: the caller must never use such a read.  The
+// simulation model returns the old word inverted (not under yosys, which
+// defines SYNTHESIS), so that a bench whose DUT used such a read would see a
+// wrong word rather than the plausible old one.  In exchange synthesis maps the memory
 // straight onto block RAM (yosys no_rw_check): the iCE40 EBR has no defined
 // read-during-write result, and ram_1r1w's "old word" costs a bypass register
 // of the write data and address, an address compare and a multiplexer per RAM.
@@ -24,7 +26,11 @@ module ram_1r1w_nrw #(
 
   always @(posedge clk_i) begin
     if (we_i) mem_q[waddr_i] <= wdata_i;
+`ifdef SYNTHESIS
     rdata_o <= mem_q[raddr_i];
+`else
+    rdata_o <= (we_i && raddr_i == waddr_i) ? ~mem_q[raddr_i] : mem_q[raddr_i];
+`endif
   end
 endmodule
 

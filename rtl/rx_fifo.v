@@ -18,8 +18,10 @@
 // entry_o comes from a register (head_q), not from the RAM: a block RAM's read data
 // (ECP5 DP16KD: ~5.8 ns after the clock) must not feed the decoder's logic in the same
 // clock.  The RAM reads one entry ahead (ahead: the entry after the next head), so that a
-// pop can load head_q at once; a word written in the clock the RAM reads it (the RAM
-// returns the old word) is forwarded from wdata_q.  The timing seen outside is unchanged.
+// pop can load head_q at once; a word written in the clock the RAM reads it is forwarded
+// from wdata_q, so the RAM's read of that clock is never used and the RAM needs no
+// read-during-write guarantee (ram_1r1w_nrw: no bypass logic).  The timing seen outside
+// is unchanged.
 // Golden model: neurohw.targets.fpga.protocol.RxFifo.
 `default_nettype none
 
@@ -62,12 +64,12 @@ module rx_fifo #(
 
   // the RAM is always reading the entry after the head of the next clock
   wire [8:0]  ram_rdata;
-  ram_1r1w #(.WIDTH(9), .ADDR_W(AW)) u_ram (
+  ram_1r1w_nrw #(.WIDTH(9), .ADDR_W(AW)) u_ram (
     .clk_i(clk_i), .raddr_i(rd_ahead), .rdata_o(ram_rdata),
     .we_i(we), .waddr_i(wr_q[AW-1:0]), .wdata_i(wdata));
 
   // written last clock: the entry that is the head now (hit_head_q), or the one after it
-  // (hit_ahead_q, which the RAM read as its old word)
+  // (hit_ahead_q, whose RAM read is not used)
   reg        hit_head_q, hit_ahead_q;
   reg  [8:0] wdata_q, head_q;
   wire [8:0] ahead = hit_ahead_q ? wdata_q : ram_rdata;   // the entry at rd_q + 1

@@ -568,11 +568,11 @@ def test_frame_rtl_lints_clean():
     for count_w in (8, 16, 32):
         lint(["frame_sequencer.v"], "frame_sequencer", {"COUNT_W": count_w})
     for depth in (2, 16, 2048, 32768):
-        lint(["rx_fifo.v", "ram_1r1w.v"], "rx_fifo", {"DEPTH": depth})
+        lint(["rx_fifo.v", "ram_1r1w_nrw.v"], "rx_fifo", {"DEPTH": depth})
 
 
 def test_frame_benches():
     run_bench("frame_bench", _harness(),
               ["crc16.v", "frame_decoder.v", "frame_encoder.v", "frame_sequencer.v",
-               "uart_tx.v", "uart_rx.v", "rx_fifo.v", "ram_1r1w.v"],
+               "uart_tx.v", "uart_rx.v", "rx_fifo.v", "ram_1r1w_nrw.v"],
               "test_frame")
