@@ -113,6 +113,8 @@ module cmd_frontend #(
   localparam integer SP_W  = $clog2(SPIKE_DEPTH);
   localparam integer IF_W  = $clog2(INPUT_DEPTH);
   localparam integer LOG_W = $clog2(STEP_LOG_DEPTH);
+  // items a buffer holds, 0..depth: the spike RAM's or the step log's
+  localparam integer HELD_W = ((SP_W > LOG_W) ? SP_W : LOG_W) + 1;
   localparam integer WB    = (WEIGHT_W + 8) / 8;   // bytes of a weight word {plastic, weight}
   localparam [7:0]   WB8   = WB[7:0];
   localparam [20:0]  N21   = N_NEURONS[20:0];
@@ -259,9 +261,13 @@ module cmd_frontend #(
     end
   end
 
+  // The front end's RAMs are ram_1r1w_nrw (no read-during-write guarantee, no bypass
+  // logic): none of them is ever read at the word written in the same clock, as each
+  // says below.  This one is written only while a frame is decoded (the command FSM in
+  // S_IDLE) and read only while a command runs (S_GATHER).
   reg  [7:0] pidx_q, pidx_d;              // payload RAM read index
   wire [7:0] payload_rdata;
-  ram_1r1w #(.WIDTH(8), .ADDR_W(8)) u_payload_ram (
+  ram_1r1w_nrw #(.WIDTH(8), .ADDR_W(8)) u_payload_ram (
     .clk_i(clk_i), .raddr_i(pidx_q), .rdata_o(payload_rdata),
     .we_i(payload_valid_i), .waddr_i(payload_idx_i), .wdata_i(payload_i));
 
@@ -297,8 +303,12 @@ module cmd_frontend #(
   reg  [31:0] step_q, overruns_q, dropped_q;   // shadows of the core's registers
   reg  [31:0] cycles_max_q, cycles_total_q, late_q;
   // absolute output event indices: written by the core, committed (readable), freed
-  reg  [31:0] spike_head_q, spike_done_q, spike_tail_q;
-  reg  [31:0] log_head_q, log_tail_q;     // absolute step log indices: written, freed
+  // The tails are kept modulo 2^HELD_W only: the items held (head - tail) never exceed the
+  // buffer's depth, so their low bits give every difference the front end takes exactly
+  reg  [31:0] spike_head_q, spike_done_q;
+  reg  [HELD_W-1:0] spike_tail_q;
+  reg  [31:0] log_head_q;                 // absolute step log indices: written, freed
+  reg  [HELD_W-1:0] log_tail_q;
   reg  [IF_W:0] in_wr_q, in_rd_q;
   wire        running = (run_q != RS_IDLE);
 
@@ -340,12 +350,6 @@ module cmd_frontend #(
       default: region_size = 21'd0;
     endcase
   endfunction
-  // a span of count words from addr lies inside one region
-  function span_ok;
-    input [23:0] addr;
-    input [20:0] count;
-    span_ok = ({1'b0, addr[19:0]} + count) <= region_size(addr[23:20]);
-  endfunction
 
   // multiples by constants, as shifts and adds: yosys maps a '*' of two signals (even
   // if one is constant after the mux of a case) onto an ECP5 multiplier block, whose
@@ -378,23 +382,57 @@ module cmd_frontend #(
   // decoder's command (cmd_q is latched only with the verdict): S_VALIDATE sees the
   // buffers as they were in the clock before (rtl/PROTOCOL.md section 7).
   reg  [31:0] ahead_pre_q;                 // items from first to the committed head
-  reg  [31:0] held_pre_q;                  // items held: committed head - tail
+  reg  [HELD_W-1:0] held_pre_q;            // items held: committed head - tail
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       ahead_pre_q <= 32'd0;
-      held_pre_q  <= 32'd0;
+      held_pre_q  <= {HELD_W{1'b0}};
     end else if (cmd_i == C_READ_LOG) begin
       ahead_pre_q <= log_head_q - arg_u32;
-      held_pre_q  <= log_head_q - log_tail_q;
+      held_pre_q  <= log_head_q[HELD_W-1:0] - log_tail_q;
     end else begin
       ahead_pre_q <= spike_done_q - arg_u32;
-      held_pre_q  <= spike_done_q - spike_tail_q;
+      held_pre_q  <= spike_done_q[HELD_W-1:0] - spike_tail_q;
     end
   end
-  wire        read_unkept = ahead_pre_q > held_pre_q;
+  wire        read_unkept = (|ahead_pre_q[31:HELD_W]) || (ahead_pre_q[HELD_W-1:0] > held_pre_q);
   wire        read_fewer  = (ahead_pre_q[31:8] == 24'd0) && (ahead_pre_q[7:0] < arg_b4);
   wire [8:0]  read_items  = {1'b0, read_fewer ? ahead_pre_q[7:0] : arg_b4};
   wire [IF_W:0] in_used = in_wr_q - in_rd_q;
+
+  // The range checks "first + count > size" of every command, on one adder: its operands
+  // are registered every clock from the decoder's command and length (as ahead_pre_q) and
+  // from the payload bytes, which are all in by the clock after the frame's last payload
+  // byte; the verdict comes at least two clocks later (the CRC bytes, the sequencer), so
+  // S_VALIDATE sees this frame's operands, and its path holds one adder and compare.
+  wire [8:0]  len_i9 = {1'b0, len_i};
+  reg  [20:0] range_first_q;               // first word / record / source of the span
+  reg  [8:0]  range_count_q;               // words / records / delays it covers
+  reg  [20:0] range_size_q;                // the region's words / records / sources
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      range_first_q <= 21'd0;
+      range_count_q <= 9'd0;
+      range_size_q  <= 21'd0;
+    end else begin
+      range_first_q <= {1'b0, arg_u24[19:0]};
+      range_size_q  <= region_size(arg_u24[23:20]);
+      case (cmd_i)
+        C_WRITE_BUS:     range_count_q <= (len_i9 - 9'd3) >> 2;
+        C_READ_BUS:      range_count_q <= {1'b0, arg_b3};
+        C_WRITE_NEURONS: begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, q13_q};
+                               range_size_q <= N21; end
+        C_READ_NEURONS:  begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, arg_b2};
+                               range_size_q <= N21; end
+        C_WRITE_W_BULK:  begin range_count_q <= {1'b0, q_wb_q}; range_size_q <= W21; end
+        C_READ_W_BULK:   begin range_count_q <= {1'b0, arg_b3}; range_size_q <= W21; end
+        C_WRITE_DELAYS:  begin range_first_q <= {5'd0, arg_u16}; range_count_q <= len_i9 - 9'd2;
+                               range_size_q <= N21 << 1; end
+        default:         range_count_q <= 9'd0;
+      endcase
+    end
+  end
+  wire range_bad = (range_first_q + {12'd0, range_count_q}) > range_size_q;
 
   // payload bytes an item needs, in pass pass_q
   reg [2:0] item_in;
@@ -487,15 +525,40 @@ module cmd_frontend #(
   wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
 
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
-  // all of them, latched in the S_CHECK clock of a READ_COUNTERS: the reply takes many
-  // UART byte times while a run goes on, and its words must belong to one instant
-  wire [19*32-1:0] counters_now = {
-    16'd0, link_not_synced_i, 16'd0, overflows_q, log_head_q,
-    16'd0, rejected_q, 16'd0, link_nacks_i, 16'd0, link_frame_errors_i,
-    16'd0, link_out_of_order_i, 16'd0, link_duplicates_i, 16'd0, link_accepted_i,
-    {{(31-IF_W){1'b0}}, in_used}, spike_done_q, run_left_q, late_q,
-    dropped_q, overruns_q, cycles_total_q, cycles_max_q, core_step_cycles_i, step_q};
-  reg  [19*32-1:0] counters_q;
+  // The reply's words belong to one instant, the S_CHECK clock of the READ_COUNTERS: the
+  // reply takes many UART byte times while a run goes on.  The words a run or the receive
+  // FIFO can change meanwhile are latched then: the 32-bit ones (words 0..8 and 16) into a
+  // shift register that the reply reads from its low end, a word per item (the items go
+  // in order), so that no 19-way word multiplexer is needed; the queue's fill (9) and the
+  // FIFO's overflow count (17) into registers of their own width.  The link's counters
+  // (10..14, 18) and rejected_q (15) change only when a frame is decoded or a command is
+  // NACKed, neither of which happens before this command has ended: they are read live.
+  localparam integer SHIFT_WORDS = 10;
+  wire [SHIFT_WORDS*32-1:0] counters_shift_now = {
+    log_head_q, spike_done_q, run_left_q, late_q, dropped_q, overruns_q,
+    cycles_total_q, cycles_max_q, core_step_cycles_i, step_q};
+  reg  [SHIFT_WORDS*32-1:0] counters_shift_q;
+  reg  [IF_W:0]             counters_in_used_q;
+  reg  [15:0]               counters_overflows_q;
+  reg  [31:0]               counter_word;          // READ_COUNTERS word index_q
+  reg                       counter_shifts;        // it is the shift register's low word
+  always @(*) begin
+    counter_shifts = 1'b0;
+    case (index_q[4:0])
+      5'd9:  counter_word = {{(31-IF_W){1'b0}}, counters_in_used_q};
+      5'd10: counter_word = {16'd0, link_accepted_i};
+      5'd11: counter_word = {16'd0, link_duplicates_i};
+      5'd12: counter_word = {16'd0, link_out_of_order_i};
+      5'd13: counter_word = {16'd0, link_frame_errors_i};
+      5'd14: counter_word = {16'd0, link_nacks_i};
+      5'd15: counter_word = {16'd0, rejected_q};
+      5'd17: counter_word = {16'd0, counters_overflows_q};
+      5'd18: counter_word = {16'd0, link_not_synced_i};
+      default: begin counter_word = counters_shift_q[31:0]; counter_shifts = 1'b1; end
+    endcase
+  end
+  wire counters_latch = (state_q == S_CHECK) && (cmd_q == C_READ_COUNTERS);
+  wire counters_shift = (state_q == S_READ_D) && (cmd_q == C_READ_COUNTERS) && counter_shifts;
 
   localparam [7:0]  PROTO_MAJOR = 8'd2;
   localparam [7:0]  PROTO_MINOR = 8'd0;
@@ -511,7 +574,10 @@ module cmd_frontend #(
   // ---- spike RAM (output events), step log RAM and input queue ---------------------------------
   wire [31:0]      spike_step;
   wire [NEU_W-1:0] spike_neuron;
-  ram_1r1w #(.WIDTH(32 + NEU_W), .ADDR_W(SP_W)) u_spike_ram (
+  // Written at spike_head_q, read at committed events [spike_tail_q, spike_done_q): a step
+  // starts with head - tail <= SPIKE_DEPTH - N_NEURONS and writes at most N_NEURONS events,
+  // so every write lands at most SPIKE_DEPTH - 1 after the tail, never on a readable event
+  ram_1r1w_nrw #(.WIDTH(32 + NEU_W), .ADDR_W(SP_W)) u_spike_ram (
     .clk_i(clk_i), .raddr_i(index_q[SP_W-1:0]), .rdata_o({spike_step, spike_neuron}),
     .we_i(core_spike_valid_i), .waddr_i(spike_head_q[SP_W-1:0]),
     .wdata_i({step_q, core_spike_id_i}));
@@ -522,7 +588,9 @@ module cmd_frontend #(
   wire [23:0]      cycles_u24 = (|core_step_cycles_i[31:24]) ? 24'hFF_FFFF : core_step_cycles_i[23:0];
   wire             log_late;
   wire [23:0]      log_cycles;
-  ram_1r1w #(.WIDTH(25), .ADDR_W(LOG_W)) u_log_ram (
+  // Written at log_head_q by a commit, read at [log_tail_q, log_head_q): a step starts only
+  // with a free entry (log_room_q), so the write never lands on a readable entry
+  ram_1r1w_nrw #(.WIDTH(25), .ADDR_W(LOG_W)) u_log_ram (
     .clk_i(clk_i), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
     .we_i(commit), .waddr_i(log_head_q[LOG_W-1:0]), .wdata_i({late_step_q, cycles_u24}));
 
@@ -552,7 +620,9 @@ module cmd_frontend #(
     head_step_q    <= input_step;
     head_channel_q <= input_channel;
   end
-  ram_1r1w #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
+  // Written at in_wr_q only while the queue is not full, read at in_rd_q: the addresses
+  // differ unless the queue is empty, and RS_INJ does not use an empty queue's word
+  ram_1r1w_nrw #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
     .clk_i(clk_i), .raddr_i(in_rd_q[IF_W-1:0]), .rdata_o({input_step, input_channel}),
     .we_i(fifo_write), .waddr_i(in_wr_q[IF_W-1:0]),
     .wdata_i({gather_q[31:0], load_channel[IN_W-1:0]}));
@@ -578,30 +648,30 @@ module cmd_frontend #(
       C_WRITE_BUS: begin
         check_items = data3 >> 2;
         if (len_q < 8'd7 || data3[1:0] != 2'd0)            check_code = E_BAD_LENGTH;
-        else if (!span_ok(arg_u24, {12'd0, check_items}))  check_code = E_OUT_OF_RANGE;
+        else if (range_bad)                                check_code = E_OUT_OF_RANGE;
       end
       C_READ_BUS: begin
         check_pass = P_REPLY; check_items = {1'b0, arg_b3};
         if (len_q != 8'd4)                                               check_code = E_BAD_LENGTH;
-        else if (arg_b3 == 8'd0 || arg_b3 > 8'd63 || !span_ok(arg_u24, {13'd0, arg_b3}))
+        else if (arg_b3 == 8'd0 || arg_b3 > 8'd63 || range_bad)
                                                                          check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_NEURONS: begin
         check_items = times5({1'b0, q13_q});  // five fields per record
         if (len_q < 8'd15 || r13_q != 4'd0)                         check_code = E_BAD_LENGTH;
-        else if ({5'd0, arg_u16} + {13'd0, q13_q} > N21)            check_code = E_OUT_OF_RANGE;
+        else if (range_bad)                                         check_code = E_OUT_OF_RANGE;
       end
       C_READ_NEURONS: begin
         check_pass = P_REPLY; check_items = times5({1'b0, arg_b2});
         if (len_q != 8'd3)                                                 check_code = E_BAD_LENGTH;
-        else if (arg_b2 == 8'd0 || arg_b2 > 8'd19 || {5'd0, arg_u16} + {13'd0, arg_b2} > N21)
+        else if (arg_b2 == 8'd0 || arg_b2 > 8'd19 || range_bad)
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_W_BULK: begin
         check_items = {1'b0, q_wb_q};
         if (HAS_LISTS)                                                     check_code = E_UNKNOWN_COMMAND;
         else if (len_q < 8'd3 + WB8 || r_wb_q != 4'd0)                check_code = E_BAD_LENGTH;
-        else if (!span_ok({R_WEIGHT, arg_u24[19:0]}, {12'd0, check_items}) || arg_u24[23:20] != 4'd0)
+        else if (range_bad || arg_u24[23:20] != 4'd0)
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_READ_W_BULK: begin
@@ -609,7 +679,7 @@ module cmd_frontend #(
         if (HAS_LISTS)                                                     check_code = E_UNKNOWN_COMMAND;
         else if (len_q != 8'd4)                                            check_code = E_BAD_LENGTH;
         else if (arg_b3 == 8'd0 || {1'b0, arg_b3} > MAX_W_READ
-                 || !span_ok({R_WEIGHT, arg_u24[19:0]}, {13'd0, arg_b3}) || arg_u24[23:20] != 4'd0)
+                 || range_bad || arg_u24[23:20] != 4'd0)
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_W_SPARSE: begin
@@ -625,7 +695,7 @@ module cmd_frontend #(
       C_WRITE_DELAYS: begin
         check_items = data2;
         if (len_q < 8'd3)                                          check_code = E_BAD_LENGTH;
-        else if ({5'd0, arg_u16} + {12'd0, data2} > (N21 << 1))    check_code = E_OUT_OF_RANGE;
+        else if (range_bad)                                        check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_STDP: begin
         check_items = 9'd7;
@@ -726,7 +796,8 @@ module cmd_frontend #(
   wire [15:0] outcome_crc;
   wire [7:0]  outcome;
   wire        outcome_we = (state_q == S_START) & apply_q & ~is_read;
-  ram_1r1w #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
+  // (written in S_START; the word S_VALIDATE compares is read while the command FSM idles)
+  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
     .clk_i(clk_i), .raddr_i(seq_i), .rdata_o({outcome_crc, outcome}),
     .we_i(outcome_we), .waddr_i(seq_q),
     .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
@@ -955,7 +1026,7 @@ module cmd_frontend #(
       S_READ_D: begin
         case (cmd_q)
           C_IDENTIFY:      out_d = {16'd0, identity[index_q[2:0]*32 +: 32]};
-          C_READ_COUNTERS: out_d = {16'd0, counters_q[index_q[4:0]*32 +: 32]};
+          C_READ_COUNTERS: out_d = {16'd0, counter_word};
           C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron_q, spike_step_q};
           C_READ_LOG:      out_d = {16'd0, log_late_q, 7'd0, log_cycles_q};
           default:         out_d = {16'd0, bus_rdata_i};
@@ -1133,7 +1204,9 @@ module cmd_frontend #(
       core_reset_q <= 1'b0;
       rejected_q   <= 16'd0;
       overflows_q  <= 16'd0;
-      counters_q   <= {19*32{1'b0}};
+      counters_shift_q     <= {SHIFT_WORDS*32{1'b0}};
+      counters_in_used_q   <= {(IF_W+1){1'b0}};
+      counters_overflows_q <= 16'd0;
       run_q        <= RS_IDLE;
       run_left_q   <= 32'd0;
       period_q     <= 32'd0;
@@ -1167,7 +1240,13 @@ module cmd_frontend #(
       core_reset_q <= core_reset_d;
       rejected_q   <= rejected_q + {15'd0, count_reject};
       overflows_q  <= overflows_q + {15'd0, rx_overflow_i};
-      if (state_q == S_CHECK && cmd_q == C_READ_COUNTERS) counters_q <= counters_now;
+      if (counters_latch) begin
+        counters_shift_q     <= counters_shift_now;
+        counters_in_used_q   <= in_used;
+        counters_overflows_q <= overflows_q;
+      end else if (counters_shift) begin
+        counters_shift_q     <= {32'd0, counters_shift_q[SHIFT_WORDS*32-1:32]};
+      end
       run_q        <= run_d;
       run_left_q   <= run_left_d;
       if (start_run) period_q <= (len_q == 8'd8) ? arg_q[63:32] : 32'd0;
@@ -1197,9 +1276,9 @@ module cmd_frontend #(
       late_q         <= 32'd0;
       spike_head_q   <= 32'd0;
       spike_done_q   <= 32'd0;
-      spike_tail_q   <= 32'd0;
+      spike_tail_q   <= {HELD_W{1'b0}};
       log_head_q     <= 32'd0;
-      log_tail_q     <= 32'd0;
+      log_tail_q     <= {HELD_W{1'b0}};
       spike_room_q   <= 1'b0;
       log_room_q     <= 1'b0;
       in_wr_q        <= {(IF_W+1){1'b0}};
@@ -1208,17 +1287,17 @@ module cmd_frontend #(
       if (snapping && snap_q == SNAP_LAST - 3'd2) step_q     <= bus_rdata_i;
       if (snapping && snap_q == SNAP_LAST - 3'd1) overruns_q <= bus_rdata_i;
       if (snapping && snap_q == SNAP_LAST)        dropped_q  <= bus_rdata_i;
-      spike_room_q <= (spike_head_q - spike_tail_q) <= SPIKE_ROOM;
-      log_room_q   <= (log_head_q - log_tail_q) != LOG_SIZE;
+      spike_room_q <= (spike_head_q[HELD_W-1:0] - spike_tail_q) <= SPIKE_ROOM[HELD_W-1:0];
+      log_room_q   <= (log_head_q[HELD_W-1:0] - log_tail_q) != LOG_SIZE[HELD_W-1:0];
       if (clear_counters) begin
         cycles_max_q   <= 32'd0;
         cycles_total_q <= 32'd0;
         late_q         <= 32'd0;
         spike_head_q   <= 32'd0;
         spike_done_q   <= 32'd0;
-        spike_tail_q   <= 32'd0;
+        spike_tail_q   <= {HELD_W{1'b0}};
         log_head_q     <= 32'd0;
-        log_tail_q     <= 32'd0;
+        log_tail_q     <= {HELD_W{1'b0}};
       end else begin
         // the commit: the step's statistics, log entry and spikes, in one clock
         if (commit) begin
@@ -1229,8 +1308,8 @@ module cmd_frontend #(
           spike_done_q <= spike_head_q;
         end
         if (core_spike_valid_i) spike_head_q <= spike_head_q + 32'd1;
-        if (free_spikes)        spike_tail_q <= arg_u32;
-        if (free_log)           log_tail_q   <= arg_u32;
+        if (free_spikes)        spike_tail_q <= arg_u32[HELD_W-1:0];
+        if (free_log)           log_tail_q   <= arg_u32[HELD_W-1:0];
       end
       if (fifo_write) in_wr_q <= in_wr_q + 1'b1;
       if (clear_inputs) in_rd_q <= in_wr_q;
