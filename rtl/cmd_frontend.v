@@ -232,34 +232,36 @@ module cmd_frontend #(
   end
   assign ready_o = (state_q == S_IDLE) & ~frame_end_i & ~verdict_valid_i;
 
-  // payload length divided by the record sizes, counted as the bytes arrive (no dividers):
-  // (quotient, remainder) of LEN - 2 by 13, LEN by 6, LEN by 4 + WB, LEN - 3 by WB
-  reg  [7:0] q13_q, q6_q, q_sparse_q, q_wb_q;
-  reg  [3:0] r13_q, r6_q, r_sparse_q, r_wb_q;
-  localparam [3:0] SPARSE_LAST = WB[3:0] + 4'd3;   // 4 + WB - 1
-  localparam [3:0] WB_LAST     = WB[3:0] - 4'd1;
+  // The payload's records, counted as the bytes arrive (no divider): the quotient and
+  // remainder of (LEN - skip) by the record size of the frame's command, known from the
+  // header on (cmd_i holds until the next frame's header, which waits for S_IDLE):
+  // WRITE_NEURON_PARAMS 13-byte records after a u16, LOAD_INPUT_SPIKES 6 bytes,
+  // WRITE_WEIGHTS_SPARSE 4 + WB, WRITE_WEIGHTS_BULK WB after a u24
+  reg  [7:0] records_q;
+  reg  [3:0] record_byte_q;                // bytes of the record being received
+  reg  [3:0] record_last;                  // record size - 1
+  reg  [1:0] record_skip;                  // bytes before the first record
+  always @(*) begin
+    case (cmd_i)
+      C_WRITE_NEURONS:  begin record_last = 4'd12;          record_skip = 2'd2; end
+      C_LOAD_INPUTS:    begin record_last = 4'd5;           record_skip = 2'd0; end
+      C_WRITE_W_SPARSE: begin record_last = WB[3:0] + 4'd3; record_skip = 2'd0; end
+      default:          begin record_last = WB[3:0] - 4'd1; record_skip = 2'd3; end   // WRITE_WEIGHTS_BULK
+    endcase
+  end
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      q13_q <= 8'd0; q6_q <= 8'd0; q_sparse_q <= 8'd0; q_wb_q <= 8'd0;
-      r13_q <= 4'd0; r6_q <= 4'd0; r_sparse_q <= 4'd0; r_wb_q <= 4'd0;
+      records_q     <= 8'd0;
+      record_byte_q <= 4'd0;
     end else if (hdr_valid_i) begin
-      q13_q <= 8'd0; q6_q <= 8'd0; q_sparse_q <= 8'd0; q_wb_q <= 8'd0;
-      r13_q <= 4'd0; r6_q <= 4'd0; r_sparse_q <= 4'd0; r_wb_q <= 4'd0;
-    end else if (payload_valid_i) begin
-      if (payload_idx_i >= 8'd2) begin
-        r13_q <= (r13_q == 4'd12) ? 4'd0 : r13_q + 4'd1;
-        if (r13_q == 4'd12) q13_q <= q13_q + 8'd1;
-      end
-      r6_q <= (r6_q == 4'd5) ? 4'd0 : r6_q + 4'd1;
-      if (r6_q == 4'd5) q6_q <= q6_q + 8'd1;
-      r_sparse_q <= (r_sparse_q == SPARSE_LAST) ? 4'd0 : r_sparse_q + 4'd1;
-      if (r_sparse_q == SPARSE_LAST) q_sparse_q <= q_sparse_q + 8'd1;
-      if (payload_idx_i >= 8'd3) begin
-        r_wb_q <= (r_wb_q == WB_LAST) ? 4'd0 : r_wb_q + 4'd1;
-        if (r_wb_q == WB_LAST) q_wb_q <= q_wb_q + 8'd1;
-      end
+      records_q     <= 8'd0;
+      record_byte_q <= 4'd0;
+    end else if (payload_valid_i && payload_idx_i >= {6'd0, record_skip}) begin
+      record_byte_q <= (record_byte_q == record_last) ? 4'd0 : record_byte_q + 4'd1;
+      if (record_byte_q == record_last) records_q <= records_q + 8'd1;
     end
   end
+  wire records_whole = (record_byte_q == 4'd0);   // LEN - skip is a multiple of the size
 
   // The front end's RAMs are ram_1r1w_nrw (no read-during-write guarantee, no bypass
   // logic): none of them is ever read at the word written in the same clock, as each
@@ -279,7 +281,8 @@ module cmd_frontend #(
   reg  [8:0]  items_q, items_d;           // items left in this pass
   reg  [8:0]  items_all_q, items_all_d;   // items of a pass, for the next pass
   reg  [2:0]  field_q, field_d;           // field within a record (neuron, STDP block)
-  reg  [31:0] index_q, index_d;           // bus offset / neuron / source / event of the item
+  // (24 bits: a bus address; an event or log index only addresses its RAM)
+  reg  [23:0] index_q, index_d;           // bus offset / neuron / source / event of the item
   reg  [55:0] gather_q, gather_d;         // the item's payload bytes, little-endian
   reg  [2:0]  gathered_q, gathered_d;
   reg         scan_bad_q, scan_bad_d;     // the pre-scan found an item out of range
@@ -420,11 +423,11 @@ module cmd_frontend #(
       case (cmd_i)
         C_WRITE_BUS:     range_count_q <= (len_i9 - 9'd3) >> 2;
         C_READ_BUS:      range_count_q <= {1'b0, arg_b3};
-        C_WRITE_NEURONS: begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, q13_q};
+        C_WRITE_NEURONS: begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, records_q};
                                range_size_q <= N21; end
         C_READ_NEURONS:  begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, arg_b2};
                                range_size_q <= N21; end
-        C_WRITE_W_BULK:  begin range_count_q <= {1'b0, q_wb_q}; range_size_q <= W21; end
+        C_WRITE_W_BULK:  begin range_count_q <= {1'b0, records_q}; range_size_q <= W21; end
         C_READ_W_BULK:   begin range_count_q <= {1'b0, arg_b3}; range_size_q <= W21; end
         C_WRITE_DELAYS:  begin range_first_q <= {5'd0, arg_u16}; range_count_q <= len_i9 - 9'd2;
                                range_size_q <= N21 << 1; end
@@ -657,8 +660,8 @@ module cmd_frontend #(
                                                                          check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_NEURONS: begin
-        check_items = times5({1'b0, q13_q});  // five fields per record
-        if (len_q < 8'd15 || r13_q != 4'd0)                         check_code = E_BAD_LENGTH;
+        check_items = times5({1'b0, records_q});  // five fields per record
+        if (len_q < 8'd15 || !records_whole)                        check_code = E_BAD_LENGTH;
         else if (range_bad)                                         check_code = E_OUT_OF_RANGE;
       end
       C_READ_NEURONS: begin
@@ -668,9 +671,9 @@ module cmd_frontend #(
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_W_BULK: begin
-        check_items = {1'b0, q_wb_q};
+        check_items = {1'b0, records_q};
         if (HAS_LISTS)                                                     check_code = E_UNKNOWN_COMMAND;
-        else if (len_q < 8'd3 + WB8 || r_wb_q != 4'd0)                check_code = E_BAD_LENGTH;
+        else if (len_q < 8'd3 + WB8 || !records_whole)               check_code = E_BAD_LENGTH;
         else if (range_bad || arg_u24[23:20] != 4'd0)
                                                                            check_code = E_OUT_OF_RANGE;
       end
@@ -683,9 +686,9 @@ module cmd_frontend #(
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_W_SPARSE: begin
-        check_pass = P_SCAN; check_items = {1'b0, q_sparse_q};
+        check_pass = P_SCAN; check_items = {1'b0, records_q};
         if (HAS_LISTS)                                check_code = E_UNKNOWN_COMMAND;
-        else if (len_q == 8'd0 || r_sparse_q != 4'd0) check_code = E_BAD_LENGTH;
+        else if (len_q == 8'd0 || !records_whole)     check_code = E_BAD_LENGTH;
       end
       C_READ_W_SPARSE: begin
         check_pass = P_SCAN; check_items = len9 >> 2;
@@ -702,8 +705,8 @@ module cmd_frontend #(
         if (len_q != 8'd13) check_code = E_BAD_LENGTH;
       end
       C_LOAD_INPUTS: begin
-        check_pass = P_SCAN; check_items = {1'b0, q6_q};
-        if (len_q == 8'd0 || r6_q != 4'd0) check_code = E_BAD_LENGTH;
+        check_pass = P_SCAN; check_items = {1'b0, records_q};
+        if (len_q == 8'd0 || !records_whole) check_code = E_BAD_LENGTH;
       end
       C_RUN: begin
         if (len_q != 8'd4 && len_q != 8'd8) check_code = E_BAD_LENGTH;
@@ -920,11 +923,11 @@ module cmd_frontend #(
         scan_bad_d  = 1'b0;
         reply_len_d = 8'd1;
         case (cmd_q)
-          C_WRITE_BUS, C_READ_BUS, C_READ_W_BULK:  begin index_d = {8'd0, arg_u24}; pidx_d = 8'd3; end
-          C_WRITE_W_BULK:                          begin index_d = {8'd0, arg_u24}; pidx_d = 8'd3; end
-          C_WRITE_NEURONS, C_READ_NEURONS, C_WRITE_DELAYS: begin index_d = {16'd0, arg_u16}; pidx_d = 8'd2; end
-          C_READ_SPIKES, C_READ_LOG:               begin index_d = arg_u32; pidx_d = 8'd0; end
-          default:                                 begin index_d = 32'd0; pidx_d = 8'd0; end
+          C_WRITE_BUS, C_READ_BUS, C_READ_W_BULK:  begin index_d = arg_u24; pidx_d = 8'd3; end
+          C_WRITE_W_BULK:                          begin index_d = arg_u24; pidx_d = 8'd3; end
+          C_WRITE_NEURONS, C_READ_NEURONS, C_WRITE_DELAYS: begin index_d = {8'd0, arg_u16}; pidx_d = 8'd2; end
+          C_READ_SPIKES, C_READ_LOG:               begin index_d = arg_u24; pidx_d = 8'd0; end
+          default:                                 begin index_d = 24'd0; pidx_d = 8'd0; end
         endcase
         reset_what_d = arg_q[4:0];
         if (!apply_q && !is_read) begin
@@ -993,7 +996,7 @@ module cmd_frontend #(
           gather_d   = 56'd0;
           items_d    = items_q - 9'd1;
           field_d    = (field_q == last_field) ? 3'd0 : field_q + 3'd1;
-          if (field_q == last_field) index_d = index_q + 32'd1;
+          if (field_q == last_field) index_d = index_q + 24'd1;
           case (pass_q)
             P_SCAN: begin
               if (cmd_q == C_LOAD_INPUTS) begin
@@ -1036,7 +1039,7 @@ module cmd_frontend #(
         gather_d   = 56'd0;
         items_d    = items_q - 9'd1;
         field_d    = (field_q == last_field) ? 3'd0 : field_q + 3'd1;
-        if (field_q == last_field) index_d = index_q + 32'd1;
+        if (field_q == last_field) index_d = index_q + 24'd1;
         state_d    = S_EMIT;
       end
 
@@ -1187,7 +1190,7 @@ module cmd_frontend #(
       items_q      <= 9'd0;
       items_all_q  <= 9'd0;
       field_q      <= 3'd0;
-      index_q      <= 32'd0;
+      index_q      <= 24'd0;
       gather_q     <= 56'd0;
       gathered_q   <= 3'd0;
       scan_bad_q   <= 1'b0;
