@@ -17,12 +17,13 @@ import json
 
 import pytest
 
-from harness import BUILD_DIR, REPO, build_locked, run
+from harness import BUILD_DIR, REPO, run
+from test_rtl_core import bench_env, core_runner
 
-# reused from test_rtl_core.py (same build directories): the narrowest widths make
+# shapes of test_rtl_core.py (the same build directories and parameters, so the
+# builds are shared) and their random-network seeds: the narrowest widths make
 # weight clipping and slot overflow frequent; the wider shape has deeper sweeps
-SHAPES = {"n16_in2_w2_d2": ((16, 2, 2, 2), range(3000, 3012)),
-          "n16_in16_w12_d8": ((16, 16, 12, 8), range(2000, 2010))}
+SHAPES = {"n16_in2_w2_d2": range(3000, 3012), "n16_in16_w12_d8": range(2000, 2010)}
 SUMMARY = REPO / "build" / "rtl-coverage.txt"
 
 
@@ -33,18 +34,13 @@ def test_core_coverage():
     out_dir = BUILD_DIR / "coverage"
     out_dir.mkdir(parents=True, exist_ok=True)
     reached_by: dict[str, list[str]] = {}
-    for name, (shape, seeds) in SHAPES.items():
-        n, n_in, ww, depth = shape
-        runner = build_locked(f"core_{name}", "core", {"N_NEURONS": n, "N_INPUTS": n_in,
-                                                        "WEIGHT_W": ww, "DELAY_DEPTH": depth})
+    for name, seeds in SHAPES.items():
         record = out_dir / f"{name}.json"
         record.unlink(missing_ok=True)
-        run(runner, f"core_{name}", "core", "bench_core",
+        run(core_runner(name), f"core_{name}", "core", "bench_core",
             testcase=["random_networks", "bus_readback", "overruns", "full_delay_slot",
                       "directed_corners", "pipeline_hazards"],
-            env={"BENCH_SHAPE": ",".join(map(str, shape)),
-                 "BENCH_SEEDS": ",".join(map(str, seeds)),
-                 "BENCH_COVERAGE_FILE": str(record)})
+            env={**bench_env(name, seeds), "BENCH_COVERAGE_FILE": str(record)})
         for point in json.loads(record.read_text()):
             reached_by.setdefault(point, []).append(name)
 
