@@ -650,10 +650,12 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
     W_MIN = W_MAX = 0 (any plastic weight STDP touches is clipped, from above or
     below, in depression and in potentiation); even neurons (profile 0) sit at
     v = 2^23-1 with a bias that pushes them over the top and fire every step;
-    odd neurons (profile 1) sit at v = -2^23 with a bias below it; neuron 0's
-    i_exc and neuron 1's i_inh are at the rails when channel 0's fixed weights
-    arrive; channel 0's pre trace and every post trace start at 65535 with
-    retention 1.0, and every neuron fired last step."""
+    odd neurons (profile 1) sit at v = -2^23 with a bias below it, but the last
+    one (profile 2) has its threshold at -2^23 too, which only the clipped sum
+    reaches: it fires every step; neuron 0's i_exc and neuron 1's i_inh are at
+    the rails when channel 0's fixed weights arrive; channel 0's pre trace and
+    every post trace start at 65535 with retention 1.0, and every neuron fired
+    last step."""
     n, n_src, ww = shape.n_neurons, shape.n_sources, shape.weight_width
     lo, hi = shape.weight_min, shape.weight_max
     mask_w = (1 << ww) - 1
@@ -672,6 +674,7 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
     profiles = [  # (v_decay, exc_decay, inh_decay, exc_gain, inh_gain, bias, v_thresh, v_reset, refrac)
         (0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0, S24_MAX, S24_MAX, S24_MAX, 0),
         (0xFFFF, 0xFFFF, 0xFFFF, 0, 0, S24_MIN, S24_MAX, 0, 0),
+        (0xFFFF, 0xFFFF, 0xFFFF, 0, 0, S24_MIN, S24_MIN, S24_MIN, 0),
     ]
     for p, fields in enumerate(profiles):
         for field, (name, value) in enumerate(zip(F.PROFILE_FIELDS, fields)):
@@ -679,10 +682,11 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
                            value & ((1 << F.PROFILE_FIELD_WIDTH[name]) - 1)))
     for i in range(n):
         even = i % 2 == 0
+        profile = 0 if even else 2 if i == n - 1 else 1
         writes += [(addr(F.REGION_V, i), (S24_MAX if even else S24_MIN) & 0xFFFFFF),
                    (addr(F.REGION_I_EXC, i), S24_MAX if i == 0 else 0),
                    (addr(F.REGION_I_INH, i), S24_MIN & 0xFFFFFF if i == 1 else 0),
-                   (addr(F.REGION_CONTROL_WORD, i), 1 << 11 | (0 if even else 1) << 8),
+                   (addr(F.REGION_CONTROL_WORD, i), 1 << 11 | profile << 8),
                    (addr(F.REGION_POST_TRACE, i), 0xFFFF)]
     channel0, channel1 = n, n + 1
     for s in range(n_src):
@@ -699,6 +703,26 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
     return writes
 
 
+def sparse_corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
+    """corner_program() for core_sparse.v, its weights listed by dense_to_sparse:
+    the channels' rows and as many neurons' rows as the column index holds with
+    channel 1's (every synapse of those is plastic); the other neurons' synapses
+    are left unlisted, which is weight 0 and not plastic."""
+    dense = dataclasses.replace(shape, architecture=F.ARCH_PIPELINED, synapses=0,
+                                plastic_synapses=0)
+    n = shape.n_neurons
+    plastic_rows = shape.plastic_synapses // n - 1   # channel 1's row takes one column's worth
+
+    def listed(address: int) -> bool:
+        if address >> F.REGION_SHIFT != F.REGION_WEIGHT:
+            return True
+        source = (address & ((1 << F.REGION_SHIFT) - 1)) >> shape.neuron_bits
+        return source < plastic_rows or source in (n, n + 1)
+
+    writes = [(a, d) for a, d in corner_program(dense) if listed(a)]
+    return dense_to_sparse(shape, writes, np.random.default_rng(0))
+
+
 @cocotb.test()
 async def directed_corners(dut):
     """corner_program() stepped with both input channels firing every step (and, in
@@ -707,7 +731,7 @@ async def directed_corners(dut):
     await bench.start()
     sh = bench.shape
     model = CoreModel(sh)
-    await load(bench, model, corner_program(sh))
+    await load(bench, model, sparse_corner_program(sh) if sh.sparse else corner_program(sh))
     inject = addr(F.REGION_CONTROL, F.REG_INJECT)
     for k in range(4):
         injections = [0, 1] if k < 3 else [0] * (sh.n_sources + 1)
