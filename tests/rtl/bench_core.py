@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 
 import cocotb
 import numpy as np
@@ -22,6 +23,7 @@ from cocotb.triggers import FallingEdge
 from neurohw.targets.fpga import formats as F
 from neurohw.targets.fpga.model import CoreModel, accepted_ticks
 from neurohw.targets.fpga.quantize import quantize
+from harness import RTL_DIR
 from random_core import (addr, dense_to_sparse, random_ir_network, random_program,
                          sparse_table_writes)
 
@@ -47,15 +49,12 @@ BUS_REGISTERED = os.environ.get("BENCH_BUS_REGISTERED", "0") == "1"
 
 
 # ---- functional coverage (tests/rtl/test_rtl_coverage.py) ---------------------------------
-# core.v's FSM states, in the order of its localparams S_IDLE..S_DONE
-FSM_STATES = ("IDLE", "START", "DLV_FETCH", "DLV_LOAD", "DLV_ROW", "DLV_DRAIN", "NEU",
-              "NEU_DRAIN", "XDEC", "XDEC_DRAIN", "POT_FETCH", "POT_LOAD", "POT_COL",
-              "POT_DRAIN", "DONE")
-S_START, S_DLV_LOAD, S_NEU, S_POT_LOAD = 1, 3, 6, 11
-# core.v's pipeline item kinds (K_*)
-K_DELIVER, K_NEURON, K_DECAY, K_POTENT = 0, 1, 2, 3
+S24_MAX, S24_MIN = (1 << 23) - 1, -(1 << 23)
+# the bus regions of the dense cores, in address order (0x9 holds the weight matrix)
 REGION_NAMES = ("control", "profile", "v", "i_exc", "i_inh", "control_word", "post_trace",
                 "pre_trace", "delay", "weight")
+# core_sparse.v's: 0x9 holds synapse words, 0xA..0xC the lists
+SPARSE_REGION_NAMES = REGION_NAMES[:-1] + ("synapse", "row", "column", "column_index")
 # control registers a host writes (read-only ones are covered by the reads)
 WRITABLE_REGS = {F.REG_STDP_ENABLE: "STDP_ENABLE", F.REG_N_ACTIVE: "N_ACTIVE",
                  F.REG_N_INPUTS: "N_INPUTS", F.REG_GAIN_SHIFT: "GAIN_SHIFT",
@@ -64,49 +63,77 @@ WRITABLE_REGS = {F.REG_STDP_ENABLE: "STDP_ENABLE", F.REG_N_ACTIVE: "N_ACTIVE",
                  F.REG_POST_DECAY: "POST_DECAY", F.REG_STEP: "STEP",
                  F.REG_OVERRUNS: "OVERRUNS (clear)", F.REG_DROPPED: "DROPPED (clear)",
                  F.REG_INJECT: "INJECT"}
-S24_MAX, S24_MIN = (1 << 23) - 1, -(1 << 23)
 
 
-def coverage_points() -> list[str]:
-    """Every point the monitor can reach; test_rtl_coverage.py requires all of them."""
-    points = [f"fsm state {name}" for name in FSM_STATES]
-    points += [f"command: bus write region {name}" for name in REGION_NAMES]
-    points += [f"command: bus read region {name} (checked by the bench)" for name in REGION_NAMES]
-    points += [f"command: write register {name}" for name in WRITABLE_REGS.values()]
-    points += ["command: tick accepted", "overrun: tick while busy (counted)",
-               "overflow: delay slot full, push dropped",
-               "saturate: v clipped high (lif_neuron_update u_v_sat)",
-               "saturate: v clipped low (lif_neuron_update u_v_sat)",
-               "saturate: i_exc clipped high (syn_deliver u_exc_sat)",
-               "saturate: i_inh clipped low (syn_deliver u_inh_sat)",
-               "trace saturation: pre trace jump at 65535",
-               "trace saturation: post trace jump at 65535",
-               "weight clip: depression stopped at W_MIN",
-               "weight clip: depression stopped at W_MAX",
-               "weight clip: potentiation stopped at W_MAX",
-               "weight clip: potentiation stopped at W_MIN",
-               # where a word could be re-read while its new value is in flight
-               # if the pipeline did not drain between sweeps
-               "pipeline: consecutive events from one source (weights, currents, pre trace re-read)",
-               "pipeline: rows of one neuron back to back (N_ACTIVE = 1)",
-               "pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1",
-               "pipeline: one potentiation column right after another",
-               "pipeline: tick right after an INJECT write (S_START waits for the injection)"]
-    return points
+def rtl_localparams(module: str, prefix: str = "") -> dict[str, int]:
+    """The sized decimal localparams of rtl/<module>.v whose names start with
+    ``prefix``, {name without the prefix: value} in value order: the coverage
+    points take a core's states from its source, so a state added to the RTL
+    is a point the benches must reach."""
+    text = (RTL_DIR / f"{module}.v").read_text()
+    found = re.findall(rf"localparam\s*\[\d+:0\]\s*{prefix}(\w+)\s*=\s*\d+'d(\d+)\s*;", text)
+    return dict(sorted(((name, int(value)) for name, value in found), key=lambda nv: nv[1]))
+
+
+# lif_neuron_update's saturation of v (core.v and core_sparse.v; core_compact.v has its own)
+V_CLIP_POINTS = ("saturate: v clipped high (lif_neuron_update u_v_sat)",
+                 "saturate: v clipped low (lif_neuron_update u_v_sat)")
+
+
+def bit(vector: int, k: int) -> bool:
+    return bool(vector >> k & 1)
 
 
 class CoverageMonitor:
-    """Samples core.v at every falling edge (the values the next rising edge acts on)
+    """Samples a core at every falling edge (the values the next rising edge acts on)
     and records which coverage points were reached.  The conditions mirror the RTL's
-    write enables, so a point counts only when its clipped or saturated value is
-    actually stored.  The reached set is rewritten to ``path`` whenever it grows."""
+    write enables, so a clipping or saturation point counts only where its clipped or
+    saturated value is what the core goes on with.  The reached set is rewritten to
+    ``path`` whenever it grows.
+
+    This class samples what the three cores share (the FSM's states from the core's
+    localparams, bus commands, ticks, overruns, full delay slots, the leaves'
+    clipping paths, the hazards every sweep order has); a subclass per core names
+    its module and samples its own datapath stages (``_sample_datapath``)."""
+
+    MODULE = ""                     # rtl/<MODULE>.v
+    REGIONS = REGION_NAMES
+    POINTS: tuple[str, ...] = ()    # the core's own points, after the shared ones
+
+    @classmethod
+    def points(cls) -> list[str]:
+        """Every point the monitor of this core can reach; test_rtl_coverage.py
+        requires all of them."""
+        points = [f"fsm state {name}" for name in rtl_localparams(cls.MODULE, "S_")]
+        points += [f"command: bus write region {name}" for name in cls.REGIONS]
+        points += [f"command: bus read region {name} (checked by the bench)" for name in cls.REGIONS]
+        points += [f"command: write register {name}" for name in WRITABLE_REGS.values()]
+        points += ["command: tick accepted", "overrun: tick while busy (counted)",
+                   "overflow: delay slot full, push dropped",
+                   "saturate: i_exc clipped high (syn_deliver u_exc_sat)",
+                   "saturate: i_inh clipped low (syn_deliver u_inh_sat)",
+                   "trace saturation: pre trace jump at 65535",
+                   "trace saturation: post trace jump at 65535",
+                   "weight clip: depression stopped at W_MIN",
+                   "weight clip: depression stopped at W_MAX",
+                   "weight clip: potentiation stopped at W_MAX",
+                   "weight clip: potentiation stopped at W_MIN",
+                   # where a word could be re-read while its new value is in flight
+                   # if the pipeline did not drain between sweeps
+                   "pipeline: consecutive events from one source (weights, currents, pre trace re-read)",
+                   "pipeline: one potentiation column right after another",
+                   "pipeline: tick right after an INJECT write (S_START waits for the injection)"]
+        return points + list(cls.POINTS)
 
     def __init__(self, dut, path: str):
         self.dut, self.path = dut, path
-        self.weight_width = bench_shape().weight_width
+        self.shape = bench_shape()
+        self.states = rtl_localparams(self.MODULE, "S_")
+        self.state_name = {value: name for name, value in self.states.items()}
         self.reached: set[str] = set()
         if os.path.exists(path):
-            self.reached.update(json.loads(open(path).read()))
+            with open(path) as fh:
+                self.reached.update(json.load(fh))
         self._new = False
 
     def hit(self, point: str) -> None:
@@ -115,105 +142,353 @@ class CoverageMonitor:
             self._new = True
 
     async def run(self):
-        dut = self.dut
-        last_state, last_overruns = 0, 0
+        dut, S = self.dut, self.states
+        last_state, last_overruns = S["IDLE"], 0
         while True:
             await FallingEdge(dut.clk_i)
             state = dut.state_q.value.to_unsigned()
-            self.hit(f"fsm state {FSM_STATES[state]}")
+            self.hit(f"fsm state {self.state_name[state]}")
             # a tick is seen by its effect (the state or the counter it moves), not by
             # sampling the tick input, which changes at the same edge as this sample
-            if state == S_START and last_state == 0:
+            if state == S["START"] and last_state == S["IDLE"]:
                 self.hit("command: tick accepted")
             overruns = dut.overruns_q.value.to_unsigned()
             if overruns == last_overruns + 1:
                 self.hit("overrun: tick while busy (counted)")
             last_state, last_overruns = state, overruns
-            if state == 0:
-                self._sample_bus(dut.tick.value == 1)
+            if dut.bus_write.value == 1:   # the core's own write enable: idle, no tick
+                self._sample_bus_write()
             if dut.ring_push.value == 1 and dut.ring_push_full.value == 1:
                 self.hit("overflow: delay slot full, push dropped")
-            self._sample_pipeline(state)
+            self._sample_sweeps(state)
+            self._sample_datapath(state)
             if self._new:
                 with open(self.path, "w") as fh:
                     json.dump(sorted(self.reached), fh, indent=0)
                 self._new = False
 
-    def _sample_pipeline(self, state: int) -> None:
-        """The saturation and clipping points, at the pipeline stage where each
-        leaf computes them (stage k: the item issued k clocks ago)."""
-        dut = self.dut
-        lif, deliver, stdp = dut.u_lif_neuron_update, dut.u_syn_deliver, dut.u_stdp_update
+    def _sample_sweeps(self, state: int) -> None:
+        """The sweep orders every core has (its FSM's loads of the next event and column)."""
+        dut, S = self.dut, self.states
+        if state == S["DLV_LOAD"] and dut.event_q.value.to_unsigned() > 0 and \
+                dut.ring_pop_source.value.to_unsigned() == dut.source_q.value.to_unsigned():
+            self.hit("pipeline: consecutive events from one source "
+                     "(weights, currents, pre trace re-read)")
+        if state == S["START"] and dut.inject_push_q.value == 1:
+            self.hit("pipeline: tick right after an INJECT write (S_START waits for the injection)")
+        if state == S["POT_LOAD"] and dut.spike_index_q.value.to_unsigned() > 0:
+            self.hit("pipeline: one potentiation column right after another")
 
-        def item(stage: int, kind: int) -> bool:
-            return (getattr(dut, f"valid_s{stage}_q").value == 1
-                    and getattr(dut, f"kind_s{stage}_q").value.to_unsigned() == kind)
+    def _sample_datapath(self, state: int) -> None:
+        raise NotImplementedError
 
-        # lif_neuron_update starts at stage 3 and forms v_sum in its third clock (stage 5)
-        if item(5, K_NEURON) and lif.refrac_s2_q.value.to_unsigned() == 0:   # not refractory
+    # ---- the leaves' clipping paths, sampled by a subclass at the stage where the
+    #      core's pipeline has the leaf's inputs of an item it will write back
+    def _sample_weight_clip(self, stdp, kind: str) -> None:
+        """stdp_update's move and clip (its second clock) of a synapse whose new
+        weight the core writes back; ``kind``: "depression" or "potentiation"."""
+        moved = stdp.moved.value.to_signed()
+        w_max, w_min = stdp.max_ext.value.to_signed(), stdp.min_ext.value.to_signed()
+        if moved > w_max:
+            self.hit(f"weight clip: {kind} stopped at W_MAX")
+        if min(moved, w_max) < w_min:   # clipped to W_MAX first, then to W_MIN
+            self.hit(f"weight clip: {kind} stopped at W_MIN")
+
+    def _sample_current_clip(self, deliver) -> None:
+        """syn_deliver of a synapse whose currents the core writes back."""
+        if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
+            self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
+        if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
+            self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
+
+    def _sample_trace_jump(self, which: str, trace) -> None:
+        """A trace that jumps (trace_update's input, one clock before its write-back)."""
+        if trace.value.to_unsigned() + F.TRACE_JUMP > 0xFFFF:
+            self.hit(f"trace saturation: {which} trace jump at 65535")
+
+    def _sample_v_clip(self, lif, v_sum_stage: bool) -> None:
+        """lif_neuron_update's v_sum and its saturation (its third clock) of a neuron
+        that is not refractory (a refractory neuron keeps its v)."""
+        if v_sum_stage and lif.refrac_s2_q.value.to_unsigned() == 0:
             v_sum = lif.v_sum.value.to_signed()
             if v_sum > S24_MAX:
                 self.hit("saturate: v clipped high (lif_neuron_update u_v_sat)")
             elif v_sum < S24_MIN:
                 self.hit("saturate: v clipped low (lif_neuron_update u_v_sat)")
-        # the traces jump at stage 1, into the stage-2 registers (core.v, "stage 2")
-        if item(1, K_NEURON) and dut.ctl_rdata.value.to_unsigned() >> 11 and \
-                dut.post_trace_rdata.value.to_unsigned() + F.TRACE_JUMP > 0xFFFF:
-            self.hit("trace saturation: post trace jump at 65535")
-        if item(4, K_DELIVER):
-            if deliver.excitatory.value == 1 and deliver.exc_sum.value.to_signed() > S24_MAX:
-                self.hit("saturate: i_exc clipped high (syn_deliver u_exc_sat)")
-            if deliver.inhibitory.value == 1 and deliver.inh_sum.value.to_signed() < S24_MIN:
-                self.hit("saturate: i_inh clipped low (syn_deliver u_inh_sat)")
-        if item(1, K_DELIVER) and dut.index_s1_q.value.to_unsigned() == 0 and \
-                dut.pre_trace_rdata.value.to_unsigned() + F.TRACE_JUMP > 0xFFFF:
-            self.hit("trace saturation: pre trace jump at 65535")
-        # stdp_update clips in its second clock (stage 3); the weight is written at stage 4
-        plastic = dut.weight_s3_q.value.to_unsigned() >> self.weight_width & 1
-        potentiating = item(3, K_POTENT)
-        depressing = item(3, K_DELIVER) and dut.stdp_enable_q.value == 1
-        if plastic and (potentiating or depressing):
-            kind = "potentiation" if potentiating else "depression"
-            moved = stdp.moved.value.to_signed()
-            w_max, w_min = stdp.max_ext.value.to_signed(), stdp.min_ext.value.to_signed()
-            if moved > w_max:
-                self.hit(f"weight clip: {kind} stopped at W_MAX")
-            if min(moved, w_max) < w_min:   # clipped to W_MAX first, then to W_MIN
-                self.hit(f"weight clip: {kind} stopped at W_MIN")
-        n_active = dut.n_active_q.value.to_unsigned()
-        if state == S_DLV_LOAD and dut.event_q.value.to_unsigned() > 0:
-            if dut.ring_pop_source.value.to_unsigned() == dut.source_q.value.to_unsigned():
-                self.hit("pipeline: consecutive events from one source "
-                         "(weights, currents, pre trace re-read)")
-            if n_active == 1:
-                self.hit("pipeline: rows of one neuron back to back (N_ACTIVE = 1)")
-        if state == S_NEU and n_active == 1 and dut.sweep_q.value.to_unsigned() == 0 \
-                and dut.event_count_q.value.to_unsigned() > 0:
-            self.hit("pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1")
-        if state == S_START and dut.inject_push_q.value == 1:
-            self.hit("pipeline: tick right after an INJECT write (S_START waits for the injection)")
-        if state == S_POT_LOAD and dut.spike_index_q.value.to_unsigned() > 0:
-            self.hit("pipeline: one potentiation column right after another")
 
+    # ---- the bus --------------------------------------------------------------------------
     def record_read(self, address: int) -> None:
         """A read whose data the bench compared (an idle bus address alone is no read)."""
         region = address >> F.REGION_SHIFT
-        if region < len(REGION_NAMES):
-            self.hit(f"command: bus read region {REGION_NAMES[region]} (checked by the bench)")
+        if region < len(self.REGIONS):
+            self.hit(f"command: bus read region {self.REGIONS[region]} (checked by the bench)")
 
-    def _sample_bus(self, tick: bool) -> None:
+    def _sample_bus_write(self) -> None:
         dut = self.dut
-        if tick:
-            return   # the bus is not served in the cycle of a tick
-        address = dut.bus_addr.value.to_unsigned()   # the bus as the core sees it
-        region = address >> F.REGION_SHIFT
-        if region >= len(REGION_NAMES):
+        region = dut.bus_region.value.to_unsigned()   # the bus as the core sees it
+        if region >= len(self.REGIONS):
             return
-        if dut.bus_we.value == 1:
-            self.hit(f"command: bus write region {REGION_NAMES[region]}")
-            register = address & 0x3F
-            if region == F.REGION_CONTROL and register in WRITABLE_REGS:
-                self.hit(f"command: write register {WRITABLE_REGS[register]}")
+        self.hit(f"command: bus write region {self.REGIONS[region]}")
+        register = dut.reg_sel.value.to_unsigned()
+        if region == F.REGION_CONTROL and register in WRITABLE_REGS:
+            self.hit(f"command: write register {WRITABLE_REGS[register]}")
+
+
+class DenseCoverage(CoverageMonitor):
+    """core.v and core_compact.v: a row is every active neuron, so N_ACTIVE = 1 puts
+    the one neuron's currents in every row and in the neuron sweep right after."""
+
+    NEURON_SWEEP = ""   # the state that reads the first neuron after the deliver sweep
+    POINTS = ("pipeline: rows of one neuron back to back (N_ACTIVE = 1)",
+              "pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1")
+
+    def _sample_sweeps(self, state: int) -> None:
+        super()._sample_sweeps(state)
+        dut, S = self.dut, self.states
+        if dut.n_active_q.value.to_unsigned() != 1:
+            return
+        if state == S["DLV_LOAD"] and dut.event_q.value.to_unsigned() > 0:
+            self.hit("pipeline: rows of one neuron back to back (N_ACTIVE = 1)")
+        if state == S[self.NEURON_SWEEP] and dut.sweep_q.value.to_unsigned() == 0 \
+                and dut.event_count_q.value.to_unsigned() > 0:
+            self.hit("pipeline: deliver sweep followed by the neuron sweep with N_ACTIVE = 1")
+
+
+class PipelinedCoverage(DenseCoverage):
+    """rtl/core.v: every sweep one item per clock through one pipeline; an item's kind
+    and valid bit travel with it (kind_s<k>_q, valid_s<k>_q: the item issued k clocks ago)."""
+
+    MODULE = "core"
+    NEURON_SWEEP = "NEU"
+    POINTS = DenseCoverage.POINTS + V_CLIP_POINTS
+
+    def __init__(self, dut, path: str):
+        super().__init__(dut, path)
+        self.kind = rtl_localparams(self.MODULE, "K_")
+
+    def _sample_datapath(self, state: int) -> None:
+        dut, K = self.dut, self.kind
+
+        def item(stage: int, kind: str) -> bool:
+            return (getattr(dut, f"valid_s{stage}_q").value == 1
+                    and getattr(dut, f"kind_s{stage}_q").value.to_unsigned() == K[kind])
+
+        # lif_neuron_update starts at stage 3 and forms v_sum in its third clock (stage 5)
+        self._sample_v_clip(dut.u_lif_neuron_update, item(5, "NEURON"))
+        # the traces jump at stage 1, into the stage-2 registers (core.v, "stage 2")
+        if item(1, "NEURON") and dut.ctl_rdata.value.to_unsigned() >> 11:
+            self._sample_trace_jump("post", dut.post_trace_rdata)
+        if item(1, "DELIVER") and dut.index_s1_q.value.to_unsigned() == 0:
+            self._sample_trace_jump("pre", dut.pre_trace_rdata)
+        if item(4, "DELIVER"):
+            self._sample_current_clip(dut.u_syn_deliver)
+        # stdp_update clips in its second clock (stage 3); the weight is written at stage 4
+        if dut.weight_s3_q.value.to_unsigned() >> self.shape.weight_width & 1:   # plastic
+            if item(3, "POTENT"):
+                self._sample_weight_clip(dut.u_stdp_update, "potentiation")
+            elif item(3, "DELIVER") and dut.stdp_enable_q.value == 1:
+                self._sample_weight_clip(dut.u_stdp_update, "depression")
+
+
+class CompactCoverage(DenseCoverage):
+    """rtl/core_compact.v: lif_neuron_seq (17 micro-ops per neuron, its uop_q counter
+    is its state); one single-port RAM of two-synapse weight words, which a
+    weight-writing sweep reads every other clock and writes back in the clocks
+    between; one trace_update and one stdp_update shared by the sweeps."""
+
+    MODULE = "core_compact"
+    NEURON_SWEEP = "NEU_READ"
+    LIF_LAST_UOP = rtl_localparams("lif_neuron_seq")["LAST"]
+    POINTS = DenseCoverage.POINTS + tuple(
+        f"fsm state lif_neuron_seq micro-op {k}" for k in range(LIF_LAST_UOP + 1)) + (
+        # lif_neuron_seq compares the unclipped sum with the threshold: a sum above the
+        # top fires (the threshold is at most 2^23-1) and stores v_reset, not the clip
+        "saturate: v sum above 2^23-1 (lif_neuron_seq u_v_sat; it fires, v_reset stored)",
+        "saturate: v clipped low (lif_neuron_seq u_v_sat, stored)",
+        # ... so its one case where the clip decides: v_thresh = -2^23, which the clipped
+        # sum reaches and the unclipped one does not (reaches_threshold's first term)
+        "saturate: v below -2^23 fires at v_thresh = -2^23 (lif_neuron_seq reaches_threshold)",
+        "weight RAM: a row read one synapse per clock (STDP off, no write-backs)",
+        "weight RAM: a depressed weight written back between two reads of a row (STDP on)",
+        "weight RAM: a potentiated weight written back between two reads of a column",
+        "weight RAM: both lanes of one word written back in turn (lane write masks)")
+
+    def __init__(self, dut, path: str):
+        super().__init__(dut, path)
+        self._last_weight_write: tuple[int, int] | None = None   # (word, lane)
+
+    def _sample_datapath(self, state: int) -> None:
+        dut = self.dut
+        lif = dut.u_lif_neuron_seq
+        self.hit(f"fsm state lif_neuron_seq micro-op {lif.uop_q.value.to_unsigned()}")
+        # the micro-op that writes v: the sum in acc_q, the threshold compare in spike_o
+        if lif.v_valid_o.value == 1 and lif.refractory.value == 0:
+            v_sum, fired = lif.acc_q.value.to_signed(), lif.spike_o.value == 1
+            if v_sum > S24_MAX:
+                self.hit("saturate: v sum above 2^23-1 (lif_neuron_seq u_v_sat; it fires, "
+                         "v_reset stored)")
+            elif v_sum < S24_MIN:
+                self.hit("saturate: v below -2^23 fires at v_thresh = -2^23 (lif_neuron_seq "
+                         "reaches_threshold)" if fired
+                         else "saturate: v clipped low (lif_neuron_seq u_v_sat, stored)")
+        # the one trace_update: a row's pre-trace jump in its first issue clock, a
+        # neuron's post trace in its first clock (both written the clock after)
+        if dut.jump_now.value == 1:
+            self._sample_trace_jump("pre", dut.u_trace_update.trace_i)
+        if dut.post_now.value == 1 and dut.ctl_rdata.value.to_unsigned() >> 11:
+            self._sample_trace_jump("post", dut.u_trace_update.trace_i)
+        # a synapse issued in clock t: stdp_update's operands at stage 1, its clip in
+        # stage 2, the new weight and the delivered currents written at stage 3
+        if dut.valid_s3_q.value == 1 and dut.pot_s3_q.value == 0:
+            self._sample_current_clip(dut.u_syn_deliver)
+        plastic_s2 = dut.word_s2_q.value.to_unsigned() >> self.shape.weight_width & 1
+        if dut.valid_s2_q.value == 1 and plastic_s2:
+            if dut.pot_s2_q.value == 1:
+                self._sample_weight_clip(dut.u_stdp_update, "potentiation")
+            elif dut.stdp_enable_q.value == 1:
+                self._sample_weight_clip(dut.u_stdp_update, "depression")
+        self._sample_weight_ram(state)
+
+    def _sample_weight_ram(self, state: int) -> None:
+        dut, S = self.dut, self.states
+        writing = dut.write_s3.value == 1
+        if state == S["DLV_ROW"] and dut.stdp_enable_q.value == 0:
+            self.hit("weight RAM: a row read one synapse per clock (STDP off, no write-backs)")
+        if writing and dut.phase_q.value == 1:   # phase 1: the clock between two reads
+            if state == S["DLV_ROW"]:
+                self.hit("weight RAM: a depressed weight written back between two reads "
+                         "of a row (STDP on)")
+            elif state == S["POT_COL"]:
+                self.hit("weight RAM: a potentiated weight written back between two reads "
+                         "of a column")
+        if writing:
+            write = (dut.pair_s3.value.to_unsigned(), int(dut.half_s3.value))
+            if self._last_weight_write == (write[0], 1 - write[1]):
+                self.hit("weight RAM: both lanes of one word written back in turn "
+                         "(lane write masks)")
+            self._last_weight_write = write
+        elif state == S["IDLE"]:
+            self._last_weight_write = None   # the bus writes weights between steps
+
+
+class SparseCoverage(CoverageMonitor):
+    """rtl/core_sparse.v: the deliver and potentiation sweeps walk lists (a row per
+    event, a column per fired neuron) through their own stages; one valid bit per item
+    kind and stage (neu_q, dlv_q, pot_q, jump_q: bit k-1 = an item in stage k)."""
+
+    MODULE = "core_sparse"
+    REGIONS = SPARSE_REGION_NAMES
+    # not DenseCoverage's N_ACTIVE = 1 hazards: a row lists its own targets (N_ACTIVE
+    # only masks them), so the re-reads to cover are the list orders at the end here
+    POINTS = V_CLIP_POINTS + (
+        "list: empty row (its one S_DLV_SYN clock is the first drain clock)",
+        "list: empty column (its one S_POT_ENTRY clock is the first drain clock)",
+        "list: a row wraps from the last synapse word to synapse 0",
+        "list: a column wraps from the last column index entry to entry 0",
+        "list: a synapse onto a neuron >= N_ACTIVE takes its clock, writes nothing",
+        "list: a column entry of a neuron source >= N_ACTIVE is skipped",
+        "list: a column entry of an input channel >= N_INPUTS is skipped",
+        "list: a non-plastic column entry is not potentiated",
+        "injection: slot + delay wraps around the ring (added in the push clock)",
+        "pipeline: a row's first target is the previous row's last (currents re-read)",
+        "pipeline: a column's first synapse is the previous column's last (re-read)",
+        "pipeline: the neuron sweep starts at the deliver sweep's last target")
+
+    def __init__(self, dut, path: str):
+        super().__init__(dut, path)
+        # written back this step, by the list sweeps' stage-7 writes: the current list's
+        # and the previous list's words in order (targets of rows, synapses of columns)
+        self._row: list[int] = []
+        self._previous_row: list[int] = []
+        self._column: list[int] = []
+        self._previous_column: list[int] = []
+        self._last_target: int | None = None
+
+    def _sample_datapath(self, state: int) -> None:
+        dut, sh = self.dut, self.shape
+        neu, dlv, pot = (v.value.to_unsigned() for v in (dut.neu_q, dut.dlv_q, dut.pot_q))
+        # lif_neuron_update from stage 3 (core.v's stages): v_sum in stage 5
+        self._sample_v_clip(dut.u_lif_neuron_update, bit(neu, 4))
+        # both traces' trace_update from stage 2, written at stage 4
+        if bit(neu, 1) and dut.ctl_out_q.value.to_unsigned() >> 11:
+            self._sample_trace_jump("post", dut.post_trace_out_q)
+        if bit(dut.jump_q.value.to_unsigned(), 1):
+            self._sample_trace_jump("pre", dut.pre_trace_out_q)
+        # stdp_update from stage 4: its clip in stage 5, the synapse word written at 7
+        # if it is plastic and its target (or source) active
+        if bit(dut.syn_s5_q.value.to_unsigned(), sh.weight_width) and dut.active_s5_q.value == 1:
+            if bit(pot, 4):
+                self._sample_weight_clip(dut.u_stdp_update, "potentiation")
+            elif bit(dlv, 4) and dut.stdp_enable_q.value == 1:
+                self._sample_weight_clip(dut.u_stdp_update, "depression")
+        # stage 6: syn_deliver, and the write-back registers that stage 7 writes from
+        active_s6 = dut.active_s6_q.value == 1
+        plastic_s6 = bit(dut.syn_s6_q.value.to_unsigned(), sh.weight_width)
+        if bit(dlv, 5):
+            if active_s6:
+                self._sample_current_clip(dut.u_syn_deliver)
+            else:
+                self.hit("list: a synapse onto a neuron >= N_ACTIVE takes its clock, "
+                         "writes nothing")
+        if bit(pot, 5) and active_s6 and not plastic_s6:
+            self.hit("list: a non-plastic column entry is not potentiated")
+        if bit(pot, 1) and dut.entry_active.value == 0:
+            channel = dut.entry_source.value.to_unsigned() >> sh.neuron_bits
+            self.hit("list: a column entry of an input channel >= N_INPUTS is skipped" if channel
+                     else "list: a column entry of a neuron source >= N_ACTIVE is skipped")
+        self._sample_lists(state, dlv, pot, active_s6, plastic_s6)
+        if dut.inject_push_q.value == 1 and (dut.inject_slot_q.value.to_unsigned()
+                                             + dut.inject_delay_q.value.to_unsigned()
+                                             >= sh.delay_depth):
+            self.hit("injection: slot + delay wraps around the ring (added in the push clock)")
+
+    def _sample_lists(self, state: int, dlv: int, pot: int, active_s6: bool,
+                      plastic_s6: bool) -> None:
+        """The list counters (S_*_SYN, S_*_ENTRY) and the order of the stage-7 writes."""
+        dut, S, sh = self.dut, self.states, self.shape
+        remain = dut.remain_q.value.to_unsigned()
+        if state == S["DLV_SYN"]:
+            if remain == 0:
+                self.hit("list: empty row (its one S_DLV_SYN clock is the first drain clock)")
+            elif remain > 1 and dut.syn_addr_q.value.to_unsigned() == sh.synapses - 1:
+                self.hit("list: a row wraps from the last synapse word to synapse 0")
+        elif state == S["POT_ENTRY"]:
+            if remain == 0:
+                self.hit("list: empty column (its one S_POT_ENTRY clock is the first drain clock)")
+            elif remain > 1 and dut.entry_q.value.to_unsigned() == sh.plastic_synapses - 1:
+                self.hit("list: a column wraps from the last column index entry to entry 0")
+        elif state == S["START"]:
+            self._row, self._previous_row, self._last_target = [], [], None
+            self._column, self._previous_column = [], []
+        elif state == S["DLV_LIST"]:   # a row begins (the previous one has drained)
+            self._previous_row, self._row = self._row, []
+        elif state == S["POT_LIST"]:
+            self._previous_column, self._column = self._column, []
+        elif state == S["NEU"] and dut.sweep_q.value.to_unsigned() == 0 and \
+                self._last_target == 0:
+            self.hit("pipeline: the neuron sweep starts at the deliver sweep's last target")
+        if bit(dlv, 5) and active_s6:   # its currents are written
+            target = dut.target_s6.value.to_unsigned()
+            if not self._row and self._previous_row and target == self._previous_row[-1]:
+                self.hit("pipeline: a row's first target is the previous row's last "
+                         "(currents re-read)")
+            self._row.append(target)
+            self._last_target = target
+        if bit(pot, 5) and active_s6 and plastic_s6:   # its synapse word is written
+            synapse = dut.syn_addr_s6_q.value.to_unsigned()
+            if not self._column and self._previous_column and synapse == self._previous_column[-1]:
+                self.hit("pipeline: a column's first synapse is the previous column's last "
+                         "(re-read)")
+            self._column.append(synapse)
+
+
+COVERAGE_MONITORS = {F.ARCH_PIPELINED: PipelinedCoverage, F.ARCH_COMPACT: CompactCoverage,
+                     F.ARCH_SPARSE: SparseCoverage}
+
+
+def coverage_points(architecture: int) -> list[str]:
+    """Every point the benches must reach on the core of ``architecture``."""
+    return COVERAGE_MONITORS[architecture].points()
 
 
 class Bench:
@@ -232,7 +507,8 @@ class Bench:
         dut.bus_addr_i.value = 0
         dut.bus_wdata_i.value = 0
         if os.environ.get("BENCH_COVERAGE_FILE"):
-            self.coverage = CoverageMonitor(dut, os.environ["BENCH_COVERAGE_FILE"])
+            monitor = COVERAGE_MONITORS[self.shape.architecture]
+            self.coverage = monitor(dut, os.environ["BENCH_COVERAGE_FILE"])
             cocotb.start_soon(self.coverage.run())
         await self.reset()
 
@@ -650,10 +926,12 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
     W_MIN = W_MAX = 0 (any plastic weight STDP touches is clipped, from above or
     below, in depression and in potentiation); even neurons (profile 0) sit at
     v = 2^23-1 with a bias that pushes them over the top and fire every step;
-    odd neurons (profile 1) sit at v = -2^23 with a bias below it; neuron 0's
-    i_exc and neuron 1's i_inh are at the rails when channel 0's fixed weights
-    arrive; channel 0's pre trace and every post trace start at 65535 with
-    retention 1.0, and every neuron fired last step."""
+    odd neurons (profile 1) sit at v = -2^23 with a bias below it, but the last
+    one (profile 2) has its threshold at -2^23 too, which only the clipped sum
+    reaches: it fires every step; neuron 0's i_exc and neuron 1's i_inh are at
+    the rails when channel 0's fixed weights arrive; channel 0's pre trace and
+    every post trace start at 65535 with retention 1.0, and every neuron fired
+    last step."""
     n, n_src, ww = shape.n_neurons, shape.n_sources, shape.weight_width
     lo, hi = shape.weight_min, shape.weight_max
     mask_w = (1 << ww) - 1
@@ -672,6 +950,7 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
     profiles = [  # (v_decay, exc_decay, inh_decay, exc_gain, inh_gain, bias, v_thresh, v_reset, refrac)
         (0xFFFF, 0xFFFF, 0xFFFF, 0xFFFF, 0, S24_MAX, S24_MAX, S24_MAX, 0),
         (0xFFFF, 0xFFFF, 0xFFFF, 0, 0, S24_MIN, S24_MAX, 0, 0),
+        (0xFFFF, 0xFFFF, 0xFFFF, 0, 0, S24_MIN, S24_MIN, S24_MIN, 0),
     ]
     for p, fields in enumerate(profiles):
         for field, (name, value) in enumerate(zip(F.PROFILE_FIELDS, fields)):
@@ -679,10 +958,11 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
                            value & ((1 << F.PROFILE_FIELD_WIDTH[name]) - 1)))
     for i in range(n):
         even = i % 2 == 0
+        profile = 0 if even else 2 if i == n - 1 else 1
         writes += [(addr(F.REGION_V, i), (S24_MAX if even else S24_MIN) & 0xFFFFFF),
                    (addr(F.REGION_I_EXC, i), S24_MAX if i == 0 else 0),
                    (addr(F.REGION_I_INH, i), S24_MIN & 0xFFFFFF if i == 1 else 0),
-                   (addr(F.REGION_CONTROL_WORD, i), 1 << 11 | (0 if even else 1) << 8),
+                   (addr(F.REGION_CONTROL_WORD, i), 1 << 11 | profile << 8),
                    (addr(F.REGION_POST_TRACE, i), 0xFFFF)]
     channel0, channel1 = n, n + 1
     for s in range(n_src):
@@ -699,6 +979,26 @@ def corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
     return writes
 
 
+def sparse_corner_program(shape: F.CoreShape) -> list[tuple[int, int]]:
+    """corner_program() for core_sparse.v, its weights listed by dense_to_sparse:
+    the channels' rows and as many neurons' rows as the column index holds with
+    channel 1's (every synapse of those is plastic); the other neurons' synapses
+    are left unlisted, which is weight 0 and not plastic."""
+    dense = dataclasses.replace(shape, architecture=F.ARCH_PIPELINED, synapses=0,
+                                plastic_synapses=0)
+    n = shape.n_neurons
+    plastic_rows = shape.plastic_synapses // n - 1   # channel 1's row takes one column's worth
+
+    def listed(address: int) -> bool:
+        if address >> F.REGION_SHIFT != F.REGION_WEIGHT:
+            return True
+        source = (address & ((1 << F.REGION_SHIFT) - 1)) >> shape.neuron_bits
+        return source < plastic_rows or source in (n, n + 1)
+
+    writes = [(a, d) for a, d in corner_program(dense) if listed(a)]
+    return dense_to_sparse(shape, writes, np.random.default_rng(0))
+
+
 @cocotb.test()
 async def directed_corners(dut):
     """corner_program() stepped with both input channels firing every step (and, in
@@ -707,7 +1007,7 @@ async def directed_corners(dut):
     await bench.start()
     sh = bench.shape
     model = CoreModel(sh)
-    await load(bench, model, corner_program(sh))
+    await load(bench, model, sparse_corner_program(sh) if sh.sparse else corner_program(sh))
     inject = addr(F.REGION_CONTROL, F.REG_INJECT)
     for k in range(4):
         injections = [0, 1] if k < 3 else [0] * (sh.n_sources + 1)

@@ -56,11 +56,11 @@ CHUNKS = {
 }
 
 
-def _toplevel(name):
+def core_toplevel(name):
     return "core_compact" if name in COMPACT else "core_sparse" if name in SPARSE else "core"
 
 
-def _runner(name):
+def core_runner(name):
     if name in SPARSE:
         n, n_in, ww, depth, synapses, plastic = SPARSE[name]
         return build_locked(f"core_{name}", "core_sparse", {
@@ -79,7 +79,7 @@ def _runner(name):
                                                   else 14})
 
 
-def _env(name, seeds):
+def bench_env(name, seeds):
     return {"BENCH_SHAPE": ",".join(map(str, SHAPES[name])),
             "BENCH_SEEDS": ",".join(map(str, seeds)),
             "BENCH_BUS_REGISTERED": str(int(name in BUS_REGISTERED)),
@@ -91,22 +91,22 @@ def _env(name, seeds):
                                         for i in range(len(CHUNKS[name]))])
 def test_random_networks(name, chunk):
     seeds = CHUNKS[name][chunk]
-    run(_runner(name), f"core_{name}", _toplevel(name), "bench_core", testcase="random_networks",
-        env=_env(name, seeds))
+    run(core_runner(name), f"core_{name}", core_toplevel(name), "bench_core",
+        testcase="random_networks", env=bench_env(name, seeds))
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_bus_overruns_full_slots_and_hazards(name):
-    run(_runner(name), f"core_{name}", _toplevel(name), "bench_core",
+    run(core_runner(name), f"core_{name}", core_toplevel(name), "bench_core",
         testcase=["bus_readback", "overruns", "full_delay_slot", "pipeline_hazards"]
         + (["list_hazards"] if name in SPARSE else []),
-        env=_env(name, range(4000, 4004)))
+        env=bench_env(name, range(4000, 4004)))
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_quantized_networks(name):
-    run(_runner(name), f"core_{name}", _toplevel(name), "bench_core", testcase="quantized_networks",
-        env=_env(name, range(5000, 5004)))
+    run(core_runner(name), f"core_{name}", core_toplevel(name), "bench_core",
+        testcase="quantized_networks", env=bench_env(name, range(5000, 5004)))
 
 
 # core_sparse at its full neuron count (N_NEURONS = N_INPUTS = 1024, the ULX3S build's
