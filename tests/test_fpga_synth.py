@@ -1,6 +1,7 @@
 """The open FPGA flow (neurohw.targets.fpga.synth), run for real.
 
-Two iCEBreaker builds (the link, ~20 s, and the compact core alone, ~45 s): the
+Three iCEBreaker builds (the link, ~20 s, the link placed twice at a clock it
+misses, ~60 s, and the compact core alone, ~45 s): the
 tools are slow and share two cores with everything else.  The ULX3S build is run by hand
 (``neurohw synth --board ulx3s``).
 """
@@ -68,6 +69,18 @@ def test_compact_core_fits_the_up5k_with_its_weights_in_spram(tmp_path):
     assert report.bram <= 20
     assert report.luts <= 3200
     assert report.timing_met and report.fmax_mhz >= 24.0
+
+
+def test_a_missed_clock_is_placed_again_with_the_next_seed(tmp_path):
+    """The link at 48 MHz, about twice what it reaches: every seed misses it, so
+    the flow places with each in turn and reports all of them, the last one's
+    placement (the one packed) as the build's."""
+    report = fpga_synth.synth("icebreaker", design="link", clock_mhz=48.0, seeds=(1, 2),
+                              build_root=tmp_path / "build", progress=None)
+    assert report.target_mhz == 48.0 and not report.timing_met
+    assert list(report.fmax_by_seed) == [1, 2] and report.seed == 2
+    assert report.fmax_mhz == report.fmax_by_seed[2] < 48.0
+    assert "nextpnr seed 2, seeds tried 1: " in report.summary()
 
 
 def test_a_failing_step_names_the_tool_and_its_first_error(tmp_path):

@@ -28,7 +28,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RTL_DIR = REPO_ROOT / "rtl"
@@ -42,6 +42,9 @@ PLL_TOLERANCE = 0.02
 _TOOL_DIR = Path(sys.executable).parent
 # Bumped whenever the flow itself changes what it produces from the same inputs.
 _FLOW_VERSION = 3   # 3: synth_ice40 -spram
+# nextpnr placement seeds tried in turn until one meets the clock (a build that meets it
+# with the first costs one placement: the iCE40 builds and most ECP5 ones)
+DEFAULT_SEEDS = (1, 2, 3)
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
@@ -157,6 +160,8 @@ class SynthReport:
     build_dir: str
     bitstream_path: str
     cached: bool = field(default=False)
+    seed: int = 1                     # the nextpnr placement seed of this build
+    fmax_by_seed: dict = field(default_factory=dict)   # every seed tried -> its Fmax (MHz)
 
     def summary(self) -> str:
         verdict = "met" if self.timing_met else "NOT met"
@@ -166,7 +171,14 @@ class SynthReport:
                 f"LUT {self.luts}/{self.luts_available}, FF {self.ffs}, "
                 f"BRAM {self.bram}/{self.bram_available}, SPRAM {self.spram}/{self.spram_available}, "
                 f"DSP {self.dsps}/{self.dsps_available}; "
-                f"Fmax {self.fmax_mhz:.2f} MHz vs target {self.target_mhz:.2f} MHz (timing {verdict})")
+                f"Fmax {self.fmax_mhz:.2f} MHz vs target {self.target_mhz:.2f} MHz (timing {verdict}"
+                f"{self._seeds_note()})")
+
+    def _seeds_note(self) -> str:
+        if len(self.fmax_by_seed) <= 1:
+            return ""
+        tried = ", ".join(f"{seed}: {fmax:.2f}" for seed, fmax in self.fmax_by_seed.items())
+        return f"; nextpnr seed {self.seed}, seeds tried {tried} MHz"
 
 
 def _log(progress: Optional[Callable[[str], None]], message: str) -> None:
@@ -367,9 +379,21 @@ def _sum_cells(utilisation: dict, cells: tuple, key: str) -> int:
     return sum(utilisation.get(cell, {}).get(key, 0) for cell in cells)
 
 
+def _core_clock_fmax(nextpnr_report: dict, build_dir: Path, family: str) -> tuple:
+    """(name, achieved MHz) of the clock with the least margin: the PLL output (the pad
+    clock, if constrained, is only the PLL's input)."""
+    clocks = nextpnr_report.get("fmax", {})
+    if not clocks:
+        raise SynthError(f"yowasp-nextpnr-{family}", "no clock was timed (is the PLL output used?)",
+                         build_dir / "nextpnr.log")
+    name = min(clocks, key=lambda clock: clocks[clock]["achieved"] / clocks[clock]["constraint"])
+    return name, float(clocks[name]["achieved"])
+
+
 def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
           core_parameters: Optional[dict] = None, build_root: Path = DEFAULT_BUILD_ROOT,
-          progress: Optional[Callable[[str], None]] = _stderr_progress) -> SynthReport:
+          progress: Optional[Callable[[str], None]] = _stderr_progress,
+          seeds: Sequence[int] = DEFAULT_SEEDS) -> SynthReport:
     """Build ``board`` (``"icebreaker"`` or ``"ulx3s"``) and return its report.
 
     ``design`` (the board's ``default_design`` if None: ``"core"`` on the
@@ -383,7 +407,11 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     WEIGHT_W = 7 and DELAY_DEPTH = 4) or ``"core-sparse-timing"`` (the same for
     rtl/core_sparse.v, by default with N_NEURONS = N_INPUTS = 1024, SYNAPSES = 65536,
     PLASTIC_SYNAPSES = 16384).  ``clock_mhz`` is the PLL output (the board's default if None);
-    ``core_parameters`` overrides the board's core parameters.  Raises
+    ``core_parameters`` overrides the board's core parameters.  nextpnr places
+    with each of ``seeds`` in turn until one meets the clock (the report names
+    the seed and every seed's Fmax): the slowest paths of the full ECP5 builds
+    are mostly routing, so their Fmax moves by several percent with the
+    placement seed alone (fpga/README.md).  Raises
     :class:`SynthError` (or :class:`DeviceCapacityError`) if a step fails, and
     ValueError for a clock the PLL cannot make.
     """
@@ -415,8 +443,12 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     parameters["CLKS_PER_BIT"] = round(target_mhz * 1e6 / UART_BAUD)
     parameters["WITH_CORE"] = _WITH_CORE[design]
 
+    seeds = tuple(int(seed) for seed in seeds)
+    if not seeds:
+        raise ValueError("synth: give at least one nextpnr seed")
     sources = _sources(spec)
-    build_dir = build_root / f"{board}-{design}-{_input_hash(spec, design, parameters, sources)}"
+    build_hash = _input_hash(spec, design, {**parameters, "seeds": list(seeds)}, sources)
+    build_dir = build_root / f"{board}-{design}-{build_hash}"
     report_path = build_dir / "report.json"
     if report_path.exists():
         stored = SynthReport(**json.loads(report_path.read_text()))
@@ -442,13 +474,23 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     placed = "top.asc" if spec.family == "ice40" else "top.config"
     placed_option = "--asc" if spec.family == "ice40" else "--textcfg"
     started = time.monotonic()
-    _run_tool(f"yowasp-nextpnr-{spec.family}",
-              [*spec.nextpnr_device_args, constraint_option, spec.constraints,
-               "--json", "top.json", placed_option, placed,
-               "--freq", f"{target_mhz:g}", "--threads", "1", "--seed", "1",
-               "--timing-allow-fail", "--report", "nextpnr_report.json",
-               "--detailed-timing-report"],
-              build_dir, "nextpnr.log", progress, label)
+    fmax_by_seed = {}
+    for seed in seeds:
+        _run_tool(f"yowasp-nextpnr-{spec.family}",
+                  [*spec.nextpnr_device_args, constraint_option, spec.constraints,
+                   "--json", "top.json", placed_option, placed,
+                   "--freq", f"{target_mhz:g}", "--threads", "1", "--seed", str(seed),
+                   "--timing-allow-fail", "--report", "nextpnr_report.json",
+                   "--detailed-timing-report"],
+                  build_dir, "nextpnr.log", progress, f"{label} seed {seed}")
+        nextpnr_report = json.loads((build_dir / "nextpnr_report.json").read_text())
+        core_clock, fmax = _core_clock_fmax(nextpnr_report, build_dir, spec.family)
+        fmax_by_seed[seed] = round(fmax, 2)
+        if fmax >= target_mhz:
+            break
+        if seed != seeds[-1]:
+            _log(progress, f"[{label}] seed {seed}: {fmax:.2f} MHz, below {target_mhz:g} MHz; "
+                           f"placing again with the next seed")
     step_seconds["nextpnr"] = round(time.monotonic() - started, 2)
 
     bitstream_name = "top" + spec.bitstream_suffix
@@ -460,15 +502,7 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
                   build_dir, "pack.log", progress, label)
     step_seconds["pack"] = round(time.monotonic() - started, 2)
 
-    nextpnr_report = json.loads((build_dir / "nextpnr_report.json").read_text())
     utilisation = nextpnr_report["utilization"]
-    # the core clock is the PLL output; the pad clock (if constrained) is only the PLL's input
-    clocks = nextpnr_report.get("fmax", {})
-    if not clocks:
-        raise SynthError(f"yowasp-nextpnr-{spec.family}", "no clock was timed (is the PLL output used?)",
-                         build_dir / "nextpnr.log")
-    core_clock = min(clocks, key=lambda name: clocks[name]["achieved"] / clocks[name]["constraint"])
-    fmax = float(clocks[core_clock]["achieved"])
     if spec.family == "ice40":
         flip_flops = _netlist_flip_flops((build_dir / "yosys_stat.txt").read_text())
     else:
@@ -488,7 +522,8 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
         dsps_available=_sum_cells(utilisation, _DSP_CELLS[spec.family], "available"),
         pll=pll, core_parameters=core, utilisation=utilisation,
         critical_path=_critical_path(nextpnr_report, core_clock), step_seconds=step_seconds,
-        build_dir=str(build_dir), bitstream_path=str(build_dir / bitstream_name))
+        build_dir=str(build_dir), bitstream_path=str(build_dir / bitstream_name),
+        seed=seed, fmax_by_seed=fmax_by_seed)
     report_path.write_text(json.dumps(asdict(result), indent=2, sort_keys=True))
     _log(progress, f"[{label}] {result.summary()}")
     return result
@@ -528,12 +563,15 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
                         help="PLL output clock (default: the board's, 24 MHz iCEBreaker, 75 MHz ULX3S)")
     parser.add_argument("--build-dir", type=Path, default=DEFAULT_BUILD_ROOT,
                         help="where builds are kept (default: %(default)s)")
+    parser.add_argument("--seed", type=int, action="append", dest="seeds", default=None,
+                        help="nextpnr placement seed; repeat to try several in turn until one "
+                             "meets the clock (default: " + ", ".join(map(str, DEFAULT_SEEDS)) + ")")
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     try:
         report = synth(args.board, design=args.design, clock_mhz=args.clock_mhz,
-                       build_root=args.build_dir)
+                       build_root=args.build_dir, seeds=args.seeds or DEFAULT_SEEDS)
     except (SynthError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -549,7 +587,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 def _cmd_bitstream(args: argparse.Namespace) -> int:
     try:
         report = bitstream(args.board, args.out, design=args.design, clock_mhz=args.clock_mhz,
-                           allow_timing_failure=args.allow_timing_failure, build_root=args.build_dir)
+                           allow_timing_failure=args.allow_timing_failure, build_root=args.build_dir,
+                           seeds=args.seeds or DEFAULT_SEEDS)
     except (SynthError, TimingError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
