@@ -21,14 +21,21 @@
 // Golden model: neurohw.targets.fpga.model.CoreModel.step (architecture 1).
 //
 // The bus (memory map in rtl/README.md) is served only while the core is idle
-// and not in the cycle of a tick; read data follows the address by one cycle.
+// and not in the cycle of a tick; read data follows the address by one cycle
+// (BUS_REGISTERED: three, as core.v's; the board builds use that bus).
 `default_nettype none
 
 module core_compact #(
   parameter integer N_NEURONS   = 256,  // neurons (a power of two, <= 512: the bus offset is 20 bits)
   parameter integer N_INPUTS    = 256,  // input channels (a power of two, <= N_NEURONS)
   parameter integer WEIGHT_W    = 7,    // signed weight width, 2..16 (7: {plastic, weight} is a byte)
-  parameter integer DELAY_DEPTH = 4     // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+  parameter integer DELAY_DEPTH = 4,    // delay ring slots (a power of two): delays 0..DELAY_DEPTH-1
+  // 1: tick_i and the bus inputs pass a register before the core acts on them, and
+  // bus_rdata_o comes from a register (read data three clocks after the address):
+  // core.v's and core_sparse.v's registered bus, the one bus timing cmd_frontend.v
+  // speaks, so that fpga/common/neurohw_board.v can put this core behind the link;
+  // 0: the combinational bus described above (the core's own benches, the timing harness)
+  parameter integer BUS_REGISTERED = 0
 ) (
   input  wire                         clk_i,
   input  wire                         rst_ni,
@@ -42,7 +49,7 @@ module core_compact #(
   input  wire                         bus_we_i,
   input  wire [23:0]                  bus_addr_i,     // {region[3:0], offset[19:0]}
   input  wire [31:0]                  bus_wdata_i,
-  output reg  [31:0]                  bus_rdata_o     // word at bus_addr_i 1 cycle ago
+  output wire [31:0]                  bus_rdata_o     // word at bus_addr_i 1 (BUS_REGISTERED: 3) cycles ago
 );
   localparam integer NEU_W   = $clog2(N_NEURONS);
   localparam integer SRC_W   = NEU_W + 1;           // neurons 0..N-1, input channel c is N + c
@@ -137,14 +144,59 @@ module core_compact #(
   reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
   reg  [31:0]         step_q, cycles_q, last_cycles_q, overruns_q, dropped_q;
 
+  // ---- the bus and tick as the core sees them ---------------------------------------
+  // Registered (BUS_REGISTERED): everything below acts one clock after the bus master
+  // drives it, so the step, busy_o and its cycles are those of the direct bus shifted by a
+  // clock (the cycles per step do not change).  The read data is registered as a whole
+  // word after the read multiplexer: one 32-bit register (its constant-zero bits are
+  // optimised away) rather than core.v's copy of every RAM output, which this core has no
+  // pipeline registers to reuse for; the word at the address of three clocks earlier.
+  wire        tick, bus_we;
+  wire [23:0] bus_addr;
+  wire [31:0] bus_wdata;
+  reg  [31:0] bus_rdata;                             // the word at the previous cycle's bus_addr
+  generate
+    if (BUS_REGISTERED != 0) begin : g_bus_registered
+      reg        tick_q, bus_we_q;
+      reg [23:0] bus_addr_q;
+      reg [31:0] bus_wdata_q, bus_rdata_q;
+      always @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) begin
+          tick_q      <= 1'b0;
+          bus_we_q    <= 1'b0;
+          bus_rdata_q <= 32'd0;
+        end else begin
+          tick_q      <= tick_i;
+          bus_we_q    <= bus_we_i;
+          bus_rdata_q <= bus_rdata;
+        end
+      end
+      always @(posedge clk_i) begin
+        bus_addr_q  <= bus_addr_i;
+        bus_wdata_q <= bus_wdata_i;
+      end
+      assign tick        = tick_q;
+      assign bus_we      = bus_we_q;
+      assign bus_addr    = bus_addr_q;
+      assign bus_wdata   = bus_wdata_q;
+      assign bus_rdata_o = bus_rdata_q;   // no path from a RAM into the bus master's logic
+    end else begin : g_bus_direct
+      assign tick        = tick_i;
+      assign bus_we      = bus_we_i;
+      assign bus_addr    = bus_addr_i;
+      assign bus_wdata   = bus_wdata_i;
+      assign bus_rdata_o = bus_rdata;
+    end
+  endgenerate
+
   // ---- bus decode -------------------------------------------------------------------
-  wire [3:0]  bus_region = bus_addr_i[23:20];
+  wire [3:0]  bus_region = bus_addr[23:20];
   // offsets are 20 bits wide for the largest core; a small core ignores the high bits
   /* verilator lint_off UNUSEDSIGNAL */
-  wire [19:0] bus_offset = bus_addr_i[19:0];
+  wire [19:0] bus_offset = bus_addr[19:0];
   /* verilator lint_on UNUSEDSIGNAL */
   wire        idle        = (state_q == S_IDLE);
-  wire        bus_write   = bus_we_i & idle & ~tick_i;
+  wire        bus_write   = bus_we & idle & ~tick;
   wire        reg_write   = bus_write & (bus_region == R_CONTROL);
   wire [5:0]  reg_sel     = bus_offset[5:0];
   wire        inject      = reg_write & (reg_sel == REG_INJECT);
@@ -232,11 +284,11 @@ module core_compact #(
   ram_1r1w_nrw #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
     .we_i(bus_write & (bus_region == R_DELAY)), .waddr_i(bus_offset[SRC_W-1:0]),
-    .wdata_i(bus_wdata_i[SLOT_W-1:0]));
+    .wdata_i(bus_wdata[SLOT_W-1:0]));
   // the 8 profiles in one RAM, {profile, field} -> 24 bits, read one field per clock
   ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(7)) u_profile_ram (
     .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(profile_rdata),
-    .we_i(field_write), .waddr_i(field_addr), .wdata_i(bus_wdata_i[23:0]));
+    .we_i(field_write), .waddr_i(field_addr), .wdata_i(bus_wdata[23:0]));
   // synapses {source, 2k} (lane 0) and {source, 2k+1} (lane 1) share a word
   ram_spram #(.LANE_W(WORD_W), .ADDR_W(PAIR_W)) u_weight_ram (
     .clk_i(clk_i), .addr_i(weight_addr), .we_i(weight_we), .wdata_i(weight_wdata),
@@ -382,25 +434,25 @@ module core_compact #(
     neuron_waddr     = idle ? bus_offset[NEU_W-1:0]
                      : calc ? neuron : index_s3_q[NEU_W-1:0];
     v_we             = idle ? bus_write & (bus_region == R_V) : calc & v_out;
-    v_wdata          = idle ? bus_wdata_i[23:0] : v_next;
+    v_wdata          = idle ? bus_wdata[23:0] : v_next;
     i_exc_we         = idle ? bus_write & (bus_region == R_I_EXC) : (calc & i_exc_out) | deliver_s3;
-    i_exc_wdata      = idle ? bus_wdata_i[23:0] : calc ? current_next : i_exc_delivered;
+    i_exc_wdata      = idle ? bus_wdata[23:0] : calc ? current_next : i_exc_delivered;
     i_inh_we         = idle ? bus_write & (bus_region == R_I_INH) : (calc & i_inh_out) | deliver_s3;
-    i_inh_wdata      = idle ? bus_wdata_i[23:0] : calc ? current_next : i_inh_delivered;
+    i_inh_wdata      = idle ? bus_wdata[23:0] : calc ? current_next : i_inh_delivered;
     ctl_we           = idle ? bus_write & (bus_region == R_CTL) : neuron_done;
-    ctl_wdata        = idle ? bus_wdata_i[CTL_W-1:0] : {spike, ctl_rdata[10:8], refrac_next};
+    ctl_wdata        = idle ? bus_wdata[CTL_W-1:0] : {spike, ctl_rdata[10:8], refrac_next};
     post_trace_we    = idle ? bus_write & (bus_region == R_POST_TRACE) : trace_wb_q & trace_wb_post_q;
     post_trace_waddr = idle ? bus_offset[NEU_W-1:0] : trace_wb_index_q[NEU_W-1:0];
-    post_trace_wdata = idle ? bus_wdata_i[15:0] : trace_next;
+    post_trace_wdata = idle ? bus_wdata[15:0] : trace_next;
 
     pre_trace_raddr  = idle ? bus_offset[SRC_W-1:0]
                      : (state_q == S_DLV_LOAD) ? ring_pop_source : source;
     pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : trace_wb_q & ~trace_wb_post_q;
     pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : trace_wb_index_q;
-    pre_trace_wdata  = idle ? bus_wdata_i[15:0] : trace_next;
+    pre_trace_wdata  = idle ? bus_wdata[15:0] : trace_next;
 
     delay_raddr      = !idle ? {1'b0, neuron}
-                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata_i[IN_W-1:0]}
+                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata[IN_W-1:0]}
                      : bus_offset[SRC_W-1:0];
 
     profile_raddr    = idle ? field_addr : {ctl_rdata[10:8], lif_field};
@@ -412,7 +464,7 @@ module core_compact #(
                      : {source_q, neuron[NEU_W-1:1]};
     weight_we        = idle ? {2{bus_write & (bus_region == R_WEIGHT)}} & {bus_offset[0], ~bus_offset[0]}
                      : {2{write_s3}} & {half_s3, ~half_s3};
-    weight_wdata     = idle ? {2{bus_wdata_i[WORD_W-1:0]}} : {2{1'b1, weight_stdp}};
+    weight_wdata     = idle ? {2{bus_wdata[WORD_W-1:0]}} : {2{1'b1, weight_stdp}};
 
     // the ring takes injected channels while idle and fired neurons in sweep (b)
     ring_push        = inject_push_q | push;
@@ -435,7 +487,7 @@ module core_compact #(
   always @* begin
     state_d = state_q;
     case (state_q)
-      S_IDLE:       if (tick_i) state_d = S_START;
+      S_IDLE:       if (tick) state_d = S_START;
       // a tick right after an INJECT write waits here until the injection is in the ring
       S_START:      if (!inject_push_q) state_d = (ring_pop_count != 0) ? S_DLV_FETCH : S_NEU_READ;
       S_DLV_FETCH:  state_d = S_DLV_LOAD;
@@ -556,7 +608,7 @@ module core_compact #(
       inject_push_channel_q <= {IN_W{1'b0}};
     end else begin
       inject_pending_q <= inject;
-      if (inject) inject_channel_q <= bus_wdata_i[IN_W-1:0];
+      if (inject) inject_channel_q <= bus_wdata[IN_W-1:0];
       inject_push_q    <= inject_pending_q;
       if (inject_pending_q) begin
         inject_slot_q         <= slot + delay_rdata;
@@ -564,30 +616,31 @@ module core_compact #(
       end
       if (reg_write) begin
         case (reg_sel)
-          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata_i[0];
-          REG_N_ACTIVE:    n_active_q    <= bus_wdata_i[NEU_W:0];
-          REG_N_INPUTS:    n_inputs_q    <= bus_wdata_i[IN_W:0];
-          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata_i[5:0];
-          REG_A_PLUS:      a_plus_q      <= bus_wdata_i[15:0];
-          REG_A_MINUS:     a_minus_q     <= bus_wdata_i[15:0];
-          REG_W_MIN:       w_min_q       <= bus_wdata_i[WEIGHT_W-1:0];
-          REG_W_MAX:       w_max_q       <= bus_wdata_i[WEIGHT_W-1:0];
-          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata_i[15:0];
-          REG_POST_DECAY:  post_decay_q  <= bus_wdata_i[15:0];
+          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata[0];
+          REG_N_ACTIVE:    n_active_q    <= bus_wdata[NEU_W:0];
+          REG_N_INPUTS:    n_inputs_q    <= bus_wdata[IN_W:0];
+          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata[5:0];
+          REG_A_PLUS:      a_plus_q      <= bus_wdata[15:0];
+          REG_A_MINUS:     a_minus_q     <= bus_wdata[15:0];
+          REG_W_MIN:       w_min_q       <= bus_wdata[WEIGHT_W-1:0];
+          REG_W_MAX:       w_max_q       <= bus_wdata[WEIGHT_W-1:0];
+          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata[15:0];
+          REG_POST_DECAY:  post_decay_q  <= bus_wdata[15:0];
           default: ;
         endcase
       end
-      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata_i;
+      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata;
       else if (state_q == S_DONE)             step_q <= step_q + 32'd1;
       // a tick while busy is an overrun: counted, otherwise ignored
       if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
-      else if (tick_i && !idle)               overruns_q <= overruns_q + 32'd1;
+      else if (tick && !idle)                 overruns_q <= overruns_q + 32'd1;
       if (reg_write && reg_sel == REG_DROPPED)  dropped_q <= 32'd0;
       else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
     end
   end
 
-  // ---- bus read: control registers are latched; RAM words come out of the RAMs -------------
+  // ---- bus read: control registers are latched; RAM words come out of the RAMs (and, with
+  //      BUS_REGISTERED, the selected word through bus_rdata_q, above) ----------------------
   reg [3:0]  read_region_q;
   reg        read_lane_q;
   reg [31:0] read_word_q, read_word_d;
@@ -639,18 +692,18 @@ module core_compact #(
 
   always @* begin
     case (read_region_q)
-      R_CONTROL:    bus_rdata_o = read_word_q;
-      R_PROFILE:    bus_rdata_o = {8'd0, profile_read};
-      R_V:          bus_rdata_o = {8'd0, v_rdata};
-      R_I_EXC:      bus_rdata_o = {8'd0, i_exc_rdata};
-      R_I_INH:      bus_rdata_o = {8'd0, i_inh_rdata};
-      R_CTL:        bus_rdata_o = {{(32-CTL_W){1'b0}}, ctl_rdata};
-      R_POST_TRACE: bus_rdata_o = {16'd0, post_trace_rdata};
-      R_PRE_TRACE:  bus_rdata_o = {16'd0, pre_trace_rdata};
-      R_DELAY:      bus_rdata_o = {{(32-SLOT_W){1'b0}}, delay_rdata};
-      R_WEIGHT:     bus_rdata_o = {{(32-WORD_W){1'b0}}, read_lane_q ? weight_rdata[2*WORD_W-1:WORD_W]
+      R_CONTROL:    bus_rdata = read_word_q;
+      R_PROFILE:    bus_rdata = {8'd0, profile_read};
+      R_V:          bus_rdata = {8'd0, v_rdata};
+      R_I_EXC:      bus_rdata = {8'd0, i_exc_rdata};
+      R_I_INH:      bus_rdata = {8'd0, i_inh_rdata};
+      R_CTL:        bus_rdata = {{(32-CTL_W){1'b0}}, ctl_rdata};
+      R_POST_TRACE: bus_rdata = {16'd0, post_trace_rdata};
+      R_PRE_TRACE:  bus_rdata = {16'd0, pre_trace_rdata};
+      R_DELAY:      bus_rdata = {{(32-SLOT_W){1'b0}}, delay_rdata};
+      R_WEIGHT:     bus_rdata = {{(32-WORD_W){1'b0}}, read_lane_q ? weight_rdata[2*WORD_W-1:WORD_W]
                                                                     : weight_rdata[WORD_W-1:0]};
-      default:      bus_rdata_o = 32'd0;
+      default:      bus_rdata = 32'd0;
     endcase
   end
 

@@ -112,6 +112,35 @@ def test_the_sparse_virtual_board_gives_the_sparse_models_spikes_weights_and_cyc
     assert not np.allclose(board_weights, initial)
 
 
+@pytest.mark.parametrize("seed", [6, 7])
+def test_the_compact_virtual_board_gives_the_compact_models_spikes_weights_v_and_cycles(seed):
+    # neurohw_board with rtl/core_compact.v (ARCHITECTURE = 1): the dense upload and read-back
+    # of the pipelined core, the compact core's own clocks per step (17 per neuron, two per
+    # plastic synapse), which the host predicts from the ARCHITECTURE register it reads
+    compact = dict(architecture="compact")
+    model_spikes, model_weights, model_v, model_runs = deploy(seed, None, **compact)
+    board_spikes, board_weights, board_v, board_runs = deploy(seed, "virtual", **compact)
+    _, _, _, pipelined_runs = deploy(seed, None)
+    assert len(model_spikes) > 50, "the network should fire"
+    assert board_spikes == model_spikes
+    assert np.array_equal(board_weights, model_weights)
+    assert np.array_equal(board_v, model_v)
+    assert len(board_runs) == 2
+    for model, board, pipelined in zip(model_runs, board_runs, pipelined_runs):
+        m, b = model.result, board.result
+        assert b.config["architecture"] == "compact" and b.host is not None and b.host.virtual
+        assert np.array_equal(b.step_cycles, m.step_cycles) and b.n_steps > 0
+        # the compact core's cycles, not the pipelined core's
+        assert not np.array_equal(b.step_cycles, pipelined.result.step_cycles)
+        for label, state in m.final_state.items():
+            for var, values in state.items():
+                assert np.array_equal(b.final_state[label][var], values), (label, var)
+        assert b.host.model_agreement == {"spikes": True, "step_cycles": True, "state": True,
+                                          "weights": True}
+    initial = np.array([w for w in board_runs[0].network.projection("feed").weight])
+    assert not np.allclose(board_weights, initial)
+
+
 def test_a_network_too_big_for_the_board_names_the_resource():
     sim.setup(timestep=DT, target="fpga", port="virtual", **CORE)
     sim.Population(80, sim.IF_curr_exp(), label="too many")

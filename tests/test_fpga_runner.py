@@ -232,8 +232,6 @@ def test_the_compact_core_is_modelled_on_its_own_cycle_budget():
     for wrong in ("odin", 3, True):
         with pytest.raises(ValueError, match="architecture must be one of pipelined, compact, sparse"):
             tiny_network(architecture=wrong)
-    with pytest.raises(ValueError, match="virtual board is built with the pipelined core"):
-        tiny_network(architecture="compact", port="virtual")
 
 
 def test_realtime_mode_drops_the_ticks_of_overrunning_steps():

@@ -10,7 +10,8 @@
 // 2 rtl/core_sparse.v.  core.v and core_sparse.v are built with BUS_REGISTERED = 1
 // (no combinational path through their bus), so the Fmax is that of the core's own
 // logic, whatever bus master a board design puts in front of it (neurohw_board's
-// front end has its own); core_compact's bus is combinational (no BUS_REGISTERED),
+// front end has its own); core_compact is built with its combinational bus
+// (BUS_REGISTERED = 0, as measured in fpga/README.md; neurohw_board builds it with 1),
 // so its timed paths include its bus decode and read multiplexer from the
 // harness's registers, as a bus master's registered outputs would drive them.
 // Same ports as neurohw_board, so the board tops can instantiate either.

@@ -8,12 +8,16 @@
 // back wait in the receive FIFO (RX_FIFO_BYTES, reported by IDENTIFY, as the
 // host's byte credit) until the front end can take them: the decoder is fed
 // only while the front end's ready_o is high.
+// ARCHITECTURE picks the core (formats.ARCH_*, as fpga/common/core_timing_harness.v):
+// 0 rtl/core.v (pipelined), 1 rtl/core_compact.v (the UP5K core), 2 rtl/core_sparse.v
+// (synapse lists); the host reads which one answers from its ARCHITECTURE register.
 // WITH_CORE = 0 builds the link alone, with a scratch memory on the bus, for
 // bringing up the link on a board (and for a build that fits any device).
 // The bus between the front end and the core is always the registered one
-// (core.v BUS_REGISTERED = 1; bus_scratch.v has its timing): every board, and
-// the virtual board, has the one front-end timing of rtl/PROTOCOL.md section 7,
-// and no path runs from the front end's logic into the core's decode or RAMs.
+// (BUS_REGISTERED = 1 on each of the three cores; bus_scratch.v has its timing):
+// every board, and the virtual board, has the one front-end timing of
+// rtl/PROTOCOL.md section 7, and no path runs from the front end's logic into the
+// core's decode or RAMs.
 // spike_o pulses for one clock per neuron spike; the board top stretches it
 // for a LED.  CLOCK_HZ is only reported (IDENTIFY): the board top passes the
 // frequency of its clock.
@@ -27,8 +31,8 @@ module neurohw_board #(
   parameter integer WEIGHT_W       = 8,
   parameter integer DELAY_DEPTH    = 16,
   parameter integer WITH_CORE      = 1,    // 0: fpga/common/bus_scratch.v instead of the core
-  parameter integer SPARSE         = 0,    // 1: rtl/core_sparse.v (synapse lists) instead of rtl/core.v
-  parameter integer SYNAPSES       = 65536, // core_sparse.v's list sizes (SPARSE = 1 only)
+  parameter integer ARCHITECTURE   = 0,    // 0: rtl/core.v, 1: rtl/core_compact.v, 2: rtl/core_sparse.v
+  parameter integer SYNAPSES       = 65536, // core_sparse.v's list sizes (ARCHITECTURE = 2 only)
   parameter integer PLASTIC_SYNAPSES = 16384,
   parameter integer RX_FIFO_BYTES  = 2048, // receive FIFO entries, a power of two
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
@@ -116,7 +120,9 @@ module neurohw_board #(
   cmd_frontend #(
     .MAX_PAYLOAD(MAX_PAYLOAD), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
     .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .HAS_CORE(WITH_CORE),
-    .SPARSE((WITH_CORE != 0 && SPARSE != 0) ? 1 : 0), .SYNAPSES(SYNAPSES), .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES),
+    // the front end's SPARSE: the synapse lists' memory map and commands (the two dense
+    // cores have one memory map, so the compact core needs nothing of its own there)
+    .SPARSE((WITH_CORE != 0 && ARCHITECTURE == 2) ? 1 : 0), .SYNAPSES(SYNAPSES), .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES),
     .STEP_LOG_DEPTH(STEP_LOG_DEPTH), .RX_FIFO_BYTES(RX_FIFO_BYTES), .CLOCK_HZ(CLOCK_HZ),
     .BUILD_ID(BUILD_ID)
   ) u_frontend (
@@ -143,11 +149,22 @@ module neurohw_board #(
       // RESET bit 4 resets the core alone (registers, profiles, delay ring), like power-up
       wire core_rst_n = rst_ni & ~core_reset;
 
-      if (SPARSE != 0) begin : g_sparse
+      if (ARCHITECTURE == 2) begin : g_sparse
         core_sparse #(
           .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W),
           .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1), .SYNAPSES(SYNAPSES),
           .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES)
+        ) u_core (
+          .clk_i(clk_i), .rst_ni(core_rst_n),
+          .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
+          .step_cycles_o(step_cycles),
+          .spike_valid_o(core_spike), .spike_id_o(spike_id),
+          .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
+          .bus_rdata_o(bus_rdata));
+      end else if (ARCHITECTURE == 1) begin : g_compact
+        core_compact #(
+          .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
+          .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1)
         ) u_core (
           .clk_i(clk_i), .rst_ni(core_rst_n),
           .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),

@@ -23,9 +23,10 @@ module top #(
   parameter integer N_INPUTS         = 256,
   parameter integer WEIGHT_W         = 8,
   parameter integer DELAY_DEPTH      = 16,
-  parameter integer SYNAPSES         = 65536,  // rtl/core_sparse.v's lists (WITH_CORE = 4)
+  parameter integer SYNAPSES         = 65536,  // rtl/core_sparse.v's lists (ARCHITECTURE = 2, WITH_CORE = 4)
   parameter integer PLASTIC_SYNAPSES = 16384,
-  parameter integer SPARSE           = 0,      // 1: neurohw_board with rtl/core_sparse.v (design core-sparse)
+  parameter integer ARCHITECTURE     = 0,      // neurohw_board's core: 0 rtl/core.v (design core),
+                                               // 1 rtl/core_compact.v (core-compact), 2 rtl/core_sparse.v (core-sparse)
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
                                              // 2: the core alone between registers (timing only),
                                              // 3: core_compact alone between registers (timing only),
@@ -77,7 +78,7 @@ module top #(
       neurohw_board #(
         .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
         .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH),
-        .WITH_CORE(WITH_CORE), .SPARSE(SPARSE), .SYNAPSES(SYNAPSES),
+        .WITH_CORE(WITH_CORE), .ARCHITECTURE(ARCHITECTURE), .SYNAPSES(SYNAPSES),
         .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES), .CLOCK_HZ(CLOCK_HZ)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),

@@ -38,21 +38,34 @@ from neurohw.targets.fpga.protocol import (
 from link_runner import REPO
 
 CLKS_PER_BIT = 4
-SHAPE = F.CoreShape(n_neurons=16, n_inputs=8, weight_width=8, delay_depth=4)
-# BOARD_SPARSE=1 (set by test_cmd_frontend_sparse_board_bench): the board with core_sparse.v
-SPARSE_BOARD = os.environ.get("BOARD_SPARSE") == "1"
-if SPARSE_BOARD:
-    SHAPE = F.CoreShape(16, 8, 8, 4, architecture=F.ARCH_SPARSE, synapses=256,
-                        plastic_synapses=128)
+# the core behind the front end, by neurohw_board's ARCHITECTURE (formats.ARCH_*):
+# core.v; core_compact.v at the UP5K build's widths (WEIGHT_W 7: one-byte weight words,
+# DELAY_DEPTH 4); core_sparse.v with small lists
+SHAPES = {F.ARCH_PIPELINED: F.CoreShape(n_neurons=16, n_inputs=8, weight_width=8, delay_depth=4),
+          F.ARCH_COMPACT: F.CoreShape(16, 8, 7, 4, architecture=F.ARCH_COMPACT),
+          F.ARCH_SPARSE: F.CoreShape(16, 8, 8, 4, architecture=F.ARCH_SPARSE, synapses=256,
+                                     plastic_synapses=128)}
+# BOARD_ARCHITECTURE (set by run_benches: test_cmd_frontend_compact_board_bench and
+# test_cmd_frontend_sparse_board_bench): which core this simulation's board has
+SHAPE = SHAPES[int(os.environ.get("BOARD_ARCHITECTURE", F.ARCH_PIPELINED))]
 RX_FIFO_BYTES = 1024   # three full frames of credit, and an overflow within reach of the bench
 STEP_LOG_DEPTH = 16    # smaller than the runs: the run pauses for the host's log reads
 CLOCK_HZ = 24_000_000
 BUILD_ID = 0x5EED
-PARAMETERS = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": SHAPE.n_neurons,
-              "N_INPUTS": SHAPE.n_inputs, "WEIGHT_W": SHAPE.weight_width,
-              "DELAY_DEPTH": SHAPE.delay_depth, "WITH_CORE": 1, "RX_FIFO_BYTES": RX_FIFO_BYTES,
-              "STEP_LOG_DEPTH": STEP_LOG_DEPTH, "CLOCK_HZ": CLOCK_HZ, "BUILD_ID": BUILD_ID}
-SPARSE_PARAMETERS = {"SPARSE": 1, "SYNAPSES": 256, "PLASTIC_SYNAPSES": 128}
+
+
+def board_parameters(shape: F.CoreShape, with_core: bool = True) -> dict:
+    """neurohw_board's parameters for a board with ``shape``'s core."""
+    parameters = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": shape.n_neurons,
+                  "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
+                  "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": int(with_core),
+                  "ARCHITECTURE": shape.architecture, "RX_FIFO_BYTES": RX_FIFO_BYTES,
+                  "STEP_LOG_DEPTH": STEP_LOG_DEPTH, "CLOCK_HZ": CLOCK_HZ, "BUILD_ID": BUILD_ID}
+    if shape.sparse:
+        parameters.update(SYNAPSES=shape.synapses, PLASTIC_SYNAPSES=shape.plastic_synapses)
+    return parameters
+
+
 SEEDS = [int(s) for s in os.environ.get("CMD_FRONTEND_SEEDS", "7,8,9").split(",")]
 CLOCK_NS = 10
 POLL_CYCLES = 64
@@ -262,7 +275,9 @@ def session(board, uart, seed):
     """One seed's session: what a deployment does, and the corner cases of a RUN."""
     info = board.identify()
     assert info.protocol == (2, 0) and info.max_window == 127 and info.max_payload == 255
-    assert info.shape == SHAPE and info.weight_bytes == 2 and info.has_core
+    # {plastic, weight} in whole bytes: 2 with 8-bit weights, 1 with the compact board's 7
+    assert info.shape == SHAPE and info.weight_bytes == (SHAPE.weight_width + 8) // 8
+    assert info.has_core
     assert info.rx_buffer == RX_FIFO_BYTES and info.step_log == STEP_LOG_DEPTH
     assert info.clock_hz == CLOCK_HZ and info.build_id == BUILD_ID
     assert info.spike_buffer == 2 * SHAPE.n_neurons
@@ -645,6 +660,40 @@ async def sparse_board_session(dut):
 
 
 @cocotb.test()
+async def compact_board_session(dut):
+    """neurohw_board with core_compact.v (ARCHITECTURE = 1) at the UP5K build's widths:
+    identified as the compact core (the host reads its ARCHITECTURE register), then the
+    dense board session of two seeds (upload and verify, every read path, a run against
+    the compact model's spikes and per-step cycles, stepped, late and stopped runs, every
+    state word and weight after STDP), a RESET of the weights and the neuron state, and
+    every reply byte on the model board's clock."""
+    uart, board = await start(dut)
+
+    def host():
+        import dataclasses
+        info = board.identify()
+        assert info.shape == SHAPE and info.shape.architecture == F.ARCH_COMPACT
+        assert board.read_bus(F.REGION_CONTROL << 20 | F.REG_ARCHITECTURE, 1) == [F.ARCH_COMPACT]
+        for seed in SEEDS[:2]:
+            # the compact core's budget differs from the pipelined core's on these programs,
+            # so session()'s cycle check tells the two apart
+            program = random_fpga_program(seed)
+            pipelined = dataclasses.replace(program, shape=dataclasses.replace(
+                SHAPE, architecture=F.ARCH_PIPELINED))
+            assert (model_run(load_model(program), program.inputs)[1]
+                    != model_run(load_model(pipelined), program.inputs)[1])
+            session(board, uart, seed)
+        board.reset(RESET_WEIGHTS | RESET_NEURON_STATE)
+        n_syn = SHAPE.n_sources * SHAPE.n_neurons
+        assert board.read_weights(0, n_syn) == [0] * n_syn
+        assert board.read_bus(F.REGION_V << 20, SHAPE.n_neurons) == [0] * SHAPE.n_neurons
+        uart.drained()
+
+    await bridge(host)()
+    compare_with_model(uart, "compact board")
+
+
+@cocotb.test()
 async def link_build_session(dut):
     """The link bring-up build (WITH_CORE = 0, the scratch memory on the bus) against the
     model board with has_core = False: bus words, RESET's sweeps over the scratch words, RUNs
@@ -680,8 +729,10 @@ def test_cmd_frontend_lint():
                                               "DELAY_DEPTH": 32, "RX_FIFO_BYTES": 32768,
                                               "STEP_LOG_DEPTH": 32768},
                        {"RX_FIFO_BYTES": 2, "STEP_LOG_DEPTH": 2},
-                       dict(SPARSE_PARAMETERS, N_NEURONS=1024, N_INPUTS=1024, SYNAPSES=65536,
-                            PLASTIC_SYNAPSES=16384)):
+                       # the compact board of the UP5K (design core-compact)
+                       {"ARCHITECTURE": F.ARCH_COMPACT, "WEIGHT_W": 7, "DELAY_DEPTH": 4},
+                       {"ARCHITECTURE": F.ARCH_SPARSE, "N_NEURONS": 1024, "N_INPUTS": 1024,
+                        "SYNAPSES": 65536, "PLASTIC_SYNAPSES": 16384}):
         lint_board(parameters)
 
 
@@ -700,7 +751,7 @@ CORE_TESTS = ("windowed_sessions", "rejections", "reset_is_detected", "fifo_over
               "garbage_never_writes_and_the_link_resynchronises")
 
 
-def run_benches(with_core, sparse=False):
+def run_benches(with_core, architecture=F.ARCH_PIPELINED):
     import sys
     import cocotb_tools.runner as cocotb_runner
     here = str(REPO / "tests" / "rtl")
@@ -714,21 +765,21 @@ def run_benches(with_core, sparse=False):
     cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
     sources = (sorted((REPO / "rtl").glob("*.v"))
                + [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")])
-    build_dir = REPO / "build" / "rtl" / ("cmd_frontend_sparse" if sparse else
-                                          "cmd_frontend" if with_core else "cmd_frontend_link")
-    tests = (("sparse_board_session",) if sparse else CORE_TESTS if with_core
-             else ("link_build_session",))
+    build_dir = REPO / "build" / "rtl" / (
+        "cmd_frontend_link" if not with_core else
+        ("cmd_frontend", "cmd_frontend_compact", "cmd_frontend_sparse")[architecture])
+    tests = (("link_build_session",) if not with_core else
+             (CORE_TESTS, ("compact_board_session",), ("sparse_board_session",))[architecture])
     runner = cocotb_runner.get_runner("verilator")
     runner.build(sources=sources, hdl_toplevel="neurohw_board", build_dir=build_dir,
-                 parameters=dict(PARAMETERS, WITH_CORE=int(with_core),
-                                 **(SPARSE_PARAMETERS if sparse else {})),
+                 parameters=board_parameters(SHAPES[architecture], with_core),
                  build_args=["--x-assign", "0", "--x-initial", "0"],
                  log_file=build_dir / "build.log")
     results = runner.test(test_module="test_cmd_frontend", hdl_toplevel="neurohw_board",
                           build_dir=build_dir, test_dir=build_dir, log_file=build_dir / "sim.log",
                           test_filter=r"\.(" + "|".join(tests) + ")$",
                           extra_env={"CMD_FRONTEND_SEEDS": ",".join(map(str, SEEDS)),
-                                     "BOARD_SPARSE": str(int(sparse))})
+                                     "BOARD_ARCHITECTURE": str(architecture)})
     total, failed = cocotb_runner.get_results(results)
     assert total == len(tests) and failed == 0, (build_dir / "sim.log").read_text()[-8000:]
 
@@ -741,5 +792,9 @@ def test_cmd_frontend_link_build_bench():
     run_benches(with_core=False)
 
 
+def test_cmd_frontend_compact_board_bench():
+    run_benches(with_core=True, architecture=F.ARCH_COMPACT)
+
+
 def test_cmd_frontend_sparse_board_bench():
-    run_benches(with_core=True, sparse=True)
+    run_benches(with_core=True, architecture=F.ARCH_SPARSE)

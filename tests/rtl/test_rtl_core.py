@@ -5,9 +5,9 @@ sources are unchanged); the randomized networks are split into chunks so that
 pytest-xdist can spread them over two workers: 64 random core programs and
 16 random PyNN-level networks compiled by quantize(), plus bus read-back,
 overrun, full-slot and pipeline-hazard benches for each shape; the same on
-rtl/core_compact.v and rtl/core_sparse.v (52 random programs with random sparse
-tables over three shapes, the quantized networks listed, and the list sweeps'
-own hazard bench).
+rtl/core_compact.v (60 random programs over four shapes, one with the registered
+bus) and rtl/core_sparse.v (52 random programs with random sparse tables over
+three shapes, the quantized networks listed, and the list sweeps' own hazard bench).
 """
 from __future__ import annotations
 
@@ -27,10 +27,13 @@ SHAPES = {
 }
 BUS_REGISTERED = {"n32_in16_w8_d16_busreg"}
 # rtl/core_compact.v (the UP5K core, architecture 1: its own cycles per step) at the
-# board's widths (WEIGHT_W 7, DELAY_DEPTH 4), a wider one and the narrowest
+# board's widths (WEIGHT_W 7, DELAY_DEPTH 4), a wider one and the narrowest; and the
+# board's widths with the registered bus (core_compact BUS_REGISTERED = 1, as
+# fpga/common/neurohw_board.v builds it)
 COMPACT = {"compact_n32_in16_w7_d4": (32, 16, 7, 4), "compact_n16_in16_w12_d8": (16, 16, 12, 8),
-           "compact_n16_in2_w2_d2": (16, 2, 2, 2)}
+           "compact_n16_in2_w2_d2": (16, 2, 2, 2), "compact_n32_in16_w7_d4_busreg": (32, 16, 7, 4)}
 SHAPES.update(COMPACT)
+BUS_REGISTERED.add("compact_n32_in16_w7_d4_busreg")
 # rtl/core_sparse.v (architecture 2: synapse lists; its own cycles per step), with
 # (..., SYNAPSES, PLASTIC_SYNAPSES) sized so that a quantized network of the shape
 # fits (2N x N synapses, N_INPUTS x N plastic); the random programs fill 10-90 % of
@@ -50,6 +53,7 @@ CHUNKS = {
     "compact_n32_in16_w7_d4": [range(7000, 7012), range(7012, 7024)],
     "compact_n16_in16_w12_d8": [range(8000, 8012)],
     "compact_n16_in2_w2_d2": [range(9000, 9012)],
+    "compact_n32_in16_w7_d4_busreg": [range(14000, 14012)],
     "sparse_n32_in16_w8_d16": [range(10000, 10010), range(10010, 10020)],
     "sparse_n16_in16_w12_d8_busreg": [range(11000, 11008), range(11008, 11016)],
     "sparse_n16_in2_w2_d2": [range(12000, 12016)],
@@ -71,7 +75,8 @@ def core_runner(name):
     n, n_in, ww, depth = SHAPES[name]
     if name in COMPACT:
         return build_locked(f"core_{name}", "core_compact", {
-            "N_NEURONS": n, "N_INPUTS": n_in, "WEIGHT_W": ww, "DELAY_DEPTH": depth})
+            "N_NEURONS": n, "N_INPUTS": n_in, "WEIGHT_W": ww, "DELAY_DEPTH": depth,
+            "BUS_REGISTERED": int(name in BUS_REGISTERED)})
     return build_locked(f"core_{name}", "core", {"N_NEURONS": n, "N_INPUTS": n_in,
                                                   "WEIGHT_W": ww, "DELAY_DEPTH": depth,
                                                   "BUS_REGISTERED": int(name in BUS_REGISTERED),

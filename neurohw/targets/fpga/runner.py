@@ -151,10 +151,6 @@ class Runner:
                 raise ValueError(f"fpga target: architecture must be one of "
                                  f"{', '.join(F.ARCHITECTURE_NAMES)}, got {architecture!r}")
             given["architecture"] = architecture
-            if port == VIRTUAL and architecture == F.ARCH_COMPACT:
-                raise ValueError("fpga target: the virtual board is built with the pipelined "
-                                 "core (rtl/core.v) or the sparse one (rtl/core_sparse.v); "
-                                 "architecture='compact' runs on the model only")
         self.device: Optional[DeviceSession] = None
         try:
             if port is not None and port != VIRTUAL:

@@ -48,23 +48,27 @@ DEFAULT_SEEDS = (1, 2, 3)
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
-DESIGNS = ("core", "core-sparse", "link", "core-timing", "core-compact-timing",
+DESIGNS = ("core", "core-compact", "core-sparse", "link", "core-timing", "core-compact-timing",
            "core-sparse-timing")
-# the board tops' WITH_CORE: the core behind the link, the link alone (scratch memory),
-# or one core alone between registers (fpga/common/core_timing_harness.v, its
-# ARCHITECTURE = WITH_CORE - 2: rtl/core.v, rtl/core_compact.v, rtl/core_sparse.v)
-_WITH_CORE = {"core": 1, "core-sparse": 1, "link": 0, "core-timing": 2, "core-compact-timing": 3,
-              "core-sparse-timing": 4}
+# the board tops' WITH_CORE: a core behind the link (fpga/common/neurohw_board.v, its
+# ARCHITECTURE below), the link alone (scratch memory), or one core alone between
+# registers (fpga/common/core_timing_harness.v, its ARCHITECTURE = WITH_CORE - 2:
+# rtl/core.v, rtl/core_compact.v, rtl/core_sparse.v)
+_WITH_CORE = {"core": 1, "core-compact": 1, "core-sparse": 1, "link": 0, "core-timing": 2,
+              "core-compact-timing": 3, "core-sparse-timing": 4}
 # the cores' own defaults over a board's core_parameters (which are core.v's):
 # core_compact's {plastic, weight} in a byte (two synapses per SPRAM word) and a
-# 4-slot delay ring; core_sparse's 1024 neurons and its list sizes (the ULX3S build)
+# 4-slot delay ring (256 neurons and inputs, the board's); core_sparse's 1024 neurons
+# and its list sizes (the ULX3S build).  The board builds with the compact or the
+# sparse core behind the front end set neurohw_board's ARCHITECTURE (formats.ARCH_*:
+# 1 compact, 2 sparse; 0, rtl/core.v, is its default)
+_COMPACT_CORE = {"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 7, "DELAY_DEPTH": 4}
+_SPARSE_CORE = {"N_NEURONS": 1024, "N_INPUTS": 1024, "SYNAPSES": 65536, "PLASTIC_SYNAPSES": 16384}
 _DESIGN_PARAMETERS = {
     "core-compact-timing": {"WEIGHT_W": 7, "DELAY_DEPTH": 4},
-    "core-sparse-timing": {"N_NEURONS": 1024, "N_INPUTS": 1024, "SYNAPSES": 65536,
-                           "PLASTIC_SYNAPSES": 16384},
-    # the board build with core_sparse behind the front end (neurohw_board SPARSE = 1)
-    "core-sparse": {"N_NEURONS": 1024, "N_INPUTS": 1024, "SYNAPSES": 65536,
-                    "PLASTIC_SYNAPSES": 16384, "SPARSE": 1},
+    "core-sparse-timing": dict(_SPARSE_CORE),
+    "core-compact": {**_COMPACT_CORE, "ARCHITECTURE": 1},
+    "core-sparse": {**_SPARSE_CORE, "ARCHITECTURE": 2},
 }
 
 
@@ -398,7 +402,10 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
 
     ``design`` (the board's ``default_design`` if None: ``"core"`` on the
     iCEBreaker, ``"core-sparse"`` on the ULX3S) is ``"core"`` (the neurohw core
-    rtl/core.v behind the UART link), ``"core-sparse"`` (rtl/core_sparse.v behind
+    rtl/core.v behind the UART link), ``"core-compact"`` (rtl/core_compact.v behind
+    it, by default with 256 neurons and inputs, WEIGHT_W = 7, DELAY_DEPTH = 4: the
+    UP5K-sized core; it does not fit the UP5K with the front end, fpga/README.md),
+    ``"core-sparse"`` (rtl/core_sparse.v behind
     it, by default with 1024 neurons and inputs, 64k synapses, 16k plastic),
     ``"link"`` (the link with a scratch memory in place of the core, for link
     bring-up), ``"core-timing"`` (the core alone between registers, to
@@ -553,8 +560,9 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--board", required=True, choices=sorted(BOARDS))
     parser.add_argument("--design", choices=DESIGNS, default=None,
                         help="the board's default: core on the iCEBreaker, core-sparse on the "
-                             "ULX3S; core: rtl/core.v behind the UART link; core-sparse: "
-                             "rtl/core_sparse.v (1024 neurons) behind it; "
+                             "ULX3S; core: rtl/core.v behind the UART link; core-compact: "
+                             "rtl/core_compact.v (256 neurons, WEIGHT_W 7, DELAY_DEPTH 4) "
+                             "behind it; core-sparse: rtl/core_sparse.v (1024 neurons) behind it; "
                              "link: the link with a scratch memory, for link bring-up; "
                              "core-timing / core-compact-timing / core-sparse-timing: core.v / "
                              "core_compact.v / core_sparse.v alone between registers (area and "

