@@ -6,6 +6,7 @@ with link.Link and board.Board, exactly as to a board on a USB UART.  The
 program and the expected results come from tests/rtl/test_cmd_frontend.py
 (a random core program and the golden model's run of it).
 """
+import dataclasses
 import os
 import signal
 import subprocess
@@ -144,8 +145,11 @@ def test_harness_that_exits_is_a_clear_error(tmp_path):
     assert "Too many open files" in message
 
 
-def test_board_command_serves_until_interrupted():
-    """``neurohw board --virtual`` (add_board_command) prints a port that works; Ctrl-C ends it."""
+@pytest.mark.parametrize("architecture", ["pipelined", "compact"])
+def test_board_command_serves_until_interrupted(architecture):
+    """``neurohw board --virtual`` (add_board_command) prints a port that works, with the
+    core ``--architecture`` names behind the link (the host reads it back); Ctrl-C ends it."""
+    shape = dataclasses.replace(SHAPE, architecture=F.ARCHITECTURE_NAMES.index(architecture))
     script = ("import argparse, sys\n"
               "from neurohw.targets.fpga.virtual import add_board_command\n"
               "parser = argparse.ArgumentParser(prog='neurohw')\n"
@@ -154,7 +158,8 @@ def test_board_command_serves_until_interrupted():
               "sys.exit(args.func(args))\n")
     command = subprocess.Popen([sys.executable, "-c", script, "board", "--virtual",
                                 "--neurons", str(SHAPE.n_neurons), "--inputs", str(SHAPE.n_inputs),
-                                "--delay-depth", str(SHAPE.delay_depth), "--clock-mhz", "12"],
+                                "--delay-depth", str(SHAPE.delay_depth), "--clock-mhz", "12",
+                                "--architecture", architecture],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                cwd=Path(__file__).parents[1])
     try:
@@ -162,7 +167,7 @@ def test_board_command_serves_until_interrupted():
         assert port_path.startswith("/dev/"), command.stderr.read() if command.poll() is not None else port_path
         with serial.Serial(port_path, baudrate=115200, timeout=0.1) as port:
             info = Board(port, reply_timeout=2.0).identify()
-        assert info.shape == SHAPE and info.clock_hz == CLOCK_HZ
+        assert info.shape == shape and info.clock_hz == CLOCK_HZ
         command.send_signal(signal.SIGINT)
         assert command.wait(10) == 0, command.stderr.read()
     finally:

@@ -256,6 +256,15 @@ def add_board_command(subparsers) -> None:
                         help="WEIGHT_W of the core (default: %(default)s)")
     parser.add_argument("--delay-depth", type=int, default=DEFAULT_SHAPE.delay_depth,
                         help="DELAY_DEPTH of the core (default: %(default)s)")
+    parser.add_argument("--architecture", choices=F.ARCHITECTURE_NAMES,
+                        default=F.ARCHITECTURE_NAMES[DEFAULT_SHAPE.architecture],
+                        help="the core behind the link: pipelined (rtl/core.v), compact "
+                             "(rtl/core_compact.v) or sparse (rtl/core_sparse.v) "
+                             "(default: %(default)s)")
+    parser.add_argument("--synapses", type=int, default=0,
+                        help="the sparse core's synapse words (SYNAPSES; sparse only)")
+    parser.add_argument("--plastic-synapses", type=int, default=0,
+                        help="the sparse core's column index entries (PLASTIC_SYNAPSES; sparse only)")
     parser.add_argument("--clock-mhz", type=float, default=DEFAULT_CLOCK_HZ / 1e6,
                         help="the clock IDENTIFY reports, MHz (default: %(default)g)")
     parser.set_defaults(func=_cmd_board)
@@ -263,7 +272,9 @@ def add_board_command(subparsers) -> None:
 
 def _cmd_board(args) -> int:
     try:
-        shape = F.CoreShape(args.neurons, args.inputs, args.weight_width, args.delay_depth)
+        shape = F.CoreShape(args.neurons, args.inputs, args.weight_width, args.delay_depth,
+                            F.ARCHITECTURE_NAMES.index(args.architecture), args.synapses,
+                            args.plastic_synapses)
         clock_hz = round(args.clock_mhz * 1e6)
         with VirtualBoard(shape, clock_hz=clock_hz) as virtual:
             print(virtual.port, flush=True)
