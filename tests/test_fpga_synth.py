@@ -81,6 +81,8 @@ def test_a_missed_clock_is_placed_again_with_the_next_seed(tmp_path):
     assert list(report.fmax_by_seed) == [1, 2] and report.seed == 2
     assert report.fmax_mhz == report.fmax_by_seed[2] < 48.0
     assert "nextpnr seed 2, seeds tried 1: " in report.summary()
+    build_dir = tmp_path / "build" / report.build_dir.split("/")[-1]
+    assert all((build_dir / f"nextpnr-seed{seed}.log").stat().st_size > 0 for seed in (1, 2))
 
 
 def test_a_failing_step_names_the_tool_and_its_first_error(tmp_path):

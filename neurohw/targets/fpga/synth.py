@@ -493,6 +493,8 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
         nextpnr_report = json.loads((build_dir / "nextpnr_report.json").read_text())
         core_clock, fmax = _core_clock_fmax(nextpnr_report, build_dir, spec.family)
         fmax_by_seed[seed] = round(fmax, 2)
+        # each seed's log (its critical paths) is kept; nextpnr.log is the last one's
+        shutil.copyfile(build_dir / "nextpnr.log", build_dir / f"nextpnr-seed{seed}.log")
         if fmax >= target_mhz:
             break
         if seed != seeds[-1]:
