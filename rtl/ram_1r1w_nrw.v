@@ -5,14 +5,20 @@
 // simulation model returns the old word inverted (not under yosys, which
 // defines SYNTHESIS), so that a bench whose DUT used such a read would see a
 // wrong word rather than the plausible old one.  In exchange synthesis maps the memory
-// straight onto block RAM (yosys no_rw_check): the iCE40 EBR has no defined
-// read-during-write result, and ram_1r1w's "old word" costs a bypass register
-// of the write data and address, an address compare and a multiplexer per RAM.
+// straight onto block RAM (yosys no_rw_check): the iCE40 EBR and the ECP5 DP16KD
+// have no defined read-during-write result across their ports, and ram_1r1w's
+// "old word" costs a bypass register of the write data and address, an address
+// compare and a multiplexer per RAM (per block of a sliced one).
+//
+// SLICE_W < WIDTH stores the word as WIDTH / SLICE_W independent memories of
+// SLICE_W bits each, as ram_1r1w does (the same hierarchy names: g_whole.mem_q,
+// g_sliced.g_slice[s].mem_q).
 `default_nettype none
 
 module ram_1r1w_nrw #(
-  parameter integer WIDTH  = 8,
-  parameter integer ADDR_W = 8
+  parameter integer WIDTH   = 8,
+  parameter integer ADDR_W  = 8,
+  parameter integer SLICE_W = WIDTH   // bits per independent memory; divides WIDTH
 ) (
   input  wire              clk_i,
   input  wire [ADDR_W-1:0] raddr_i,
@@ -21,17 +27,39 @@ module ram_1r1w_nrw #(
   input  wire [ADDR_W-1:0] waddr_i,
   input  wire [WIDTH-1:0]  wdata_i
 );
-  (* no_rw_check *)
-  reg [WIDTH-1:0] mem_q [0:(1<<ADDR_W)-1];
-
-  always @(posedge clk_i) begin
-    if (we_i) mem_q[waddr_i] <= wdata_i;
-`ifdef SYNTHESIS
-    rdata_o <= mem_q[raddr_i];
-`else
-    rdata_o <= (we_i && raddr_i == waddr_i) ? ~mem_q[raddr_i] : mem_q[raddr_i];
+`ifndef SYNTHESIS
+  wire collision = we_i && raddr_i == waddr_i;
 `endif
-  end
+  generate
+    if (SLICE_W == WIDTH) begin : g_whole
+      (* no_rw_check *)
+      reg [WIDTH-1:0] mem_q [0:(1<<ADDR_W)-1];
+
+      always @(posedge clk_i) begin
+        if (we_i) mem_q[waddr_i] <= wdata_i;
+`ifdef SYNTHESIS
+        rdata_o <= mem_q[raddr_i];
+`else
+        rdata_o <= collision ? ~mem_q[raddr_i] : mem_q[raddr_i];
+`endif
+      end
+    end else begin : g_sliced
+      genvar s;
+      for (s = 0; s < WIDTH / SLICE_W; s = s + 1) begin : g_slice
+        (* no_rw_check *)
+        reg [SLICE_W-1:0] mem_q [0:(1<<ADDR_W)-1];
+
+        always @(posedge clk_i) begin
+          if (we_i) mem_q[waddr_i] <= wdata_i[s*SLICE_W +: SLICE_W];
+`ifdef SYNTHESIS
+          rdata_o[s*SLICE_W +: SLICE_W] <= mem_q[raddr_i];
+`else
+          rdata_o[s*SLICE_W +: SLICE_W] <= collision ? ~mem_q[raddr_i] : mem_q[raddr_i];
+`endif
+        end
+      end
+    end
+  endgenerate
 endmodule
 
 `default_nettype wire

@@ -1,4 +1,4 @@
-// ram_banked: a deep RAM as 2^BANK_W banks of ram_1r1w (one memory per bit),
+// ram_banked: a deep RAM as 2^BANK_W banks of ram_1r1w_nrw (one memory per bit),
 // whose read data comes out per bank, so that the caller can register the banks'
 // words before the bank multiplexer instead of after it.
 //   bank_rdata_o: every bank's word at raddr_i's offset, one cycle after raddr_i
@@ -7,7 +7,11 @@
 // A 128K-word memory needs 8 blocks per bit even of the deepest ECP5 block
 // (16K x 1), and block RAM clock-to-out plus the 8:1 multiplexer and its routing
 // is the core's slowest path at 75 MHz; a register on each bank's output cuts it.
-// Each bank is ram_1r1w with SLICE_W = 1 (one block per bit and bank).
+// Each bank is ram_1r1w_nrw with SLICE_W = 1 (one block per bit and bank): like it,
+// a read of the word written in the same clock is undefined and the caller must not
+// use it.  ram_1r1w's bypass of that case, on each of the up to 76 blocks of a
+// bank set, was on the ECP5 board builds' slowest paths (the write address and
+// data into every block's compare, across the die).
 `default_nettype none
 
 module ram_banked #(
@@ -32,7 +36,7 @@ module ram_banked #(
   generate
     for (b = 0; b < BANKS; b = b + 1) begin : g_bank
       wire in_bank = (BANK_W == 0) || (waddr_i >> BANK_ADDR_W) == b;
-      ram_1r1w #(.WIDTH(WIDTH), .ADDR_W(BANK_ADDR_W), .SLICE_W(1)) u_bank (
+      ram_1r1w_nrw #(.WIDTH(WIDTH), .ADDR_W(BANK_ADDR_W), .SLICE_W(1)) u_bank (
         .clk_i(clk_i), .raddr_i(raddr_i[BANK_ADDR_W-1:0]),
         .rdata_o(bank_rdata_o[b*WIDTH +: WIDTH]),
         .we_i(we_i & in_bank), .waddr_i(waddr_i[BANK_ADDR_W-1:0]), .wdata_i(wdata_i));

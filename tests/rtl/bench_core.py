@@ -578,8 +578,6 @@ class Bench:
             pairs = np.array([word.to_unsigned() for word in ram.mem_q.value], dtype=np.int64)
             mask = (1 << lane_w) - 1
             return np.stack([pairs & mask, (pairs >> lane_w) & mask], axis=1).ravel()
-        if hasattr(ram, "mem_q"):   # ram_1r1w_nrw
-            return np.array([word.to_unsigned() for word in ram.mem_q.value], dtype=np.int64)
         if hasattr(ram, "g_bank"):
             return np.concatenate([self.memory(ram.g_bank[b].u_bank)
                                    for b in range(1 << int(ram.BANK_W.value))])
