@@ -128,7 +128,7 @@ BOARDS = {
         nextpnr_device_args=("--85k", "--package", "CABGA381"), constraints="ulx3s.lpf",
         oscillator_mhz=25.0, default_clock_mhz=75.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        # the 1024-neuron board: rtl/core_sparse.v behind the link (77.18 MHz, fpga/README.md)
+        # the 1024-neuron board: rtl/core_sparse.v behind the link (76.24 MHz, fpga/README.md)
         bitstream_suffix=".bit", default_design="core-sparse"),
 }
 
