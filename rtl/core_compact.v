@@ -155,36 +155,19 @@ module core_compact #(
   wire [23:0] bus_addr;
   wire [31:0] bus_wdata;
   reg  [31:0] bus_rdata;                             // the word at the previous cycle's bus_addr
+  bus_input_reg #(.REGISTERED(BUS_REGISTERED)) u_bus_input (
+    .clk_i(clk_i), .rst_ni(rst_ni), .tick_i(tick_i), .bus_we_i(bus_we_i),
+    .bus_addr_i(bus_addr_i), .bus_wdata_i(bus_wdata_i),
+    .tick_o(tick), .bus_we_o(bus_we), .bus_addr_o(bus_addr), .bus_wdata_o(bus_wdata));
   generate
-    if (BUS_REGISTERED != 0) begin : g_bus_registered
-      reg        tick_q, bus_we_q;
-      reg [23:0] bus_addr_q;
-      reg [31:0] bus_wdata_q, bus_rdata_q;
+    if (BUS_REGISTERED != 0) begin : g_rdata_registered
+      reg [31:0] bus_rdata_q;
       always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          tick_q      <= 1'b0;
-          bus_we_q    <= 1'b0;
-          bus_rdata_q <= 32'd0;
-        end else begin
-          tick_q      <= tick_i;
-          bus_we_q    <= bus_we_i;
-          bus_rdata_q <= bus_rdata;
-        end
+        if (!rst_ni) bus_rdata_q <= 32'd0;
+        else         bus_rdata_q <= bus_rdata;
       end
-      always @(posedge clk_i) begin
-        bus_addr_q  <= bus_addr_i;
-        bus_wdata_q <= bus_wdata_i;
-      end
-      assign tick        = tick_q;
-      assign bus_we      = bus_we_q;
-      assign bus_addr    = bus_addr_q;
-      assign bus_wdata   = bus_wdata_q;
       assign bus_rdata_o = bus_rdata_q;   // no path from a RAM into the bus master's logic
-    end else begin : g_bus_direct
-      assign tick        = tick_i;
-      assign bus_we      = bus_we_i;
-      assign bus_addr    = bus_addr_i;
-      assign bus_wdata   = bus_wdata_i;
+    end else begin : g_rdata_direct
       assign bus_rdata_o = bus_rdata;
     end
   endgenerate

@@ -185,37 +185,11 @@ module core_sparse #(
   wire [23:0] bus_addr;
   wire [31:0] bus_wdata;
   reg  [31:0] bus_rdata;
-  generate
-    if (BUS_REGISTERED != 0) begin : g_bus_registered
-      reg        tick_q, bus_we_q;
-      reg [23:0] bus_addr_q;
-      reg [31:0] bus_wdata_q;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          tick_q   <= 1'b0;
-          bus_we_q <= 1'b0;
-        end else begin
-          tick_q   <= tick_i;
-          bus_we_q <= bus_we_i;
-        end
-      end
-      always @(posedge clk_i) begin
-        bus_addr_q  <= bus_addr_i;
-        bus_wdata_q <= bus_wdata_i;
-      end
-      assign tick        = tick_q;
-      assign bus_we      = bus_we_q;
-      assign bus_addr    = bus_addr_q;
-      assign bus_wdata   = bus_wdata_q;
-      assign bus_rdata_o = bus_rdata;   // from registers (see "bus read")
-    end else begin : g_bus_direct
-      assign tick        = tick_i;
-      assign bus_we      = bus_we_i;
-      assign bus_addr    = bus_addr_i;
-      assign bus_wdata   = bus_wdata_i;
-      assign bus_rdata_o = bus_rdata;
-    end
-  endgenerate
+  bus_input_reg #(.REGISTERED(BUS_REGISTERED)) u_bus_input (
+    .clk_i(clk_i), .rst_ni(rst_ni), .tick_i(tick_i), .bus_we_i(bus_we_i),
+    .bus_addr_i(bus_addr_i), .bus_wdata_i(bus_wdata_i),
+    .tick_o(tick), .bus_we_o(bus_we), .bus_addr_o(bus_addr), .bus_wdata_o(bus_wdata));
+  assign bus_rdata_o = bus_rdata;   // BUS_REGISTERED: from registers (see "bus read")
 
   // ---- bus decode -------------------------------------------------------------------
   wire [3:0]  bus_region = bus_addr[23:20];
