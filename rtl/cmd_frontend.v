@@ -165,6 +165,7 @@ module cmd_frontend #(
   localparam [7:0] FIRST_COMMAND_ERROR = 8'h10;   // lower codes are the decoder's
 
   localparam [3:0] R_CONTROL = 4'h0;
+  localparam [3:0] R_PROFILE = 4'h1;
   localparam [3:0] R_V       = 4'h2;
   localparam [3:0] R_I_EXC   = 4'h3;
   localparam [3:0] R_I_INH   = 4'h4;
@@ -500,7 +501,10 @@ module cmd_frontend #(
   // ---- RESET sweeps ---------------------------------------------------------------------------
   // phase: region, first offset, words, the RESET bit that selects it.  The synapses
   // (bit 1): the dense weight matrix zeroed, or the sparse core's rows and columns
-  // emptied (phase 7, a clock of nothing on the dense cores)
+  // emptied (phase 7, a clock of nothing on the dense cores).  The profiles (bit 4, with
+  // the core's rst_ni): all 128 offsets of the region, {profile, field}; the cores
+  // ignore the unused fields 9..15.  A sweep rather than a clear in each core: the
+  // cores' flops that said "written since rst_ni" cost 234 LCs on the UP5K.
   reg [3:0]  fill_region;
   reg [19:0] fill_base;
   reg [20:0] fill_words;
@@ -520,11 +524,12 @@ module cmd_frontend #(
       4'd7: begin fill_region = R_COLUMN;  fill_enabled = reset_what_q[1] && HAS_LISTS; end
       4'd8: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_STEP;     fill_words = 21'd1; end
       4'd9: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_OVERRUNS; fill_words = 21'd1; end
-      default: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_DROPPED; fill_words = 21'd1; end
+      4'd10: begin fill_region = R_CONTROL; fill_enabled = reset_what_q[2]; fill_base = REG_DROPPED; fill_words = 21'd1; end
+      default: begin fill_region = R_PROFILE; fill_enabled = reset_what_q[4]; fill_words = 21'd128; end
     endcase
   end
   localparam [3:0] FILL_CTL    = 4'd5;    // read-modify-write: the profile index stays
-  localparam [3:0] FILL_PHASES = 4'd11;
+  localparam [3:0] FILL_PHASES = 4'd12;
   wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
 
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------

@@ -393,9 +393,8 @@ module core #(
   // memory and select flags before a register in the same clock.  The memories are read
   // combinationally (distributed RAM), so the word still reaches the stage-3 registers
   // in the same clock, and the neuron still gets its profile at stage 3.
-  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
-  // profile says whether it was written since, and a field not written reads 0 (the
-  // flag masks the word before the stage-3 register, not after it).
+  // rst_ni leaves them as they are, as it leaves the RAMs (RESET bit 4 zeroes them: the
+  // front end's sweep, rtl/PROTOCOL.md).
   // While idle the bus address reads them (the stage-3 registers give its read data).
   wire [2:0]  profile_raddr = idle ? field_profile : ctl_s2_q[10:8];
   reg  [15:0] prof_v_decay_mem_q [0:7];
@@ -424,18 +423,6 @@ module core #(
     end
   end
 
-  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
-  reg  [8:0]     prof_read_written;               // the fields of profile_raddr
-  integer        field;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) prof_written_q <= {9*8{1'b0}};
-    else if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
-  end
-  always @* begin
-    for (field = 0; field < 9; field = field + 1)
-      prof_read_written[field] = prof_written_q[field*8 + {29'd0, profile_raddr}];
-  end
-
   // ---- stage 3: the neuron's state words and its profile ----------------------------------
   reg signed [23:0]  v_s3_q, i_exc_s3_q, i_inh_s3_q;
   reg [CTL_W-2:0]    ctl_s3_q;                      // {profile, refrac}: the spike flag went to the post trace
@@ -452,15 +439,15 @@ module core #(
     ctl_s3_q          <= ctl_s2_q[CTL_W-2:0];
     delay_s3_q        <= delay_s2_q;
     weight_s3_q       <= weight_s2;
-    v_decay_s3_q      <= prof_v_decay_mem_q[profile_raddr] & {16{prof_read_written[F_V_DECAY]}};
-    exc_decay_s3_q    <= prof_exc_decay_mem_q[profile_raddr] & {16{prof_read_written[F_EXC_DECAY]}};
-    inh_decay_s3_q    <= prof_inh_decay_mem_q[profile_raddr] & {16{prof_read_written[F_INH_DECAY]}};
-    exc_gain_s3_q     <= prof_exc_gain_mem_q[profile_raddr] & {16{prof_read_written[F_EXC_GAIN]}};
-    inh_gain_s3_q     <= prof_inh_gain_mem_q[profile_raddr] & {16{prof_read_written[F_INH_GAIN]}};
-    bias_s3_q         <= prof_bias_mem_q[profile_raddr] & {24{prof_read_written[F_BIAS]}};
-    v_thresh_s3_q     <= prof_v_thresh_mem_q[profile_raddr] & {24{prof_read_written[F_V_THRESH]}};
-    v_reset_s3_q      <= prof_v_reset_mem_q[profile_raddr] & {24{prof_read_written[F_V_RESET]}};
-    refrac_steps_s3_q <= prof_refrac_mem_q[profile_raddr] & {8{prof_read_written[F_REFRAC]}};
+    v_decay_s3_q      <= prof_v_decay_mem_q[profile_raddr];
+    exc_decay_s3_q    <= prof_exc_decay_mem_q[profile_raddr];
+    inh_decay_s3_q    <= prof_inh_decay_mem_q[profile_raddr];
+    exc_gain_s3_q     <= prof_exc_gain_mem_q[profile_raddr];
+    inh_gain_s3_q     <= prof_inh_gain_mem_q[profile_raddr];
+    bias_s3_q         <= prof_bias_mem_q[profile_raddr];
+    v_thresh_s3_q     <= prof_v_thresh_mem_q[profile_raddr];
+    v_reset_s3_q      <= prof_v_reset_mem_q[profile_raddr];
+    refrac_steps_s3_q <= prof_refrac_mem_q[profile_raddr];
   end
 
   // ---- stages 2..4: STDP and delivery ------------------------------------------------------

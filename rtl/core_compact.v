@@ -268,34 +268,23 @@ module core_compact #(
     .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
     .we_i(bus_write & (bus_region == R_DELAY)), .waddr_i(bus_offset[SRC_W-1:0]),
     .wdata_i(bus_wdata[SLOT_W-1:0]));
-  // the 8 profiles in one RAM, {profile, field} -> 24 bits, read one field per clock
+  // the 8 profiles in one RAM, {profile, field} -> 24 bits, read one field per clock;
+  // rst_ni leaves them as they are (RESET bit 4 zeroes them: the front end's sweep)
   ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(7)) u_profile_ram (
     .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(profile_rdata),
-    .we_i(field_write), .waddr_i(field_addr), .wdata_i(bus_wdata[23:0]));
+    .we_i(field_write & (field_addr[3:0] <= F_REFRAC)), .waddr_i(field_addr),
+    .wdata_i(bus_wdata[23:0]));
   // synapses {source, 2k} (lane 0) and {source, 2k+1} (lane 1) share a word
   ram_spram #(.LANE_W(WORD_W), .ADDR_W(PAIR_W)) u_weight_ram (
     .clk_i(clk_i), .addr_i(weight_addr), .we_i(weight_we), .wdata_i(weight_wdata),
     .rdata_o(weight_rdata));
 
-  // rst_ni clears the profiles (rtl/PROTOCOL.md, RESET bit 4): a flop per field and
-  // profile says whether it was written since; a field not written reads 0
-  reg  [9*8-1:0] prof_written_q;                   // field f of profile p at [f*8 + p]
-  reg            prof_read_written_q;              // the field read last clock was written
+  // the field a bus read addressed, for its width (a RAM word keeps the 24 bits written)
   reg  [3:0]     prof_read_field_q;
   always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      prof_written_q      <= {9*8{1'b0}};
-      prof_read_written_q <= 1'b0;
-      prof_read_field_q   <= 4'd0;
-    end else begin
-      if (field_write && field_addr[3:0] <= F_REFRAC)
-        prof_written_q[{field_addr[3:0], field_addr[6:4]}] <= 1'b1;
-      prof_read_written_q <= (profile_raddr[3:0] <= F_REFRAC)
-                           & prof_written_q[{profile_raddr[3:0], profile_raddr[6:4]}];
-      prof_read_field_q   <= profile_raddr[3:0];
-    end
+    if (!rst_ni) prof_read_field_q <= 4'd0;
+    else         prof_read_field_q <= profile_raddr[3:0];
   end
-  wire [23:0] profile_word = profile_rdata & {24{prof_read_written_q}};
 
   // ---- stdp_update: depression of a delivered synapse by the post trace,
   //      potentiation of a column by the pre trace ----------------------------------------
@@ -345,7 +334,7 @@ module core_compact #(
   lif_neuron_seq u_lif_neuron_seq (
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(state_q == S_NEU_CALC),
     .v_i(v_rdata), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata), .refrac_i(ctl_rdata[7:0]),
-    .gain_shift_i(gain_shift_q), .field_o(lif_field), .field_i(profile_word),
+    .gain_shift_i(gain_shift_q), .field_o(lif_field), .field_i(profile_rdata),
     .v_valid_o(v_out), .v_o(v_next), .i_exc_valid_o(i_exc_out), .i_inh_valid_o(i_inh_out),
     .current_o(current_next), .done_o(lif_done), .refrac_o(refrac_next), .spike_o(spike));
   assign neuron_done = (state_q == S_NEU_CALC) & lif_done;
@@ -665,12 +654,13 @@ module core_compact #(
     end
   end
 
-  // a profile field reads back in its width (the RAM keeps the 24 bits written)
+  // a profile field reads back in its width; the unused fields 9..15 read 0
   reg [23:0] profile_read;
   always @* begin
-    if (prof_read_field_q == F_REFRAC)     profile_read = {16'd0, profile_word[7:0]};
-    else if (prof_read_field_q >= F_BIAS)  profile_read = profile_word;
-    else                                   profile_read = {8'd0, profile_word[15:0]};
+    if (prof_read_field_q > F_REFRAC)      profile_read = 24'd0;
+    else if (prof_read_field_q == F_REFRAC) profile_read = {16'd0, profile_rdata[7:0]};
+    else if (prof_read_field_q >= F_BIAS)  profile_read = profile_rdata;
+    else                                   profile_read = {8'd0, profile_rdata[15:0]};
   end
 
   always @* begin

@@ -311,61 +311,38 @@ module core_sparse #(
   always @(posedge clk_i) ctl_ahead_q <= ctl_rdata;
 
   // the 8 parameter profiles, as core.v: one small RAM per field, read at stage 1 with
-  // the neuron's profile; a flop per field and profile makes a field read 0 until it
-  // is written after a reset
+  // the neuron's profile; rst_ni leaves them as they are (RESET bit 4 zeroes them: the
+  // front end's sweep)
   wire [2:0]  profile_raddr = idle ? field_profile : ctl_ahead_q[10:8];
-  wire [15:0] prof_v_decay_word, prof_exc_decay_word, prof_inh_decay_word;
-  wire [15:0] prof_exc_gain_word, prof_inh_gain_word;
-  wire [23:0] prof_bias_word, prof_v_thresh_word, prof_v_reset_word;
-  wire [7:0]  prof_refrac_word;
-  reg  [9*8-1:0] prof_written_q;                  // field f of profile p at [f*8 + p]
-  reg  [8:0]     prof_read_written_q;             // the fields of the profile read last clock
-  integer        field;
-  always @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      prof_written_q      <= {9*8{1'b0}};
-      prof_read_written_q <= 9'd0;
-    end else begin
-      if (field_write && field_sel <= F_REFRAC) prof_written_q[field_sel*8 + field_profile] <= 1'b1;
-      for (field = 0; field < 9; field = field + 1)
-        prof_read_written_q[field] <= prof_written_q[field*8 + {29'd0, profile_raddr}];
-    end
-  end
-  wire [15:0] prof_v_decay   = prof_v_decay_word & {16{prof_read_written_q[F_V_DECAY]}};
-  wire [15:0] prof_exc_decay = prof_exc_decay_word & {16{prof_read_written_q[F_EXC_DECAY]}};
-  wire [15:0] prof_inh_decay = prof_inh_decay_word & {16{prof_read_written_q[F_INH_DECAY]}};
-  wire [15:0] prof_exc_gain  = prof_exc_gain_word & {16{prof_read_written_q[F_EXC_GAIN]}};
-  wire [15:0] prof_inh_gain  = prof_inh_gain_word & {16{prof_read_written_q[F_INH_GAIN]}};
-  wire [23:0] prof_bias      = prof_bias_word & {24{prof_read_written_q[F_BIAS]}};
-  wire [23:0] prof_v_thresh  = prof_v_thresh_word & {24{prof_read_written_q[F_V_THRESH]}};
-  wire [23:0] prof_v_reset   = prof_v_reset_word & {24{prof_read_written_q[F_V_RESET]}};
-  wire [7:0]  prof_refrac_steps = prof_refrac_word & {8{prof_read_written_q[F_REFRAC]}};
+  wire [15:0] prof_v_decay, prof_exc_decay, prof_inh_decay, prof_exc_gain, prof_inh_gain;
+  wire [23:0] prof_bias, prof_v_thresh, prof_v_reset;
+  wire [7:0]  prof_refrac_steps;
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_v_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_decay),
     .we_i(field_write & (field_sel == F_V_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_decay),
     .we_i(field_write & (field_sel == F_EXC_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_decay_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_decay),
     .we_i(field_write & (field_sel == F_INH_DECAY)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_exc_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_exc_gain),
     .we_i(field_write & (field_sel == F_EXC_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(16), .ADDR_W(3)) u_prof_inh_gain_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_inh_gain),
     .we_i(field_write & (field_sel == F_INH_GAIN)), .waddr_i(field_profile), .wdata_i(bus_wdata[15:0]));
   ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_bias_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_bias),
     .we_i(field_write & (field_sel == F_BIAS)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
   ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_thresh_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_thresh),
     .we_i(field_write & (field_sel == F_V_THRESH)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
   ram_1r1w #(.WIDTH(24), .ADDR_W(3)) u_prof_v_reset_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_v_reset),
     .we_i(field_write & (field_sel == F_V_RESET)), .waddr_i(field_profile), .wdata_i(bus_wdata[23:0]));
   ram_1r1w #(.WIDTH(8), .ADDR_W(3)) u_prof_refrac_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_word),
+    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(prof_refrac_steps),
     .we_i(field_write & (field_sel == F_REFRAC)), .waddr_i(field_profile), .wdata_i(bus_wdata[7:0]));
 
   // ---- sweeps ------------------------------------------------------------------------

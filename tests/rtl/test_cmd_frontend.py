@@ -27,7 +27,7 @@ from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
 from neurohw.targets.fpga import formats as F
-from neurohw.targets.fpga.board import RESET_NEURON_STATE, RESET_WEIGHTS, Board
+from neurohw.targets.fpga.board import RESET_CORE, RESET_NEURON_STATE, RESET_WEIGHTS, Board
 from neurohw.targets.fpga.board_model import BoardModel, uart_rx_latency
 from neurohw.targets.fpga.link import BoardReset, CommandFailed
 from neurohw.targets.fpga.program import FpgaProgram, load_model
@@ -406,7 +406,11 @@ async def rejections(dut):
         assert counters.rejected == 14 and counters.link_nacks == 0
 
         # a RUN that cannot finish (the spike threshold of every neuron is 0: they all fire
-        # every step, so the 2N-event buffer is full after one step without a host read)
+        # every step, so the 2N-event buffer is full after one step without a host read);
+        # RESET bit 4 zeroes every profile field (a board reset keeps them)
+        board.write_bus(F.REGION_PROFILE << 20 | 7 << 4 | F.PROFILE_BIAS, [0x123456])
+        board.reset(RESET_CORE)
+        assert not any(board.read_bus(F.REGION_PROFILE << 20, 128))
         board.write_bus(F.REGION_PROFILE << 20 | F.PROFILE_V_THRESH, [0])
         board.run(5)
         uart.sleep(2000)

@@ -63,11 +63,13 @@ MASK32 = 0xFFFFFFFF
 
 # RESET sweeps (cmd_frontend.v S_FILL phases): region, RESET bit.  Phases 6 and 7 are
 # the synapses: the dense weight matrix (phase 7 unused), or the sparse core's rows and
-# columns (emptied: no synapse listed)
+# columns (emptied: no synapse listed); the last, the profiles: all 128 offsets (the
+# cores' rst_ni leaves them as they are)
 _FILL_PHASES = ((F.REGION_V, 0), (F.REGION_I_EXC, 0), (F.REGION_I_INH, 0),
                 (F.REGION_POST_TRACE, 0), (F.REGION_PRE_TRACE, 0), (F.REGION_CONTROL_WORD, 0),
                 (F.REGION_WEIGHT, 1), (F.REGION_COLUMN, 1), (F.REGION_CONTROL, 2),
-                (F.REGION_CONTROL, 2), (F.REGION_CONTROL, 2))
+                (F.REGION_CONTROL, 2), (F.REGION_CONTROL, 2), (F.REGION_PROFILE, 4))
+_PROFILE_OFFSETS = 1 << 7   # {profile[2:0], field[3:0]}
 # the commands that address the dense weight matrix by (source, neuron): not on the sparse core
 _DENSE_WEIGHT_COMMANDS = (Command.WRITE_WEIGHTS_BULK, Command.WRITE_WEIGHTS_SPARSE,
                           Command.READ_WEIGHTS_BULK, Command.READ_WEIGHTS_SPARSE)
@@ -422,6 +424,8 @@ class BoardModel:
             elif region == F.REGION_WEIGHT:
                 region, words, base = ((F.REGION_ROW, 2 * n, 0) if sparse
                                        else (region, 2 * n * n, 0))
+            elif region == F.REGION_PROFILE:
+                words, base = _PROFILE_OFFSETS, 0
             else:
                 words, base = (2 * n if region == F.REGION_PRE_TRACE else n), 0
             if not what >> bit & 1 or (region == F.REGION_COLUMN and not sparse):
@@ -460,6 +464,8 @@ class BoardModel:
         elif region == F.REGION_WEIGHT:
             core.weight[:] = 0
             core.plastic[:] = 0
+        elif region == F.REGION_PROFILE:
+            core.profiles[:] = 0
         else:
             core.write(region << F.REGION_SHIFT | base, 0)
 

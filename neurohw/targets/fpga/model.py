@@ -694,14 +694,13 @@ class CoreModel:
         self.reset()
 
     def reset(self) -> None:
-        """What rst_ni does: registers, profiles and ring counters return to their
-        reset values; the RAMs (neuron state, traces, delays, weights, ring lists)
-        keep their contents, as block RAM does.  (The profiles are RAM in core.v
-        too, read as 0 until written after the reset.)"""
+        """What rst_ni does: registers and ring counters return to their reset
+        values; the memories (neuron state, traces, delays, weights, ring lists,
+        profiles) keep their contents, as block and distributed RAM do.  RESET
+        bit 4 also zeroes the profiles: the front end's sweep (board_model.py)."""
         self.regs[:] = 0
         self.regs[F.REG_N_ACTIVE] = self.shape.n_neurons
         self.regs[F.REG_N_INPUTS] = self.shape.n_inputs
-        self.profiles[:] = 0
         self.ring_count[:] = 0
 
     # ---- bus -------------------------------------------------------------------------
