@@ -43,6 +43,12 @@ def test_run_names_a_missing_script(tmp_path):
     assert "nope.py" in out.stderr
 
 
+def test_python_dash_m_neurohw_is_the_command():
+    out = subprocess.run([sys.executable, "-m", "neurohw", "run", "no_such_script.py"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and "no_such_script.py" in out.stderr
+
+
 def test_run_rejects_an_unknown_simulator(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("import neurohw.pynn as sim\nsim.setup()\n"
