@@ -183,7 +183,7 @@ module cmd_frontend #(
 
   // neuron record: v, i_exc, i_inh (3 bytes each), control word, post trace (2 each) = 13 bytes;
   // STDP block: enable u8, A+, A-, w_min, w_max, pre decay, post decay (2 each) = 13 bytes
-  localparam [8:0] N_COUNTERS  = 9'd19;   // READ_COUNTERS words
+  localparam [8:0] N_COUNTERS  = 9'd16;   // READ_COUNTERS words
   localparam [8:0] IDENT_WORDS = 9'd7;    // IDENTIFY reply after the echoed command: 28 bytes
   localparam [7:0] MAX_SPIKES_READ = 8'd41;   // events of 6 bytes in one reply
   localparam [7:0] MAX_LOG_READ    = 8'd62;   // log entries of 4 bytes in one reply
@@ -305,7 +305,6 @@ module cmd_frontend #(
   reg  [31:0] period_q;
   reg  [31:0] since_q;                    // clocks since the last tick (saturating; all ones: none yet)
   reg  [31:0] step_q, overruns_q, dropped_q;   // shadows of the core's registers
-  reg  [31:0] cycles_max_q, cycles_total_q, late_q;
   // absolute output event indices: written by the core, committed (readable), freed
   // The tails are kept modulo 2^HELD_W only: the items held (head - tail) never exceed the
   // buffer's depth, so their low bits give every difference the front end takes exactly
@@ -535,16 +534,18 @@ module cmd_frontend #(
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
   // The reply's words belong to one instant, the S_CHECK clock of the READ_COUNTERS: the
   // reply takes many UART byte times while a run goes on.  The words a run or the receive
-  // FIFO can change meanwhile are latched then: the 32-bit ones (words 0..8 and 16) into a
+  // FIFO can change meanwhile are latched then: the 32-bit ones (words 0..5 and 13) into a
   // shift register that the reply reads from its low end, a word per item (the items go
-  // in order), so that no 19-way word multiplexer is needed; the queue's fill (9) and the
-  // FIFO's overflow count (17) into registers of their own width.  The link's counters
-  // (10..14, 18) and rejected_q (15) change only when a frame is decoded or a command is
+  // in order), so that no 16-way word multiplexer is needed; the queue's fill (6) and the
+  // FIFO's overflow count (14) into registers of their own width.  The link's counters
+  // (7..11, 15) and rejected_q (12) change only when a frame is decoded or a command is
   // NACKed, neither of which happens before this command has ended: they are read live.
-  localparam integer SHIFT_WORDS = 10;
+  // (The step statistics a host wants, the longest and total step and the late steps,
+  // it takes from the step log, which holds every step: protocol 2 kept three more
+  // 32-bit counters for them, 174 LCs of the UP5K.)
+  localparam integer SHIFT_WORDS = 7;
   wire [SHIFT_WORDS*32-1:0] counters_shift_now = {
-    log_head_q, spike_done_q, run_left_q, late_q, dropped_q, overruns_q,
-    cycles_total_q, cycles_max_q, core_step_cycles_i, step_q};
+    log_head_q, spike_done_q, run_left_q, dropped_q, overruns_q, core_step_cycles_i, step_q};
   reg  [SHIFT_WORDS*32-1:0] counters_shift_q;
   reg  [IF_W:0]             counters_in_used_q;
   reg  [15:0]               counters_overflows_q;
@@ -553,22 +554,22 @@ module cmd_frontend #(
   always @(*) begin
     counter_shifts = 1'b0;
     case (index_q[4:0])
-      5'd9:  counter_word = {{(31-IF_W){1'b0}}, counters_in_used_q};
-      5'd10: counter_word = {16'd0, link_accepted_i};
-      5'd11: counter_word = {16'd0, link_duplicates_i};
-      5'd12: counter_word = {16'd0, link_out_of_order_i};
-      5'd13: counter_word = {16'd0, link_frame_errors_i};
-      5'd14: counter_word = {16'd0, link_nacks_i};
-      5'd15: counter_word = {16'd0, rejected_q};
-      5'd17: counter_word = {16'd0, counters_overflows_q};
-      5'd18: counter_word = {16'd0, link_not_synced_i};
+      5'd6:  counter_word = {{(31-IF_W){1'b0}}, counters_in_used_q};
+      5'd7:  counter_word = {16'd0, link_accepted_i};
+      5'd8:  counter_word = {16'd0, link_duplicates_i};
+      5'd9:  counter_word = {16'd0, link_out_of_order_i};
+      5'd10: counter_word = {16'd0, link_frame_errors_i};
+      5'd11: counter_word = {16'd0, link_nacks_i};
+      5'd12: counter_word = {16'd0, rejected_q};
+      5'd14: counter_word = {16'd0, counters_overflows_q};
+      5'd15: counter_word = {16'd0, link_not_synced_i};
       default: begin counter_word = counters_shift_q[31:0]; counter_shifts = 1'b1; end
     endcase
   end
   wire counters_latch = (state_q == S_CHECK) && (cmd_q == C_READ_COUNTERS);
   wire counters_shift = (state_q == S_READ_D) && (cmd_q == C_READ_COUNTERS) && counter_shifts;
 
-  localparam [7:0]  PROTO_MAJOR = 8'd2;
+  localparam [7:0]  PROTO_MAJOR = 8'd3;
   localparam [7:0]  PROTO_MINOR = 8'd0;
   localparam [7:0]  MAX_WINDOW  = 8'd127;   // the sequence rules' limit: frames are queued in the FIFO
   localparam [15:0] RX_BYTES    = RX_FIFO_BYTES[15:0];
@@ -1279,9 +1280,6 @@ module cmd_frontend #(
       step_q         <= 32'd0;
       overruns_q     <= 32'd0;
       dropped_q      <= 32'd0;
-      cycles_max_q   <= 32'd0;
-      cycles_total_q <= 32'd0;
-      late_q         <= 32'd0;
       spike_head_q   <= 32'd0;
       spike_done_q   <= 32'd0;
       spike_tail_q   <= {HELD_W{1'b0}};
@@ -1298,20 +1296,14 @@ module cmd_frontend #(
       spike_room_q <= (spike_head_q[HELD_W-1:0] - spike_tail_q) <= SPIKE_ROOM[HELD_W-1:0];
       log_room_q   <= (log_head_q[HELD_W-1:0] - log_tail_q) != LOG_SIZE[HELD_W-1:0];
       if (clear_counters) begin
-        cycles_max_q   <= 32'd0;
-        cycles_total_q <= 32'd0;
-        late_q         <= 32'd0;
         spike_head_q   <= 32'd0;
         spike_done_q   <= 32'd0;
         spike_tail_q   <= {HELD_W{1'b0}};
         log_head_q     <= 32'd0;
         log_tail_q     <= {HELD_W{1'b0}};
       end else begin
-        // the commit: the step's statistics, log entry and spikes, in one clock
+        // the commit: the step's log entry and spikes, in one clock
         if (commit) begin
-          cycles_total_q <= cycles_total_q + core_step_cycles_i;
-          if (core_step_cycles_i > cycles_max_q) cycles_max_q <= core_step_cycles_i;
-          late_q       <= late_q + {31'd0, late_step_q};
           log_head_q   <= log_head_q + 32'd1;
           spike_done_q <= spike_head_q;
         end

@@ -152,7 +152,7 @@ def random_workload(rng, count, memory_size=1024):
 def test_clean_line_sends_each_frame_once():
     board, line, link = connect()
     identity = link.identify()
-    assert (identity.protocol_major, identity.core_info) == (2, b"test-board")
+    assert (identity.protocol_major, identity.core_info) == (3, b"test-board")
     assert identity.max_window == 127 and identity.rx_buffer == 2048
     requests, expected = random_workload(random.Random(5), 300)
     assert link.transact(requests) == expected
@@ -221,17 +221,19 @@ def test_rejected_command_is_reported_and_the_rest_delivered():
     assert link.request(Command.READ_WEIGHTS_BULK, b"\x00\x00\x02") == b"\x00\x00"
 
 
-def test_board_with_another_major_version_is_refused():
-    class BoardSpeakingVersion1(BoardEndpoint):
-        """A protocol 1.0 board: IDENTIFY's link fields are version, max_payload, window 1."""
-
+@pytest.mark.parametrize("major, link_fields", [
+    (1, bytes((1, 0, 255, 1))),                          # 1.0: version, max_payload, window 1
+    (2, bytes((2, 0, 255, 127)) + (2048).to_bytes(2, "little")),   # 2.0: the fields of 3.0
+])
+def test_board_with_another_major_version_is_refused(major, link_fields):
+    class BoardSpeakingAnotherVersion(BoardEndpoint):
         def identify_reply(self):
-            return bytes((1, 0, 255, 1)) + b"\x00" * 16
+            return link_fields + b"\x00" * 16
 
-    line = FaultyLine(BoardSpeakingVersion1(MemoryBoard()))
+    line = FaultyLine(BoardSpeakingAnotherVersion(MemoryBoard()))
     link = Link(line, clock=line.clock)
-    with pytest.raises(LinkError, match=r"faulty-line: IDENTIFY .*board speaks protocol 1\.0, "
-                                        r"this host 2\.0 \(major versions must match\)"):
+    with pytest.raises(LinkError, match=rf"faulty-line: IDENTIFY .*board speaks protocol {major}\.0, "
+                                        r"this host 3\.0 \(major versions must match\)"):
         link.identify()
 
 

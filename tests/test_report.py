@@ -342,7 +342,7 @@ def device_record(model: RunRecord, *, drop_spike=False, bump_step=None, virtual
         bytes_to_board=12_000, bytes_from_board=30_000, upload_payload_bytes=9_000,
         chunk_steps=[1000, 1000], chunk_wall_s=[1.2, 1.3], round_trip_s=[0.004, 0.005, 0.006],
         link={"frames_sent": 400, "retransmissions": 2, "timeouts": 1, "nacks": 1},
-        board_counters={"late_steps": 0, "overruns": 0}, recoveries=0,
+        board_counters={"overruns": 0, "dropped": 0}, recoveries=0, late_steps=3,
         notes=["virtual board: 16-neuron core"])
     result = dataclasses.replace(hw, spikes=spikes, step_cycles=cycles, host=host)
     return RunRecord(f"fpga@{host.port}", DEVICE, "fpga", {"port": host.port}, result,
@@ -377,7 +377,7 @@ def test_device_run_beside_the_model(base_records, schema):
     assert first["host_step_latency_s"] == pytest.approx(2.5 / 2000)
     assert first["model_step_s"] == pytest.approx(hw.step_ns.mean() * 1e-9)
     assert first["host_minus_model_step_s"] == pytest.approx(2.5 / 2000 - hw.step_ns.mean() * 1e-9)
-    assert first["retransmissions"] == 2 and first["late_steps"] == 0
+    assert first["retransmissions"] == 2 and first["late_steps"] == 3   # the step log's
     assert first["bytes_to_board"] == 12_000
     predicted = first["predicted_closed_loop_step_s"]
     assert 0 < predicted["min"] < predicted["max"]

@@ -356,7 +356,7 @@ def _device_vs_model(device: RunRecord, model: RunRecord, link: Optional[LinkEst
         "recoveries": host.recoveries if host else None,
         "overruns": {"model": m.overruns, "device": d.overruns},
         "dropped_ticks": {"model": m.dropped_ticks, "device": d.dropped_ticks},
-        "late_steps": host.board_counters.get("late_steps") if host else None,
+        "late_steps": host.late_steps if host else None,
     }
 
 

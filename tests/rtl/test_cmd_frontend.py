@@ -274,7 +274,7 @@ def model_run(model, inputs):
 def session(board, uart, seed):
     """One seed's session: what a deployment does, and the corner cases of a RUN."""
     info = board.identify()
-    assert info.protocol == (2, 0) and info.max_window == 127 and info.max_payload == 255
+    assert info.protocol == (3, 0) and info.max_window == 127 and info.max_payload == 255
     # {plastic, weight} in whole bytes: 2 with 8-bit weights, 1 with the compact board's 7
     assert info.shape == SHAPE and info.weight_bytes == (SHAPE.weight_width + 8) // 8
     assert info.has_core
@@ -302,8 +302,7 @@ def session(board, uart, seed):
     assert run.step_cycles.tolist() == cycles and not run.step_late.any(), f"seed {seed}"
     counters = run.counters
     assert counters.step == int(model.regs[F.REG_STEP]) == board.read_bus(F.REG_STEP, 1)[0]
-    assert counters.last_step_cycles == cycles[-1] and counters.max_step_cycles == max(cycles)
-    assert counters.total_step_cycles == sum(cycles) & 0xFFFFFFFF
+    assert counters.last_step_cycles == cycles[-1]
     assert counters.dropped == int(model.regs[F.REG_DROPPED])
     assert counters.overruns == 0 and counters.steps_left == 0
     assert counters.spike_events == len(events) and counters.step_log_entries == len(cycles)
@@ -324,12 +323,12 @@ def session(board, uart, seed):
     more, log, counters = board.wait()
     assert uart.edge() - started >= 2 * period
     events, cycles = model_run(model, [[]] * 3)
-    assert more == events and log == [(c, False) for c in cycles] and counters.late_steps == 0
+    assert more == events and log == [(c, False) for c in cycles]
     board.run(3, 1)
     more, log, counters = board.wait()
     events, cycles = model_run(model, [[]] * 3)
     assert more == events and [late for _, late in log] == [False, True, True]
-    assert counters.late_steps == 2
+    assert counters.step_log_entries == len(run.step_cycles) + 6
 
     # STOP during a long stepped run: the step in progress completes and is the last (the
     # run may also have paused earlier, for spike room: the host reads nothing meanwhile)
@@ -719,7 +718,7 @@ async def link_build_session(dut):
         assert run.step_cycles.tolist() == [0] * 5 and len(run.spike_steps) == 0
         board.run(4, 1)
         events, log, counters = board.wait()
-        assert [late for _, late in log] == [False, True, True, True] and counters.late_steps == 3
+        assert [late for _, late in log] == [False, True, True, True]
         board.reset()
         assert board.read_bus(F.REGION_V << 20, 16) == [0] * 16
         uart.drained()

@@ -15,7 +15,7 @@ a tqdm bar or a rich ``Progress``.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
@@ -33,7 +33,7 @@ RESET_INPUT_SPIKES = 0x08
 RESET_CORE = 0x10
 RESET_ALL = RESET_CORE | RESET_NEURON_STATE | RESET_WEIGHTS | RESET_COUNTERS | RESET_INPUT_SPIKES
 
-# IDENTIFY's board description after the link fields, protocol 2.0 (rtl/PROTOCOL.md, IDENTIFY):
+# IDENTIFY's board description after the link fields, protocol 3.0 (as 2.0; rtl/PROTOCOL.md, IDENTIFY):
 # clock_hz u32, N_NEURONS u16, N_INPUTS u16, WEIGHT_W u8, DELAY_DEPTH u8, WB u8, has_core u8,
 # spike_buffer u16, input_buffer u16, step_log u16, build_id u32
 CORE_INFO_FORMAT = "<IHHBBBBHHHI"
@@ -56,10 +56,6 @@ GROW_AFTER_CLEAN_FRAMES = 256       # frames without a retransmission that doubl
 # on a noisy line applies to the rest of the image (a clean link loses one round trip per
 # exchange: about 1 % at 115200 baud and 1-2 ms round trips).
 UPLOAD_BATCH_FRAMES = 32
-COUNTER_NAMES = ("step", "last_step_cycles", "max_step_cycles", "total_step_cycles", "overruns",
-                 "dropped", "late_steps", "steps_left", "spike_events", "input_events_queued",
-                 "frames_accepted", "duplicates", "out_of_order", "frame_errors", "link_nacks",
-                 "rejected", "step_log_entries", "rx_overflows", "not_synced")
 
 
 class BoardError(LinkError):
@@ -88,14 +84,12 @@ class BoardInfo:
 
 @dataclass(frozen=True)
 class Counters:
-    """READ_COUNTERS, in its order (see COUNTER_NAMES and rtl/PROTOCOL.md)."""
+    """READ_COUNTERS, in its order (rtl/PROTOCOL.md).  The longest and total step and
+    the late steps come from the step log (:class:`BoardRun`), which holds every step."""
     step: int
     last_step_cycles: int
-    max_step_cycles: int
-    total_step_cycles: int
     overruns: int
     dropped: int
-    late_steps: int
     steps_left: int
     spike_events: int
     input_events_queued: int
@@ -108,6 +102,9 @@ class Counters:
     step_log_entries: int
     rx_overflows: int
     not_synced: int
+
+
+COUNTER_NAMES = tuple(field.name for field in fields(Counters))
 
 
 @dataclass

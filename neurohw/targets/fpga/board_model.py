@@ -48,7 +48,7 @@ MAX_SPIKES_READ = 41
 MAX_LOG_READ = 62
 NEURON_RECORD_BYTES = 13
 STDP_PAYLOAD_BYTES = 13
-N_COUNTERS = 19
+N_COUNTERS = 16
 LOG_CYCLES_MAX = 0xFFFFFF
 LOG_LATE_BIT = 1 << 31
 FIFO_LATENCY = 2  # clocks from uart_rx's byte to the head of rx_fifo
@@ -210,7 +210,6 @@ class BoardModel:
         self._enc_idle_from = 0                # frame_encoder is idle from this clock
         self._step_q = self._overruns_q = self._dropped_q = 0
         self._cycles_seen = 0                  # core_step_cycles_i as the front end sees it
-        self._cycles_max = self._cycles_total = self._late = 0
         self._spikes: list[tuple[int, int]] = []   # output events since the counters were reset
         self._spikes_done = 0                  # committed (readable) events
         self._spike_tail = _Tail()
@@ -410,7 +409,6 @@ class BoardModel:
             self.core.reset()
             self._cycles_seen = 0
         if what & 0x04:
-            self._cycles_max = self._cycles_total = self._late = 0
             self._spikes, self._spikes_done, self._spike_tail = [], 0, _Tail()
             self._log, self._log_tail = [], _Tail()
         if what & 0x08:
@@ -684,12 +682,11 @@ class BoardModel:
         self._advance_run(self._s)
         self._process_wire(self._s)
         link = self.endpoint.counters
-        words = (self._step_q, self._cycles_seen, self._cycles_max, self._cycles_total,
-                 self._overruns_q, self._dropped_q, self._late, self._run.left,
+        words = (self._step_q, self._cycles_seen, self._overruns_q, self._dropped_q, self._run.left,
                  self._spikes_done, len(self._inputs), link.frames_accepted, link.duplicates,
                  link.out_of_order, link.frame_errors, link.link_nacks, link.rejected,
                  len(self._log), self.endpoint.rx_fifo.overflows, link.not_synced)
-        wrap = (MASK32,) * 10 + (0xFFFF,) * 6 + (MASK32, 0xFFFF, 0xFFFF)
+        wrap = (MASK32,) * 7 + (0xFFFF,) * 6 + (MASK32, 0xFFFF, 0xFFFF)
         return self._read_reply(struct.pack(f"<{N_COUNTERS}I", *(w & m for w, m in zip(words, wrap))))
 
     _COMMANDS = {
@@ -789,9 +786,6 @@ class BoardModel:
 
     def _commit(self, run: _Run, clock: int) -> None:
         self._log.append((run.cycles, run.late))
-        self._late += run.late
-        self._cycles_total = (self._cycles_total + run.cycles) & MASK32
-        self._cycles_max = max(self._cycles_max, run.cycles)
         self._spikes_done = len(self._spikes)
         run.left -= 1
         if run.left == 0:

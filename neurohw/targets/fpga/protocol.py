@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Callable, Iterable, Iterator, Optional, Union
 
-PROTOCOL_VERSION_MAJOR = 2
+PROTOCOL_VERSION_MAJOR = 3
 PROTOCOL_VERSION_MINOR = 0
 
 FLAG = 0x7E  # starts and ends every frame; never appears inside one

@@ -44,7 +44,7 @@ import numpy as np
 from ...ir import Network
 from ...results import HardwareRun
 from ..estimates import EnergyEstimate, LinkEstimate, TargetEstimates
-from .board import MAX_SPIKES_PER_READ
+from .board import COUNTER_NAMES, MAX_SPIKES_PER_READ
 from .protocol import MAX_PAYLOAD, SEQ_MODULUS, Command, encode_frame
 from .synth import UART_BAUD
 
@@ -55,7 +55,7 @@ FTDI_DEFAULT_LATENCY_MS = 16.0     # FTDI latency timer after power-up (AN232B-0
 FTDI_LOW_LATENCY_MS = 1.0          # its smallest setting
 INPUT_EVENT_BYTES = 6              # LOAD_INPUT_SPIKES event: step u32, channel u16
 INPUTS_PER_FRAME = MAX_PAYLOAD // INPUT_EVENT_BYTES
-COUNTERS_REPLY_BYTES = 64          # READ_COUNTERS: 16 x u32
+COUNTERS_REPLY_BYTES = 4 * len(COUNTER_NAMES)   # READ_COUNTERS: u32 each
 
 ENERGY_NOTE = ("not published: no power measurement of this core exists, and the iCE40 "
                "UltraPlus (DS1056) and ECP5 (DS1044) datasheets give blank-device supply "
