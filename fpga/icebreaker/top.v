@@ -27,6 +27,13 @@ module top #(
   parameter integer PLASTIC_SYNAPSES = 16384,
   parameter integer ARCHITECTURE     = 0,      // neurohw_board's core: 0 rtl/core.v (design core),
                                                // 1 rtl/core_compact.v (core-compact), 2 rtl/core_sparse.v (core-sparse)
+  // the link's buffers in the UP5K's 30 block RAMs (neurohw_board's defaults, 2048 and 512,
+  // take 5 more): 512 bytes of receive FIFO are about two full frames, 22 times the bytes that
+  // arrive at 115200 baud during a 2 ms USB round trip, so the host's byte credit never
+  // stalls the line (rtl/PROTOCOL.md section 5); 256 log entries are 256 steps the host
+  // has not read yet (a run waits for room, nothing is lost).  IDENTIFY reports both.
+  parameter integer RX_FIFO_BYTES    = 512,
+  parameter integer STEP_LOG_DEPTH   = 256,
   parameter integer WITH_CORE        = 1     // 0: scratch memory instead of the core (link bring-up),
                                              // 2: the core alone between registers (timing only),
                                              // 3: core_compact alone between registers (timing only),
@@ -79,7 +86,8 @@ module top #(
         .CLKS_PER_BIT(CLKS_PER_BIT), .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
         .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH),
         .WITH_CORE(WITH_CORE), .ARCHITECTURE(ARCHITECTURE), .SYNAPSES(SYNAPSES),
-        .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES), .CLOCK_HZ(CLOCK_HZ)
+        .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES), .CLOCK_HZ(CLOCK_HZ),
+        .RX_FIFO_BYTES(RX_FIFO_BYTES), .STEP_LOG_DEPTH(STEP_LOG_DEPTH)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
         .spike_o(spike), .overrun_o(overrun));
