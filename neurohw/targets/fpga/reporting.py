@@ -5,8 +5,10 @@
 (``HostMeasurement.baudrate``, or ``config["baudrate"]``), in the frames of
 rtl/PROTOCOL.md: every frame costs 7 bytes around its payload (2 flags, LEN,
 CMD, SEQ, 2 CRC bytes) plus one escape byte per 0x7E/0x7D in the body, and
-every command is answered by an ACK.  The board takes one frame at a time
-(IDENTIFY's ``max_window = 1``), so each command is a round trip.
+every command is answered by an ACK.  The board takes up to IDENTIFY's
+``max_window`` frames back to back, but a closed loop has one in flight: each
+of :class:`Board`'s calls below waits for its answer before the next (a
+step's outputs decide the next step's inputs), so each command is a round trip.
 
 *Closed loop* -- one step per exchange, the path :meth:`Board.run_program`
 takes for a chunk of one step: LOAD_INPUT_SPIKES with the step's input events
