@@ -54,7 +54,12 @@ module delay_ring #(
     end
   end
 
-  ram_1r1w #(.WIDTH(SRC_W), .ADDR_W(SLOT_W + SRC_W)) u_list_ram (
+  // ram_1r1w_nrw: a push writes entry count of its slot, a pop reads an entry below the
+  // count of its own (pushes come from the neuron sweep or an idle core's INJECT, pops
+  // from the delivery sweep, never in the same clock): the same word in one clock would
+  // be an entry not yet in the list, and no core uses it.  The benches' collision model
+  // (the word inverted) would show such a use.
+  ram_1r1w_nrw #(.WIDTH(SRC_W), .ADDR_W(SLOT_W + SRC_W)) u_list_ram (
     .clk_i   (clk_i),
     .raddr_i ({pop_slot_i, pop_index_i}),
     .rdata_o (pop_source_o),
