@@ -18,7 +18,7 @@ ICE40_PREAMBLE = bytes([0x7E, 0xAA, 0x99, 0x7E])
 # The build the suite runs: the iCEBreaker with the whole UART link stack and
 # command front end, and the scratch memory in place of the core.
 # TODO(UP5K fit): switch to design="core-compact" (the iCEBreaker's default) once
-# it fits: the compact core with the front end needs 6415 logic cells and 34 block
+# it fits: the compact core with the front end needs 6391 logic cells and 34 block
 # RAMs of the UP5K's 5280 and 30 (fpga/README.md, "The whole board on the UP5K").
 SUITE_DESIGN = "link"
 
@@ -59,7 +59,7 @@ def test_compact_core_fits_the_up5k_with_its_weights_in_spram(tmp_path):
     registers: placed and routed on the UP5K, the 128K synapses in the four SPRAMs
     (yosys must infer SB_SPRAM256KA from ram_spram.v), at most 3 of the 8 MAC16s,
     24 MHz met, and no more than 3000 of the 5280 logic cells (fpga/README.md,
-    "The compact core on the UP5K": 2899 measured)."""
+    "The compact core on the UP5K": 2845 measured)."""
     report = fpga_synth.synth("icebreaker", design="core-compact-timing",
                               build_root=tmp_path / "build", progress=None)
     assert report.core_parameters["N_NEURONS"] == 256

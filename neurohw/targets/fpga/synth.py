@@ -122,7 +122,7 @@ BOARDS = {
         nextpnr_device_args=("--up5k", "--package", "sg48"), constraints="icebreaker.pcf",
         oscillator_mhz=12.0, default_clock_mhz=24.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        # the UP5K's core: rtl/core_compact.v behind the link (it does not fit yet: 6415 of
+        # the UP5K's core: rtl/core_compact.v behind the link (it does not fit yet: 6391 of
         # the 5280 LCs, fpga/README.md "The whole board on the UP5K")
         bitstream_suffix=".bin", default_design="core-compact"),
     "ulx3s": Board(
