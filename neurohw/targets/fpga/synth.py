@@ -332,11 +332,15 @@ def _yosys_script(board: Board, sources: list, parameters: dict, flatten: bool =
     ])
 
 
+# yosys' flip-flop cell types on both families
+_FLIP_FLOP_CELL = re.compile(r"SB_DFF\w*|TRELLIS_FF")
+
+
 def _netlist_flip_flops(stat_text: str) -> int:
     """Flip-flops in yosys' final ``stat`` (every cell type whose name says DFF / FF)."""
     total = 0
     for count, cell in re.findall(r"^\s+(\d+)\s+(\S+)\s*$", stat_text, re.MULTILINE):
-        if re.fullmatch(r"(SB_DFF\w*|TRELLIS_FF)", cell):
+        if _FLIP_FLOP_CELL.fullmatch(cell):
             total += int(count)
     return total
 
@@ -443,17 +447,16 @@ def _build_inputs(board: str, design: Optional[str], clock_mhz: Optional[float],
     return _BuildInputs(spec, design, target_mhz, pll, core, parameters, pll_seconds)
 
 
-def _prepare_build_dir(build_dir: Path, spec: Board, sources: list, script: str,
-                       script_name: str = "synth.ys") -> None:
+def _prepare_build_dir(build_dir: Path, spec: Board, sources: list, script: str) -> None:
     """A fresh build directory (a half-finished earlier attempt with the same inputs is
-    started afresh) with the sources, the constraints and the yosys script."""
+    started afresh) with the sources, the constraints and the yosys script (synth.ys)."""
     if build_dir.exists():
         shutil.rmtree(build_dir)
     (build_dir / "src").mkdir(parents=True)
     for path in sources:
         shutil.copy2(path, build_dir / "src" / path.name)
     shutil.copy2(FPGA_DIR / spec.name / spec.constraints, build_dir / spec.constraints)
-    (build_dir / script_name).write_text(script)
+    (build_dir / "synth.ys").write_text(script)
 
 
 def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
@@ -577,7 +580,6 @@ _AREA_CELLS = {"ice40": {"LUT4": ("SB_LUT4",), "carry": ("SB_CARRY",), "BRAM": (
                "ecp5": {"LUT4": ("LUT4",), "carry": ("CCU2C",), "BRAM": ("DP16KD",),
                         "SPRAM": (), "DSP": ("MULT18X18D",)}}
 _AREA_COLUMNS = ("LUT4", "carry", "FF", "BRAM", "SPRAM", "DSP")
-_FF_CELL = {"ice40": re.compile(r"SB_DFF\w*"), "ecp5": re.compile(r"TRELLIS_FF")}
 
 
 @dataclass
@@ -636,7 +638,7 @@ def _modules_by_cells(netlist: dict, family: str) -> dict:
             types[cell["type"]] = types.get(cell["type"], 0) + 1
         own = {column: sum(types.get(cell, 0) for cell in cells)
                for column, cells in _AREA_CELLS[family].items()}
-        own["FF"] = sum(n for cell, n in types.items() if _FF_CELL[family].fullmatch(cell))
+        own["FF"] = sum(n for cell, n in types.items() if _FLIP_FLOP_CELL.fullmatch(cell))
         entry = result.setdefault(_module_name(name),
                                   {"instances": 0, **{column: 0 for column in _AREA_COLUMNS}})
         entry["instances"] += times
