@@ -57,6 +57,7 @@ module cmd_frontend #(
   parameter integer INPUT_DEPTH    = 256,        // input spike events queued, a power of two
   parameter integer STEP_LOG_DEPTH = 512,        // step log entries, a power of two, <= 32768
   parameter integer RX_FIFO_BYTES  = 2048,       // the receive FIFO's size, reported by IDENTIFY
+  parameter integer READ_REGS      = 1,          // 1: RAM read data registered before use (ECP5); 0: not (iCE40)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // this clock, reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001
 ) (
@@ -212,8 +213,8 @@ module cmd_frontend #(
   // ---- run FSM states ----------------------------------------------------------------------
   localparam [2:0] RS_IDLE   = 3'd0;
   localparam [2:0] RS_INJ    = 3'd1;    // input queue address out
-  localparam [2:0] RS_INJ_W  = 3'd6;    // its entry out of the RAM, into head_q
-  localparam [2:0] RS_INJ_D  = 3'd2;    // head_q: inject it if due
+  localparam [2:0] RS_INJ_W  = 3'd6;    // its entry out of the RAM (and registered, READ_REGS = 1)
+  localparam [2:0] RS_INJ_D  = 3'd2;    // the head entry: inject it if due
   localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike and log room, the period, an idle core
   localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step
   localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED; commit the step
@@ -303,7 +304,11 @@ module cmd_frontend #(
   reg  [2:0]  run_q, run_d;
   reg  [31:0] run_left_q, run_left_d;     // steps left of the RUN, the step in progress included
   reg  [31:0] period_q;
-  reg  [31:0] since_q;                    // clocks since the last tick (saturating; all ones: none yet)
+  // The period slot, as a down counter (one decrementer, no compares): slot_q =
+  // max(period - k + 1, 0) in the k-th clock after a tick, so a step may tick when
+  // slot_q <= 1 (k >= period) and is late when slot_q = 0 (k > period).
+  reg  [31:0] slot_q;
+  reg         first_step_q;               // no step of this RUN has ticked yet (never late)
   reg  [31:0] step_q, overruns_q, dropped_q;   // shadows of the core's registers
   // absolute output event indices: written by the core, committed (readable), freed
   // The tails are kept modulo 2^HELD_W only: the items held (head - tail) never exceed the
@@ -603,32 +608,22 @@ module cmd_frontend #(
     .clk_i(clk_i), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
     .we_i(commit), .waddr_i(log_head_q[LOG_W-1:0]), .wdata_i({late_step_q, cycles_u24}));
 
-  // the two RAMs' read data, registered: S_READ holds index_q for BUS_READ_CLOCKS (3) clocks,
-  // so the copy of the clock before S_READ_D is the word at index_q too, and the reply's
-  // select in S_READ_D starts from a register instead of a block RAM's output (ECP5: ~6 ns)
-  reg  [31:0]      spike_step_q;
-  reg  [NEU_W-1:0] spike_neuron_q;
-  reg              log_late_q;
-  reg  [23:0]      log_cycles_q;
-  always @(posedge clk_i) begin
-    spike_step_q   <= spike_step;
-    spike_neuron_q <= spike_neuron;
-    log_late_q     <= log_late;
-    log_cycles_q   <= log_cycles;
-  end
+  // The two RAMs' words as used (READ_REGS, below): S_READ holds index_q for
+  // BUS_READ_CLOCKS (3) clocks, so the copy of the clock before S_READ_D is the word at
+  // index_q too, and the reply's select in S_READ_D may start from a register
+  wire [31:0]      spike_step_rd;
+  wire [NEU_W-1:0] spike_neuron_rd;
+  wire             log_late_rd;
+  wire [23:0]      log_cycles_rd;
 
   wire            fifo_write = (state_q == S_ITEM) & (pass_q == P_WRITE) & (cmd_q == C_LOAD_INPUTS)
                                & (gathered_q == item_in) & (items_q != 9'd0);
   wire [31:0]     input_step;
   wire [IN_W-1:0] input_channel;
-  // the queue's head, registered: a block RAM's output (ECP5: ~6 ns) must not drive the due
-  // compare, the run FSM and the bus write data in the same clock
-  reg  [31:0]     head_step_q;
-  reg  [IN_W-1:0] head_channel_q;
-  always @(posedge clk_i) begin
-    head_step_q    <= input_step;
-    head_channel_q <= input_channel;
-  end
+  // The queue's head as used (READ_REGS, below): RS_INJ puts in_rd_q out, which holds
+  // through RS_INJ_W, so RS_INJ_D sees the head entry either way
+  wire [31:0]     head_step_rd;
+  wire [IN_W-1:0] head_channel_rd;
   // Written at in_wr_q only while the queue is not full, read at in_rd_q: the addresses
   // differ unless the queue is empty, and RS_INJ does not use an empty queue's word
   ram_1r1w_nrw #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
@@ -813,18 +808,37 @@ module cmd_frontend #(
   // The RAM is read with the decoder's SEQ, which holds until the next frame (not decoded
   // before S_IDLE) and is out from the frame's SEQ byte on, clocks before its verdict (LEN
   // and the two CRC bytes follow it; nothing writes the RAM from S_DONE on): the word is
-  // registered every clock (outcome_q: the RAM's output, ECP5 ~6 ns, feeds nothing but a
-  // register), compared in S_VALIDATE and the answer registered there, off S_CHECK's path.
-  reg  [15:0] outcome_crc_q;
-  reg  [7:0]  outcome_q;
-  always @(posedge clk_i) begin
-    outcome_crc_q <= outcome_crc;
-    outcome_q     <= outcome;
-  end
+  // compared in S_VALIDATE (READ_REGS, below: the copy of the clock before is the same
+  // word) and the answer registered there, off S_CHECK's path.
+  wire [15:0] outcome_crc_rd;
+  wire [7:0]  outcome_rd;
+
+  // ---- RAM read data as used -------------------------------------------------------------------
+  // READ_REGS = 1 registers the read words of the spike, log, input and outcome RAMs
+  // before any logic uses them (ECP5: a DP16KD's output takes ~6 ns of the 13.3 ns at
+  // 75 MHz); 0 uses them straight from the RAMs (iCE40 at 24 MHz, where the 129 flip-flops
+  // would each take an LC of their own).  The clocks are the same either way: each read
+  // address is out for a clock before its word is used and no write lands on it meanwhile
+  // (each RAM says why), so the registered copy and the RAM's output are the same word.
+  localparam integer RD_W = 32 + NEU_W + 1 + 24 + 32 + IN_W + 16 + 8;
+  wire [RD_W-1:0] rd_ram = {spike_step, spike_neuron, log_late, log_cycles,
+                            input_step, input_channel, outcome_crc, outcome};
+  wire [RD_W-1:0] rd_used;
+  generate
+    if (READ_REGS != 0) begin : g_read_regs
+      reg [RD_W-1:0] rd_q;
+      always @(posedge clk_i) rd_q <= rd_ram;
+      assign rd_used = rd_q;
+    end else begin : g_read_direct
+      assign rd_used = rd_ram;
+    end
+  endgenerate
+  assign {spike_step_rd, spike_neuron_rd, log_late_rd, log_cycles_rd,
+          head_step_rd, head_channel_rd, outcome_crc_rd, outcome_rd} = rd_used;
   reg  [7:0]  replay_code_q;              // a duplicate's answer: E_NONE (ACK), a NACK code, NOT_SYNCED
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)                    replay_code_q <= E_NONE;
-    else if (state_q == S_VALIDATE) replay_code_q <= (outcome_crc_q != crc_q) ? E_NOT_SYNCED : outcome_q;
+    else if (state_q == S_VALIDATE) replay_code_q <= (outcome_crc_rd != crc_q) ? E_NOT_SYNCED : outcome_rd;
   end
 
   // ---- command FSM ------------------------------------------------------------------------------
@@ -1036,8 +1050,8 @@ module cmd_frontend #(
         case (cmd_q)
           C_IDENTIFY:      out_d = {16'd0, identity[index_q[2:0]*32 +: 32]};
           C_READ_COUNTERS: out_d = {16'd0, counter_word};
-          C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron_q, spike_step_q};
-          C_READ_LOG:      out_d = {16'd0, log_late_q, 7'd0, log_cycles_q};
+          C_READ_SPIKES:   out_d = {{(16-NEU_W){1'b0}}, spike_neuron_rd, spike_step_rd};
+          C_READ_LOG:      out_d = {16'd0, log_late_rd, 7'd0, log_cycles_rd};
           default:         out_d = {16'd0, bus_rdata_i};
         endcase
         out_n_d    = item_out;
@@ -1121,8 +1135,8 @@ module cmd_frontend #(
   reg [23:0] run_addr;
   reg [31:0] run_wdata;
   reg        spike_room_q, log_room_q;   // room for N_NEURONS events / one log entry, last clock
-  wire       period_due = (since_q >= period_q);
-  wire       input_due  = (head_step_q <= step_q);
+  wire       period_due = (slot_q[31:1] == 31'd0);
+  wire       input_due  = (head_step_rd <= step_q);
   wire       fifo_empty = (in_rd_q == in_wr_q);
   wire       step_in_progress = (run_q == RS_STEP) || (run_q == RS_SNAP);
 
@@ -1133,7 +1147,7 @@ module cmd_frontend #(
     run_tick   = 1'b0;
     commit     = 1'b0;
     run_addr   = {R_CONTROL, REG_INJECT};
-    run_wdata  = {{(32-IN_W){1'b0}}, head_channel_q};
+    run_wdata  = {{(32-IN_W){1'b0}}, head_channel_rd};
     case (run_q)
       RS_INJ:   run_d = fifo_empty ? RS_WAIT : RS_INJ_W;
       RS_INJ_W: run_d = RS_INJ_D;
@@ -1219,7 +1233,8 @@ module cmd_frontend #(
       run_q        <= RS_IDLE;
       run_left_q   <= 32'd0;
       period_q     <= 32'd0;
-      since_q      <= 32'd0;
+      slot_q       <= 32'd0;
+      first_step_q <= 1'b0;
       late_step_q  <= 1'b0;
     end else begin
       state_q      <= state_d;
@@ -1259,13 +1274,14 @@ module cmd_frontend #(
       run_q        <= run_d;
       run_left_q   <= run_left_d;
       if (start_run) period_q <= (len_q == 8'd8) ? arg_q[63:32] : 32'd0;
-      // clocks since the last tick; a run's first step is never late
-      if (start_run)            since_q <= 32'hFFFF_FFFF;
-      else if (run_tick)        since_q <= 32'd1;
-      else if (since_q != 32'hFFFF_FFFF) since_q <= since_q + 32'd1;
+      // the period slot: a run's first step is due at once and never late
+      if (start_run)            slot_q <= 32'd0;
+      else if (run_tick)        slot_q <= period_q;
+      else if (slot_q != 32'd0) slot_q <= slot_q - 32'd1;
+      if (start_run)     first_step_q <= 1'b1;
+      else if (run_tick) first_step_q <= 1'b0;
       // a step of a stepped run that starts after its period slot
-      if (run_tick) late_step_q <= (period_q != 32'd0) && (since_q != 32'hFFFF_FFFF)
-                                   && (since_q > period_q);
+      if (run_tick) late_step_q <= (period_q != 32'd0) && !first_step_q && (slot_q == 32'd0);
     end
   end
 

@@ -36,6 +36,7 @@ module neurohw_board #(
   parameter integer PLASTIC_SYNAPSES = 16384,
   parameter integer RX_FIFO_BYTES  = 2048, // receive FIFO entries, a power of two
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
+  parameter integer READ_REGS      = 1,    // cmd_frontend's: 1 registers its RAMs' read data (ECP5), 0 not (iCE40)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001    // reported by IDENTIFY
 ) (
@@ -123,7 +124,8 @@ module neurohw_board #(
     // the front end's SPARSE: the synapse lists' memory map and commands (the two dense
     // cores have one memory map, so the compact core needs nothing of its own there)
     .SPARSE((WITH_CORE != 0 && ARCHITECTURE == 2) ? 1 : 0), .SYNAPSES(SYNAPSES), .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES),
-    .STEP_LOG_DEPTH(STEP_LOG_DEPTH), .RX_FIFO_BYTES(RX_FIFO_BYTES), .CLOCK_HZ(CLOCK_HZ),
+    .STEP_LOG_DEPTH(STEP_LOG_DEPTH), .RX_FIFO_BYTES(RX_FIFO_BYTES), .READ_REGS(READ_REGS),
+    .CLOCK_HZ(CLOCK_HZ),
     .BUILD_ID(BUILD_ID)
   ) u_frontend (
     .clk_i(clk_i), .rst_ni(rst_ni), .ready_o(frontend_ready), .rx_overflow_i(rx_overflow),

@@ -87,7 +87,10 @@ module top #(
         .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH),
         .WITH_CORE(WITH_CORE), .ARCHITECTURE(ARCHITECTURE), .SYNAPSES(SYNAPSES),
         .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES), .CLOCK_HZ(CLOCK_HZ),
-        .RX_FIFO_BYTES(RX_FIFO_BYTES), .STEP_LOG_DEPTH(STEP_LOG_DEPTH)
+        .RX_FIFO_BYTES(RX_FIFO_BYTES), .STEP_LOG_DEPTH(STEP_LOG_DEPTH),
+        // the front end's RAM words used straight from the EBRs: 24 MHz has the time, and
+        // each register would take an LC of its own (129 of them)
+        .READ_REGS(0)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
         .spike_o(spike), .overrun_o(overrun));

@@ -55,8 +55,12 @@ BUILD_ID = 0x5EED
 
 
 def board_parameters(shape: F.CoreShape, with_core: bool = True) -> dict:
-    """neurohw_board's parameters for a board with ``shape``'s core."""
+    """neurohw_board's parameters for a board with ``shape``'s core.  The front end's RAM
+    words are used straight from the RAMs (READ_REGS = 0, as on the iCEBreaker) except on
+    the sparse core's board (as on the ULX3S); the virtual board's tests run READ_REGS = 1
+    with the pipelined core: both have the same clocks, checked against one model."""
     parameters = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": shape.n_neurons,
+                  "READ_REGS": int(shape.sparse),
                   "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
                   "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": int(with_core),
                   "ARCHITECTURE": shape.architecture, "RX_FIFO_BYTES": RX_FIFO_BYTES,
@@ -733,7 +737,8 @@ def test_cmd_frontend_lint():
                                               "STEP_LOG_DEPTH": 32768},
                        {"RX_FIFO_BYTES": 2, "STEP_LOG_DEPTH": 2},
                        # the compact board of the UP5K (design core-compact)
-                       {"ARCHITECTURE": F.ARCH_COMPACT, "WEIGHT_W": 7, "DELAY_DEPTH": 4},
+                       {"ARCHITECTURE": F.ARCH_COMPACT, "WEIGHT_W": 7, "DELAY_DEPTH": 4,
+                        "READ_REGS": 0},
                        {"ARCHITECTURE": F.ARCH_SPARSE, "N_NEURONS": 1024, "N_INPUTS": 1024,
                         "SYNAPSES": 65536, "PLASTIC_SYNAPSES": 16384}):
         lint_board(parameters)
