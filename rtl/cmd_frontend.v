@@ -3,7 +3,7 @@
 // core bus (rtl/README.md, "Bus and memory map"), and answers each one with an
 // ACK (with its reply data) or a NACK through frame_encoder.
 //
-//   rx_fifo --(ready_o)--> frame_decoder --payload--> payload RAM (one frame)
+//   rx_fifo --(ready_o)--> frame_decoder --payload--> frame RAM (one payload)
 //   frame_sequencer --verdict--> command FSM --bus--> core <--bus-- run FSM <-- input queue
 //                                           \--reply bytes--> frame_encoder
 //   core spikes --> spike RAM            run FSM --> step log RAM
@@ -21,7 +21,7 @@
 // access) each: the payload bytes an item needs are gathered from the payload
 // RAM, then the item is checked (pre-scan of sparse payloads, before anything
 // is written), written, or read into the reply.  A duplicate (REPLAY) of a
-// side-effecting command is answered from the outcome RAM with the answer its
+// side-effecting command is answered from the frame RAM with the answer its
 // first copy got, and applied nothing; a duplicate read is executed again.
 //
 // RUN is executed by the run FSM after its ACK: before each step the input
@@ -193,7 +193,7 @@ module cmd_frontend #(
   localparam [3:0] S_IDLE     = 4'd0;
   localparam [3:0] S_CHECK    = 4'd1;   // act on the validation; set up the item loop
   localparam [3:0] S_ITEM     = 4'd2;   // next item: gather its bytes, or act on it
-  localparam [3:0] S_GATHER   = 4'd3;   // payload RAM address out
+  localparam [3:0] S_GATHER   = 4'd3;   // payload address out
   localparam [3:0] S_GATHER_D = 4'd4;   // payload byte in
   localparam [3:0] S_READ     = 4'd5;   // bus / spike RAM address out, held BUS_READ_CLOCKS clocks
   localparam [3:0] S_READ_D   = 4'd6;   // read data in: the item's reply bytes
@@ -267,18 +267,16 @@ module cmd_frontend #(
 
   // The front end's RAMs are ram_1r1w_nrw (no read-during-write guarantee, no bypass
   // logic): none of them is ever read at the word written in the same clock, as each
-  // says below.  This one is written only while a frame is decoded (the command FSM in
-  // S_IDLE) and read only while a command runs (S_GATHER).
-  reg  [7:0] pidx_q, pidx_d;              // payload RAM read index
+  // says below.  The payload bytes are in the frame RAM (with the answers, below): written
+  // only while a frame is decoded (the command FSM in S_IDLE), read only while a command
+  // runs (S_GATHER).
+  reg  [7:0] pidx_q, pidx_d;              // payload read index
   wire [7:0] payload_rdata;
-  ram_1r1w_nrw #(.WIDTH(8), .ADDR_W(8)) u_payload_ram (
-    .clk_i(clk_i), .raddr_i(pidx_q), .rdata_o(payload_rdata),
-    .we_i(payload_valid_i), .waddr_i(payload_idx_i), .wdata_i(payload_i));
 
   // ---- command registers -----------------------------------------------------------------------
   reg  [7:0]  cmd_q, cmd_d, seq_q, seq_d, len_q, len_d;
   reg  [15:0] crc_q, crc_d;               // the frame's CRC: a duplicate carries the same
-  reg         apply_q, apply_d;           // APPLY (else REPLAY: a read again, or the outcome RAM's answer)
+  reg         apply_q, apply_d;           // APPLY (else REPLAY: a read again, or the frame RAM's answer)
   reg  [1:0]  pass_q, pass_d;
   reg  [8:0]  items_q, items_d;           // items left in this pass
   reg  [8:0]  items_all_q, items_all_d;   // items of a pass, for the next pass
@@ -386,30 +384,33 @@ module cmd_frontend #(
   wire [8:0]  data2    = len9 - 9'd2;       // after a u16 index
   // READ_OUTPUT_SPIKES / READ_STEP_LOG: first must lie in [tail, committed head]: else it
   // is freed already, or not yet readable; the reply holds min(max, available) items.
-  // The two differences are registered every clock (off S_VALIDATE's path), from the
-  // decoder's command (cmd_q is latched only with the verdict): S_VALIDATE sees the
-  // buffers as they were in the clock before (rtl/PROTOCOL.md section 7).
-  reg  [31:0] ahead_pre_q;                 // items from first to the committed head
-  reg  [HELD_W-1:0] held_pre_q;            // items held: committed head - tail
+  // The two differences are registered every clock while the command FSM idles (off
+  // S_VALIDATE's path), from the decoder's command (cmd_q is latched only with the
+  // verdict), and hold from S_VALIDATE on: the validation and the reply's header see the
+  // buffers as they were in the verdict's clock (rtl/PROTOCOL.md section 7).
+  reg  [31:0] ahead_q;                     // items from first to the committed head
+  reg  [HELD_W-1:0] held_q;                // items held: committed head - tail
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      ahead_pre_q <= 32'd0;
-      held_pre_q  <= {HELD_W{1'b0}};
-    end else if (cmd_i == C_READ_LOG) begin
-      ahead_pre_q <= log_head_q - arg_u32;
-      held_pre_q  <= log_head_q[HELD_W-1:0] - log_tail_q;
-    end else begin
-      ahead_pre_q <= spike_done_q - arg_u32;
-      held_pre_q  <= spike_done_q[HELD_W-1:0] - spike_tail_q;
+      ahead_q <= 32'd0;
+      held_q  <= {HELD_W{1'b0}};
+    end else if (state_q == S_IDLE) begin
+      if (cmd_i == C_READ_LOG) begin
+        ahead_q <= log_head_q - arg_u32;
+        held_q  <= log_head_q[HELD_W-1:0] - log_tail_q;
+      end else begin
+        ahead_q <= spike_done_q - arg_u32;
+        held_q  <= spike_done_q[HELD_W-1:0] - spike_tail_q;
+      end
     end
   end
-  wire        read_unkept = (|ahead_pre_q[31:HELD_W]) || (ahead_pre_q[HELD_W-1:0] > held_pre_q);
-  wire        read_fewer  = (ahead_pre_q[31:8] == 24'd0) && (ahead_pre_q[7:0] < arg_b4);
-  wire [8:0]  read_items  = {1'b0, read_fewer ? ahead_pre_q[7:0] : arg_b4};
+  wire        read_unkept = (|ahead_q[31:HELD_W]) || (ahead_q[HELD_W-1:0] > held_q);
+  wire        read_fewer  = (ahead_q[31:8] == 24'd0) && (ahead_q[7:0] < arg_b4);
+  wire [8:0]  read_items  = {1'b0, read_fewer ? ahead_q[7:0] : arg_b4};
   wire [IF_W:0] in_used = in_wr_q - in_rd_q;
 
   // The range checks "first + count > size" of every command, on one adder: its operands
-  // are registered every clock from the decoder's command and length (as ahead_pre_q) and
+  // are registered every clock from the decoder's command and length and
   // from the payload bytes, which are all in by the clock after the frame's last payload
   // byte; the verdict comes at least two clocks later (the CRC bytes, the sequencer), so
   // S_VALIDATE sees this frame's operands, and its path holds one adder and compare.
@@ -741,18 +742,15 @@ module cmd_frontend #(
   reg [7:0]  check_code_q;
   reg [8:0]  check_items_q;
   reg [1:0]  check_pass_q;
-  reg [31:0] ahead_q;                      // READ_OUTPUT_SPIKES / READ_STEP_LOG: items available
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       check_code_q      <= E_NONE;
       check_items_q     <= 9'd0;
       check_pass_q      <= P_WRITE;
-      ahead_q           <= 32'd0;
     end else if (state_q == S_VALIDATE) begin
       check_code_q      <= check_code;
       check_items_q     <= check_items;
       check_pass_q      <= check_pass;
-      ahead_q           <= ahead_pre_q;
     end
   end
 
@@ -800,21 +798,28 @@ module cmd_frontend #(
   wire [15:0] outcome_crc;
   wire [7:0]  outcome;
   wire        outcome_we = (state_q == S_START) & apply_q & ~is_read;
-  // (written in S_START; the word S_VALIDATE compares is read while the command FSM idles)
-  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(8)) u_outcome_ram (
-    .clk_i(clk_i), .raddr_i(seq_i), .rdata_o({outcome_crc, outcome}),
-    .we_i(outcome_we), .waddr_i(seq_q),
-    .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE}));
-  // The RAM is read with the decoder's SEQ, which holds until the next frame (not decoded
-  // before S_IDLE) and is out from the frame's SEQ byte on, clocks before its verdict (LEN
-  // and the two CRC bytes follow it; nothing writes the RAM from S_DONE on): the word is
-  // compared in S_VALIDATE (READ_REGS, below: the copy of the clock before is the same
-  // word) and the answer registered there, off S_CHECK's path.
+  // The frame RAM: 256 words of {answer CRC, answer, payload byte}, one block RAM fewer
+  // than a payload RAM and an answer RAM.  Its lanes are never used together: a payload
+  // byte is written at its index while a frame is decoded (S_IDLE) and read at pidx_q
+  // while a command runs; an answer is written at seq_q in S_START and read at the
+  // decoder's SEQ while the command FSM idles.  So the read address is seq_i in S_IDLE,
+  // else pidx_q, and the write address the answer's in S_START, else the payload's.
+  ram_1r1w_nrw #(.WIDTH(32), .ADDR_W(8), .LANES(4)) u_frame_ram (
+    .clk_i(clk_i), .raddr_i((state_q == S_IDLE) ? seq_i : pidx_q),
+    .rdata_o({outcome_crc, outcome, payload_rdata}),
+    .we_i({{3{outcome_we}}, payload_valid_i}), .waddr_i(outcome_we ? seq_q : payload_idx_i),
+    .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE, payload_i}));
+  // The answer is read with the decoder's SEQ, which holds until the next frame (not
+  // decoded before S_IDLE) and is out from the frame's SEQ byte on, clocks before its
+  // verdict (LEN and the two CRC bytes follow it; no answer is written from S_DONE on, and
+  // the frame's last payload byte is written at least the two CRC bytes before the
+  // verdict): the word is compared in S_VALIDATE (READ_REGS, below: the copy of the
+  // clock before is the same word) and the answer registered there, off S_CHECK's path.
   wire [15:0] outcome_crc_rd;
   wire [7:0]  outcome_rd;
 
   // ---- RAM read data as used -------------------------------------------------------------------
-  // READ_REGS = 1 registers the read words of the spike, log, input and outcome RAMs
+  // READ_REGS = 1 registers the read words of the spike, log, input and frame RAMs
   // before any logic uses them (ECP5: a DP16KD's output takes ~6 ns of the 13.3 ns at
   // 75 MHz); 0 uses them straight from the RAMs (iCE40 at 24 MHz, where the 129 flip-flops
   // would each take an LC of their own).  The clocks are the same either way: each read
@@ -1030,7 +1035,7 @@ module cmd_frontend #(
         end
       end
 
-      S_GATHER: state_d = S_GATHER_D;        // payload RAM address pidx_q out
+      S_GATHER: state_d = S_GATHER_D;        // payload address pidx_q out
 
       S_GATHER_D: begin
         gather_d[gathered_q*8 +: 8] = payload_rdata;

@@ -13,30 +13,40 @@
 // SLICE_W < WIDTH stores the word as WIDTH / SLICE_W independent memories of
 // SLICE_W bits each, as ram_1r1w does (the same hierarchy names: g_whole.mem_q,
 // g_sliced.g_slice[s].mem_q).
+//
+// LANES > 1 splits the word into LANES lanes of WIDTH / LANES bits, each written only
+// when its bit of we_i is set: two memories that are never read apart share block RAMs
+// (yosys maps the lanes onto the EBR's bit mask or the DP16KD's byte enables).  A read
+// of a word any lane of which is being written is the collision above, whole word:
+// lanes share a block RAM's bits.
 `default_nettype none
 
 module ram_1r1w_nrw #(
   parameter integer WIDTH   = 8,
   parameter integer ADDR_W  = 8,
-  parameter integer SLICE_W = WIDTH   // bits per independent memory; divides WIDTH
+  parameter integer SLICE_W = WIDTH,  // bits per independent memory; divides WIDTH
+  parameter integer LANES   = 1       // write lanes (SLICE_W = WIDTH only); divides WIDTH
 ) (
   input  wire              clk_i,
   input  wire [ADDR_W-1:0] raddr_i,
   output reg  [WIDTH-1:0]  rdata_o,
-  input  wire              we_i,
+  input  wire [LANES-1:0]  we_i,
   input  wire [ADDR_W-1:0] waddr_i,
   input  wire [WIDTH-1:0]  wdata_i
 );
 `ifndef SYNTHESIS
-  wire collision = we_i && raddr_i == waddr_i;
+  wire collision = (|we_i) && raddr_i == waddr_i;
 `endif
   generate
     if (SLICE_W == WIDTH) begin : g_whole
       (* no_rw_check *)
       reg [WIDTH-1:0] mem_q [0:(1<<ADDR_W)-1];
+      localparam integer LANE_W = WIDTH / LANES;
+      integer l;
 
       always @(posedge clk_i) begin
-        if (we_i) mem_q[waddr_i] <= wdata_i;
+        for (l = 0; l < LANES; l = l + 1)
+          if (we_i[l]) mem_q[waddr_i][l*LANE_W +: LANE_W] <= wdata_i[l*LANE_W +: LANE_W];
 `ifdef SYNTHESIS
         rdata_o <= mem_q[raddr_i];
 `else
@@ -50,7 +60,7 @@ module ram_1r1w_nrw #(
         reg [SLICE_W-1:0] mem_q [0:(1<<ADDR_W)-1];
 
         always @(posedge clk_i) begin
-          if (we_i) mem_q[waddr_i] <= wdata_i[s*SLICE_W +: SLICE_W];
+          if (we_i[0]) mem_q[waddr_i] <= wdata_i[s*SLICE_W +: SLICE_W];
 `ifdef SYNTHESIS
           rdata_o[s*SLICE_W +: SLICE_W] <= mem_q[raddr_i];
 `else
