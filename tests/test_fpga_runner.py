@@ -23,7 +23,7 @@ from neurohw.report.metrics import match_spikes
 from neurohw.results import HardwareRun, SpikeTrains
 from neurohw.targets.fpga import (CapacityError, CoreShape, UnsupportedError, quantize,
                                   run_on_model)
-from neurohw.targets.fpga.runner import Runner
+from neurohw.targets.fpga.runner import Runner, retransmission_note
 
 DT = 0.1
 CORE = dict(n_neurons=64, n_inputs=32, weight_width=16)
@@ -442,3 +442,18 @@ def test_neurohw_run_compares_an_fpga_script_on_the_reference(tmp_path):
                           "reference"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "cells" in out.stdout and "reference" in out.stdout
+
+
+def test_a_run_with_retransmissions_says_why_and_that_nothing_was_applied_twice():
+    """The note a board run gets when its link sent frames again: the count, each cause
+    the link counted (reply timer, NACKs with the overflows among them, damaged replies),
+    the loaded host's part on the virtual board, and that the copies were not applied."""
+    link = {"retransmissions": 3, "timeouts": 1, "nacks": 2, "overflow_nacks": 1,
+            "fast_retransmits": 0, "frames_sent": 40}
+    note = retransmission_note(link, virtual=True)
+    assert note.startswith("the link sent 3 frames again (1 expiries of the reply timer")
+    assert "Verilated board" in note and "2 NACKs of damaged frames, 1 of them" in note
+    assert "damaged replies" not in note and "nothing was applied twice" in note
+    real = retransmission_note({"retransmissions": 1, "fast_retransmits": 1}, virtual=False)
+    assert "1 damaged replies" in real and "Verilated" not in real
+    assert "no cause counted" in retransmission_note({"retransmissions": 1}, virtual=False)

@@ -97,6 +97,26 @@ def _time_constant(retention: np.ndarray, dt: float) -> np.ndarray:
                         -dt / np.log(np.maximum(retention, 1) / (1 << F.DECAY_FRAC)), 0.0)
 
 
+def retransmission_note(link: dict, virtual: bool) -> str:
+    """Why the link sent frames again, from its counters (:class:`~.link.LinkStats`), and
+    that nothing was applied twice: a copy of an applied frame is answered as a duplicate
+    (rtl/PROTOCOL.md section 4)."""
+    causes = []
+    if link.get("timeouts"):
+        causes.append(f"{link['timeouts']} expiries of the reply timer (a reply late or lost"
+                      + ("; the Verilated board answers slower than usual on a loaded host"
+                         if virtual else "") + ")")
+    if link.get("nacks"):
+        overflows = link.get("overflow_nacks", 0)
+        causes.append(f"{link['nacks']} NACKs of damaged frames"
+                      + (f", {overflows} of them receive-FIFO overflows" if overflows else ""))
+    if link.get("fast_retransmits"):
+        causes.append(f"{link['fast_retransmits']} damaged replies")
+    return (f"the link sent {link['retransmissions']} frames again ("
+            + ("; ".join(causes) or "no cause counted") + "); each copy of a frame already "
+            "applied was answered as a duplicate, so nothing was applied twice")
+
+
 class Runner:
     """The FPGA core's golden model as a target (interface: :mod:`neurohw.sim`).
 
@@ -557,6 +577,10 @@ class Runner:
             recoveries=device.recoveries - mark_recoveries,
             late_steps=int(np.count_nonzero(late)),
             notes=list(device.notes[mark_notes:]))
+        if result.host.link.get("retransmissions"):
+            note = retransmission_note(result.host.link, device.virtual)
+            result.host.notes.append(note)
+            result.notes.append(note)
         self._host_mark = (stats, device.recoveries, len(device.notes))
         return result
 
