@@ -58,6 +58,7 @@ module cmd_frontend #(
   parameter integer STEP_LOG_DEPTH = 512,        // step log entries, a power of two, <= 32768
   parameter integer RX_FIFO_BYTES  = 2048,       // the receive FIFO's size, reported by IDENTIFY
   parameter integer READ_REGS      = 1,          // 1: RAM read data registered before use (ECP5); 0: not (iCE40)
+  parameter integer RECORD_COMMANDS = 1,         // 0: no WRITE/READ_NEURON_PARAMS, WRITE_DELAYS, WRITE_STDP (IDENTIFY says so)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // this clock, reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001
 ) (
@@ -124,6 +125,10 @@ module cmd_frontend #(
   localparam [20:0]  W21   = WEIGHT_WORDS[20:0];
   localparam [20:0]  P21   = PLASTIC_SYNAPSES[20:0];
   localparam         HAS_LISTS = (SPARSE != 0);
+  // RECORD_COMMANDS = 0 (the UP5K board): the record commands, conveniences over WRITE_BUS
+  // and READ_BUS, are answered UNKNOWN_COMMAND and the host uses the bus commands instead;
+  // every arm of theirs below is then constant, so their logic is not built
+  localparam         RECORDS   = (RECORD_COMMANDS != 0);
   localparam [8:0]   WB9   = WB[8:0];
   localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
   // read data arrives this many clocks after its address (core.v BUS_REGISTERED = 1)
@@ -245,7 +250,8 @@ module cmd_frontend #(
   reg  [1:0] record_skip;                  // bytes before the first record
   always @(*) begin
     case (cmd_i)
-      C_WRITE_NEURONS:  begin record_last = 4'd12;          record_skip = 2'd2; end
+      C_WRITE_NEURONS:  begin record_last = RECORDS ? 4'd12 : WB[3:0] - 4'd1;
+                              record_skip = RECORDS ? 2'd2 : 2'd3; end
       C_LOAD_INPUTS:    begin record_last = 4'd5;           record_skip = 2'd0; end
       C_WRITE_W_SPARSE: begin record_last = WB[3:0] + 4'd3; record_skip = 2'd0; end
       default:          begin record_last = WB[3:0] - 4'd1; record_skip = 2'd3; end   // WRITE_WEIGHTS_BULK
@@ -429,14 +435,17 @@ module cmd_frontend #(
       case (cmd_i)
         C_WRITE_BUS:     range_count_q <= (len_i9 - 9'd3) >> 2;
         C_READ_BUS:      range_count_q <= {1'b0, arg_b3};
-        C_WRITE_NEURONS: begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, records_q};
-                               range_size_q <= N21; end
-        C_READ_NEURONS:  begin range_first_q <= {5'd0, arg_u16}; range_count_q <= {1'b0, arg_b2};
-                               range_size_q <= N21; end
+        C_WRITE_NEURONS: if (RECORDS) begin range_first_q <= {5'd0, arg_u16};
+                               range_count_q <= {1'b0, records_q}; range_size_q <= N21; end
+                         else range_count_q <= 9'd0;
+        C_READ_NEURONS:  if (RECORDS) begin range_first_q <= {5'd0, arg_u16};
+                               range_count_q <= {1'b0, arg_b2}; range_size_q <= N21; end
+                         else range_count_q <= 9'd0;
         C_WRITE_W_BULK:  begin range_count_q <= {1'b0, records_q}; range_size_q <= W21; end
         C_READ_W_BULK:   begin range_count_q <= {1'b0, arg_b3}; range_size_q <= W21; end
-        C_WRITE_DELAYS:  begin range_first_q <= {5'd0, arg_u16}; range_count_q <= len_i9 - 9'd2;
-                               range_size_q <= N21 << 1; end
+        C_WRITE_DELAYS:  if (RECORDS) begin range_first_q <= {5'd0, arg_u16};
+                               range_count_q <= len_i9 - 9'd2; range_size_q <= N21 << 1; end
+                         else range_count_q <= 9'd0;
         default:         range_count_q <= 9'd0;
       endcase
     end
@@ -448,12 +457,12 @@ module cmd_frontend #(
   always @(*) begin
     case (cmd_q)
       C_WRITE_BUS:      item_in = 3'd4;
-      C_WRITE_NEURONS:  item_in = neuron_bytes(field_q);
+      C_WRITE_NEURONS:  item_in = RECORDS ? neuron_bytes(field_q) : 3'd0;
       C_WRITE_W_BULK:   item_in = WB[2:0];
       C_WRITE_W_SPARSE: item_in = 3'd4 + WB[2:0];
       C_READ_W_SPARSE:  item_in = 3'd4;
-      C_WRITE_DELAYS:   item_in = 3'd1;
-      C_WRITE_STDP:     item_in = (field_q == 3'd0) ? 3'd1 : 3'd2;
+      C_WRITE_DELAYS:   item_in = RECORDS ? 3'd1 : 3'd0;
+      C_WRITE_STDP:     item_in = !RECORDS ? 3'd0 : (field_q == 3'd0) ? 3'd1 : 3'd2;
       C_LOAD_INPUTS:    item_in = 3'd6;
       default:          item_in = 3'd0;
     endcase
@@ -478,12 +487,13 @@ module cmd_frontend #(
   reg [23:0] item_addr;
   always @(*) begin
     case (cmd_q)
-      C_WRITE_NEURONS, C_READ_NEURONS: item_addr = {neuron_region(field_q), index_q[19:0]};
+      C_WRITE_NEURONS, C_READ_NEURONS:
+        item_addr = RECORDS ? {neuron_region(field_q), index_q[19:0]} : index_q[23:0];
       C_WRITE_W_BULK, C_READ_W_BULK:   item_addr = {R_WEIGHT, index_q[19:0]};
       C_WRITE_W_SPARSE, C_READ_W_SPARSE:
         item_addr = {R_WEIGHT, dense_offset[19:0]};
-      C_WRITE_DELAYS:                  item_addr = {R_DELAY, index_q[19:0]};
-      C_WRITE_STDP:                    item_addr = {R_CONTROL, stdp_reg(field_q)};
+      C_WRITE_DELAYS:                  item_addr = RECORDS ? {R_DELAY, index_q[19:0]} : index_q[23:0];
+      C_WRITE_STDP:                    item_addr = RECORDS ? {R_CONTROL, stdp_reg(field_q)} : index_q[23:0];
       default:                         item_addr = index_q[23:0];   // WRITE_BUS, READ_BUS
     endcase
   end
@@ -493,14 +503,15 @@ module cmd_frontend #(
   reg [2:0] item_out;
   always @(*) begin
     case (cmd_q)
-      C_READ_NEURONS:                  item_out = neuron_bytes(field_q);
+      C_READ_NEURONS:                  item_out = RECORDS ? neuron_bytes(field_q) : 3'd4;
       C_READ_W_BULK, C_READ_W_SPARSE:  item_out = WB[2:0];
       C_READ_SPIKES:                   item_out = 3'd6;
       default:                         item_out = 3'd4;   // bus words, counters, IDENTIFY, log entries
     endcase
   end
   // fields per record, for the record index to advance
-  wire [2:0] last_field = (cmd_q == C_WRITE_NEURONS || cmd_q == C_READ_NEURONS) ? 3'd4
+  wire [2:0] last_field = !RECORDS ? 3'd0
+                        : (cmd_q == C_WRITE_NEURONS || cmd_q == C_READ_NEURONS) ? 3'd4
                         : (cmd_q == C_WRITE_STDP) ? 3'd6 : 3'd0;
 
   // ---- RESET sweeps ---------------------------------------------------------------------------
@@ -576,13 +587,16 @@ module cmd_frontend #(
   wire counters_shift = (state_q == S_READ_D) && (cmd_q == C_READ_COUNTERS) && counter_shifts;
 
   localparam [7:0]  PROTO_MAJOR = 8'd3;
-  localparam [7:0]  PROTO_MINOR = 8'd0;
+  localparam [7:0]  PROTO_MINOR = 8'd1;
+  // IDENTIFY's board byte: bit 0 a core is on the bus, bit 1 the record commands are absent
+  // (protocol 3.1; a 3.0 board sends 0 or 1)
+  localparam [7:0]  FEATURES    = {6'd0, !RECORDS, HAS_CORE != 0};
   localparam [7:0]  MAX_WINDOW  = 8'd127;   // the sequence rules' limit: frames are queued in the FIFO
   localparam [15:0] RX_BYTES    = RX_FIFO_BYTES[15:0];
   localparam [15:0] LOG_ENTRIES = STEP_LOG_DEPTH[15:0];
   wire [223:0] identity = {BUILD_ID, LOG_ENTRIES,
                            INPUT_DEPTH[15:0], SPIKE_DEPTH[15:0],
-                           HAS_CORE[7:0], WB8, DELAY_DEPTH[7:0], WEIGHT_W[7:0],
+                           FEATURES, WB8, DELAY_DEPTH[7:0], WEIGHT_W[7:0],
                            N_INPUTS[15:0], N_NEURONS[15:0], CLOCK_HZ, RX_BYTES,
                            MAX_WINDOW, MAX_PAYLOAD[7:0], PROTO_MINOR, PROTO_MAJOR};
 
@@ -662,13 +676,15 @@ module cmd_frontend #(
                                                                          check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_NEURONS: begin
-        check_items = times5({1'b0, records_q});  // five fields per record
-        if (len_q < 8'd15 || !records_whole)                        check_code = E_BAD_LENGTH;
+        check_items = RECORDS ? times5({1'b0, records_q}) : 9'd0;  // five fields per record
+        if (!RECORDS)                                               check_code = E_UNKNOWN_COMMAND;
+        else if (len_q < 8'd15 || !records_whole)                   check_code = E_BAD_LENGTH;
         else if (range_bad)                                         check_code = E_OUT_OF_RANGE;
       end
       C_READ_NEURONS: begin
-        check_pass = P_REPLY; check_items = times5({1'b0, arg_b2});
-        if (len_q != 8'd3)                                                 check_code = E_BAD_LENGTH;
+        check_pass = P_REPLY; check_items = RECORDS ? times5({1'b0, arg_b2}) : 9'd0;
+        if (!RECORDS)                                                      check_code = E_UNKNOWN_COMMAND;
+        else if (len_q != 8'd3)                                            check_code = E_BAD_LENGTH;
         else if (arg_b2 == 8'd0 || arg_b2 > 8'd19 || range_bad)
                                                                            check_code = E_OUT_OF_RANGE;
       end
@@ -698,13 +714,15 @@ module cmd_frontend #(
         else if (len_q == 8'd0 || len_q[1:0] != 2'd0) check_code = E_BAD_LENGTH;
       end
       C_WRITE_DELAYS: begin
-        check_items = data2;
-        if (len_q < 8'd3)                                          check_code = E_BAD_LENGTH;
+        check_items = RECORDS ? data2 : 9'd0;
+        if (!RECORDS)                                              check_code = E_UNKNOWN_COMMAND;
+        else if (len_q < 8'd3)                                     check_code = E_BAD_LENGTH;
         else if (range_bad)                                        check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_STDP: begin
-        check_items = 9'd7;
-        if (len_q != 8'd13) check_code = E_BAD_LENGTH;
+        check_items = RECORDS ? 9'd7 : 9'd0;
+        if (!RECORDS)            check_code = E_UNKNOWN_COMMAND;
+        else if (len_q != 8'd13) check_code = E_BAD_LENGTH;
       end
       C_LOAD_INPUTS: begin
         check_pass = P_SCAN; check_items = {1'b0, records_q};
@@ -762,7 +780,7 @@ module cmd_frontend #(
   reg  [7:0] check_reply_len;
   always @(*) begin
     case (cmd_q)
-      C_READ_NEURONS:  check_reply_len = 8'd1 + times13(arg_b2);
+      C_READ_NEURONS:  check_reply_len = RECORDS ? 8'd1 + times13(arg_b2) : 8'd1 + (items8 << 2);
       C_READ_W_BULK:   check_reply_len = 8'd1 + times_wb(items8);
       C_READ_SPIKES:   check_reply_len = 8'd5 + (items8 << 2) + (items8 << 1);
       C_READ_LOG:      check_reply_len = 8'd5 + (items8 << 2);
@@ -782,9 +800,10 @@ module cmd_frontend #(
     else         fifo_room_q <= ({8'd0, in_used} + {{(IF_W+1){1'b0}}, check_items_q[7:0]} <= INPUT_ROOM);
   end
   wire fifo_room = fifo_room_q;
-  wire writes_bus = (cmd_q == C_RESET) || (cmd_q == C_WRITE_BUS) || (cmd_q == C_WRITE_NEURONS)
+  wire writes_bus = (cmd_q == C_RESET) || (cmd_q == C_WRITE_BUS)
                     || (cmd_q == C_WRITE_W_BULK) || (cmd_q == C_WRITE_W_SPARSE)
-                    || (cmd_q == C_WRITE_DELAYS) || (cmd_q == C_WRITE_STDP);
+                    || (RECORDS && (cmd_q == C_WRITE_NEURONS || cmd_q == C_WRITE_DELAYS
+                                    || cmd_q == C_WRITE_STDP));
   wire is_read = (check_pass_q == P_REPLY) || (cmd_q == C_READ_W_SPARSE);
 
   // ---- answers of side-effecting commands, by SEQ -------------------------------------------------
@@ -950,7 +969,9 @@ module cmd_frontend #(
         case (cmd_q)
           C_WRITE_BUS, C_READ_BUS, C_READ_W_BULK:  begin index_d = arg_u24; pidx_d = 8'd3; end
           C_WRITE_W_BULK:                          begin index_d = arg_u24; pidx_d = 8'd3; end
-          C_WRITE_NEURONS, C_READ_NEURONS, C_WRITE_DELAYS: begin index_d = {8'd0, arg_u16}; pidx_d = 8'd2; end
+          C_WRITE_NEURONS, C_READ_NEURONS, C_WRITE_DELAYS: if (RECORDS) begin
+                                                     index_d = {8'd0, arg_u16}; pidx_d = 8'd2; end
+                                                   else begin index_d = 24'd0; pidx_d = 8'd0; end
           C_READ_SPIKES, C_READ_LOG:               begin index_d = arg_u24; pidx_d = 8'd0; end
           default:                                 begin index_d = 24'd0; pidx_d = 8'd0; end
         endcase

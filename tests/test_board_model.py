@@ -60,6 +60,40 @@ def test_program_round_trip_matches_the_golden_model():
     assert board.bytes_written == board.link.stats.bytes_written > 0 and board.bytes_read > 0
 
 
+def test_a_board_without_the_record_commands_gets_the_same_words_by_the_bus_commands():
+    """RECORD_COMMANDS = 0 (the UP5K board): IDENTIFY says so (features bit 1), the record
+    commands are answered UNKNOWN_COMMAND, and the driver writes and reads neuron records,
+    delays and the STDP block with WRITE_BUS / READ_BUS: the core holds the same words as
+    on a board with them, and a program uploads, verifies and runs as there."""
+    from neurohw.targets.fpga.link import CommandFailed
+    records = [(0x7FFFFF, 0x800000, 0x123456, 0x5A7, 0xBEEF), (1, 2, 3, 0xF00, 0xFFFF)]
+    images = []
+    for record_commands in (True, False):
+        model, port, board = connect(record_commands=record_commands)
+        assert board.info.record_commands == record_commands
+        board.write_neurons(SHAPE.n_neurons - 2, records)
+        assert board.read_neurons(SHAPE.n_neurons - 2, 2) == records
+        board.write_stdp(True, 0x1234, 0x5678, -3, 100, 0xFFF0, 0x8000)
+        board.write_delays(SHAPE.n_sources - 3, [1, 2, 3])
+        images.append([model.core.read(F.REGION_CONTROL << F.REGION_SHIFT | r) for r in range(10)]
+                      + [model.core.read(region << F.REGION_SHIFT | SHAPE.n_neurons - 2 + i)
+                         for region in (F.REGION_V, F.REGION_I_EXC, F.REGION_I_INH,
+                                        F.REGION_CONTROL_WORD, F.REGION_POST_TRACE)
+                         for i in range(2)]
+                      + [model.core.read(F.REGION_DELAY << F.REGION_SHIFT | SHAPE.n_sources - 3 + i)
+                         for i in range(3)])
+        program = random_fpga_program(11)
+        board.upload(program, verify=True)
+        run = board.run_program(program)
+        assert run.step_cycles.tolist() == model_run(load_model(program), program.inputs)[1]
+        if not record_commands:
+            for cmd in (Command.WRITE_NEURON_PARAMS, Command.READ_NEURON_PARAMS,
+                        Command.WRITE_DELAYS, Command.WRITE_STDP):
+                with pytest.raises(CommandFailed, match="UNKNOWN_COMMAND"):
+                    board.link.request(cmd, bytes(13))
+    assert images[0] == images[1]
+
+
 def test_the_board_says_which_core_it_has_and_the_prediction_counts_its_clocks():
     """IDENTIFY does not carry the core's architecture; Board.identify reads it off the
     bus (REG_ARCHITECTURE), so a compact core's steps are predicted by its own budget."""
@@ -238,7 +272,7 @@ def test_garbage_never_hangs_nor_reaches_the_core_and_the_next_frame_is_answered
     replies = [e for e in StreamDecoder().decode(bytes(b for _, b in board.tx)) if isinstance(e, Frame)]
     # resynchronised: the intact IDENTIFY and READ_BUS after the garbage are answered
     assert replies[-2].cmd == Command.ACK and replies[-2].seq == seq
-    assert replies[-2].payload[:3] == bytes([Command.IDENTIFY, 3, 0])
+    assert replies[-2].payload[:3] == bytes([Command.IDENTIFY, 3, 1])
     assert replies[-1] == Frame(Command.ACK, (seq + 1) % 256, bytes([Command.READ_BUS]) + bytes(8))
     # nothing from a damaged frame was applied: whatever the board applied (and wrote) came
     # from a frame that is in the stream, intact (random bytes can hold one, rarely)

@@ -90,7 +90,10 @@ module top #(
         .RX_FIFO_BYTES(RX_FIFO_BYTES), .STEP_LOG_DEPTH(STEP_LOG_DEPTH),
         // the front end's RAM words used straight from the EBRs: 24 MHz has the time, and
         // each register would take an LC of its own (129 of them)
-        .READ_REGS(0)
+        .READ_REGS(0),
+        // no record commands: the host writes and reads neuron records, delays and the STDP
+        // block with WRITE_BUS / READ_BUS (a few hundred bytes more per upload)
+        .RECORD_COMMANDS(0)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
         .spike_o(spike), .overrun_o(overrun));

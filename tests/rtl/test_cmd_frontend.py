@@ -58,9 +58,10 @@ def board_parameters(shape: F.CoreShape, with_core: bool = True) -> dict:
     """neurohw_board's parameters for a board with ``shape``'s core.  The front end's RAM
     words are used straight from the RAMs (READ_REGS = 0, as on the iCEBreaker) except on
     the sparse core's board (as on the ULX3S); the virtual board's tests run READ_REGS = 1
-    with the pipelined core: both have the same clocks, checked against one model."""
+    with the pipelined core: both have the same clocks, checked against one model.  The
+    compact core's board is built as on the UP5K, without the record commands."""
     parameters = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": shape.n_neurons,
-                  "READ_REGS": int(shape.sparse),
+                  "READ_REGS": int(shape.sparse), "RECORD_COMMANDS": int(record_commands(shape)),
                   "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
                   "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": int(with_core),
                   "ARCHITECTURE": shape.architecture, "RX_FIFO_BYTES": RX_FIFO_BYTES,
@@ -76,9 +77,16 @@ POLL_CYCLES = 64
 BIT_CLOCKS = CLKS_PER_BIT
 
 
+def record_commands(shape: F.CoreShape) -> bool:
+    """Whether the bench's board of ``shape`` has the record commands (not the compact
+    core's: the UP5K build leaves them out)."""
+    return shape.architecture != F.ARCH_COMPACT
+
+
 def model_board(has_core=True) -> BoardModel:
     return BoardModel(SHAPE, clock_hz=CLOCK_HZ, clks_per_bit=CLKS_PER_BIT, rx_buffer=RX_FIFO_BYTES,
-                      step_log=STEP_LOG_DEPTH, build_id=BUILD_ID, has_core=has_core)
+                      step_log=STEP_LOG_DEPTH, build_id=BUILD_ID, has_core=has_core,
+                      record_commands=record_commands(SHAPE))
 
 
 class History:
@@ -278,7 +286,7 @@ def model_run(model, inputs):
 def session(board, uart, seed):
     """One seed's session: what a deployment does, and the corner cases of a RUN."""
     info = board.identify()
-    assert info.protocol == (3, 0) and info.max_window == 127 and info.max_payload == 255
+    assert info.protocol == (3, 1) and info.max_window == 127 and info.max_payload == 255
     # {plastic, weight} in whole bytes: 2 with 8-bit weights, 1 with the compact board's 7
     assert info.shape == SHAPE and info.weight_bytes == (SHAPE.weight_width + 8) // 8
     assert info.has_core
@@ -365,6 +373,21 @@ async def windowed_sessions(dut):
     assert len(model.log_entries) > 0
 
 
+def records_round_trip(board):
+    """The record commands (or, on a board without them, the driver's WRITE_BUS / READ_BUS
+    in their place) write the words the memory map says."""
+    records = [(0x7FFFFF, 0x800000, 0x123456, 0x5A7, 0xBEEF), (1, 2, 3, 0xF00, 0xFFFF)]
+    board.write_neurons(SHAPE.n_neurons - 2, records)
+    assert board.read_neurons(SHAPE.n_neurons - 2, 2) == records
+    assert board.read_bus(F.REGION_CONTROL_WORD << 20 | SHAPE.n_neurons - 2, 2) == [0x5A7, 0xF00]
+    board.write_stdp(True, 0x1234, 0x5678, -3, 100, 0xFFF0, 0x8000)
+    w_mask = (1 << SHAPE.weight_width) - 1
+    control = board.read_bus(0, 10)     # STDP_ENABLE, three other registers, A_PLUS..POST_DECAY
+    assert [control[0]] + control[4:] == [1, 0x1234, 0x5678, -3 & w_mask, 100, 0xFFF0, 0x8000]
+    board.write_delays(SHAPE.n_sources - 3, [1, 2, 3])
+    assert board.read_bus(F.REGION_DELAY << 20 | SHAPE.n_sources - 3, 3) == [1, 2, 3]
+
+
 @cocotb.test()
 async def rejections(dut):
     uart, board = await start(dut)
@@ -443,20 +466,12 @@ async def rejections(dut):
         assert len(events) == 5 * SHAPE.n_neurons and len(log) == 5 and counters.steps_left == 0
         assert board.read_bus(F.REGION_V << 20, 1) != [0xBAD]
 
-        # the record commands write the words the memory map says
-        records = [(0x7FFFFF, 0x800000, 0x123456, 0x5A7, 0xBEEF), (1, 2, 3, 0xF00, 0xFFFF)]
-        board.write_neurons(SHAPE.n_neurons - 2, records)
-        assert board.read_neurons(SHAPE.n_neurons - 2, 2) == records
-        assert board.read_bus(F.REGION_CONTROL_WORD << 20 | SHAPE.n_neurons - 2, 2) == [0x5A7, 0xF00]
-        board.write_stdp(True, 0x1234, 0x5678, -3, 100, 0xFFF0, 0x8000)
-        assert board.read_bus(0, 10) == [1, SHAPE.n_neurons, SHAPE.n_inputs, 0, 0x1234, 0x5678,
-                                         0xFD, 100, 0xFFF0, 0x8000]
+        assert board.info.record_commands
+        records_round_trip(board)
         synapses = [(0, 0, 0x17F), (SHAPE.n_sources - 1, SHAPE.n_neurons - 1, 0x080), (5, 9, 0x001)]
         board.write_weights_sparse(synapses)
         assert board.read_weights_sparse([(s, n) for s, n, _ in synapses]) == [w for _, _, w in synapses]
         assert board.read_weights(5 << SHAPE.neuron_bits | 9, 1) == [0x001]
-        board.write_delays(SHAPE.n_sources - 3, [1, 2, 3])
-        assert board.read_bus(F.REGION_DELAY << 20 | SHAPE.n_sources - 3, 3) == [1, 2, 3]
         uart.drained()
 
     await bridge(host)()
@@ -690,6 +705,18 @@ async def compact_board_session(dut):
             assert (model_run(load_model(program), program.inputs)[1]
                     != model_run(load_model(pipelined), program.inputs)[1])
             session(board, uart, seed)
+        # built as on the UP5K, without the record commands: the driver writes and reads
+        # the same words with WRITE_BUS / READ_BUS, and the commands are unknown
+        assert not board.info.record_commands
+        records_round_trip(board)
+        for cmd in (Command.WRITE_NEURON_PARAMS, Command.READ_NEURON_PARAMS,
+                    Command.WRITE_DELAYS, Command.WRITE_STDP):
+            try:
+                board.link.request(cmd, bytes(13))
+            except CommandFailed as failure:
+                assert failure.code == ErrorCode.UNKNOWN_COMMAND, (hex(cmd), str(failure))
+            else:
+                raise AssertionError(f"command 0x{cmd:02X} was accepted")
         board.reset(RESET_WEIGHTS | RESET_NEURON_STATE)
         n_syn = SHAPE.n_sources * SHAPE.n_neurons
         assert board.read_weights(0, n_syn) == [0] * n_syn

@@ -33,12 +33,18 @@ RESET_INPUT_SPIKES = 0x08
 RESET_CORE = 0x10
 RESET_ALL = RESET_CORE | RESET_NEURON_STATE | RESET_WEIGHTS | RESET_COUNTERS | RESET_INPUT_SPIKES
 
-# IDENTIFY's board description after the link fields, protocol 3.0 (as 2.0; rtl/PROTOCOL.md, IDENTIFY):
-# clock_hz u32, N_NEURONS u16, N_INPUTS u16, WEIGHT_W u8, DELAY_DEPTH u8, WB u8, has_core u8,
+# IDENTIFY's board description after the link fields, protocol 3.1 (as 2.0; rtl/PROTOCOL.md, IDENTIFY):
+# clock_hz u32, N_NEURONS u16, N_INPUTS u16, WEIGHT_W u8, DELAY_DEPTH u8, WB u8, features u8,
 # spike_buffer u16, input_buffer u16, step_log u16, build_id u32
+FEATURE_CORE = 0x01          # a core is on the bus (else the link build's scratch memory)
+FEATURE_NO_RECORDS = 0x02    # 3.1: no record commands (WRITE/READ_NEURON_PARAMS, WRITE_DELAYS,
+                             # WRITE_STDP): the driver uses WRITE_BUS / READ_BUS instead
 CORE_INFO_FORMAT = "<IHHBBBBHHHI"
 CORE_INFO_BYTES = struct.calcsize(CORE_INFO_FORMAT)
 NEURON_RECORD_BYTES = 13  # v, i_exc, i_inh (s24), control word, post trace (u16)
+# a neuron record's fields: the region of each and its bytes in the record
+_NEURON_FIELDS = ((F.REGION_V, 3), (F.REGION_I_EXC, 3), (F.REGION_I_INH, 3),
+                  (F.REGION_CONTROL_WORD, 2), (F.REGION_POST_TRACE, 2))
 SPIKE_EVENT_BYTES = 6  # step u32, neuron u16
 STEP_LOG_ENTRY_BYTES = 4  # cycles u24, flags u8 (bit 7: late)
 STEP_LOG_CYCLES_MASK = 0xFFFFFF
@@ -80,6 +86,7 @@ class BoardInfo:
     input_buffer: int          # input spike events it queues
     step_log: int              # per-step log entries it holds
     build_id: int
+    record_commands: bool = True   # False: neuron records, delays, STDP go over WRITE/READ_BUS
 
 
 @dataclass(frozen=True)
@@ -241,8 +248,9 @@ class Board:
                              f"{identity.protocol_minor} with {len(info)} bytes of board "
                              f"description; this host speaks {PROTOCOL_VERSION_MAJOR}."
                              f"{PROTOCOL_VERSION_MINOR} and needs {CORE_INFO_BYTES}")
-        (clock_hz, n, channels, weight_w, depth, weight_bytes, has_core, spikes, inputs, log,
+        (clock_hz, n, channels, weight_w, depth, weight_bytes, features, spikes, inputs, log,
          build) = struct.unpack(CORE_INFO_FORMAT, info[:CORE_INFO_BYTES])
+        has_core = bool(features & FEATURE_CORE)
         architecture, synapses, plastic = F.ARCH_PIPELINED, 0, 0
         if self.info is not None:
             # a re-synchronisation, maybe mid-run
@@ -268,8 +276,8 @@ class Board:
                              f"the board describes a core this host cannot model: {exc}") from None
         self.info = BoardInfo((identity.protocol_major, identity.protocol_minor),
                               identity.max_payload, identity.max_window, identity.rx_buffer,
-                              clock_hz, shape, weight_bytes, bool(has_core), spikes, inputs, log,
-                              build)
+                              clock_hz, shape, weight_bytes, has_core, spikes, inputs, log,
+                              build, record_commands=not features & FEATURE_NO_RECORDS)
         return self.info
 
     def _info(self) -> BoardInfo:
@@ -302,6 +310,9 @@ class Board:
                 for chunk in [words[start:start + per_frame]]]
 
     def _delay_write_requests(self, first_source: int, delays: Sequence[int]) -> list:
+        if not self._info().record_commands:
+            return self._bus_write_requests(F.REGION_DELAY << F.REGION_SHIFT | first_source,
+                                            delays)
         per_frame = self._per_frame(1, 2)
         return [(Command.WRITE_DELAYS, struct.pack("<H", first_source + i)
                  + bytes(int(d) for d in delays[i:i + per_frame]), len(delays[i:i + per_frame]))
@@ -422,7 +433,16 @@ class Board:
 
     # ---- neurons, delays, STDP ---------------------------------------------------------------------
     def write_neurons(self, first: int, records: Sequence[tuple[int, int, int, int, int]]) -> None:
-        """WRITE_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron."""
+        """WRITE_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron (on a
+        board without the record commands, the same words by WRITE_BUS, a region at a time)."""
+        if not self._info().record_commands:
+            requests = []
+            for field, (region, nbytes) in enumerate(_NEURON_FIELDS):
+                mask = (1 << 8 * nbytes) - 1
+                requests += self._bus_write_requests(region << F.REGION_SHIFT | first,
+                                                     [r[field] & mask for r in records])
+            self._send(requests)
+            return
         per_frame = self._per_frame(NEURON_RECORD_BYTES, 2)
         requests = []
         for start in range(0, len(records), per_frame):
@@ -432,7 +452,14 @@ class Board:
         self._transact(requests)
 
     def read_neurons(self, first: int, count: int) -> list[tuple[int, int, int, int, int]]:
-        """READ_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron, raw bits."""
+        """READ_NEURON_PARAMS: (v, i_exc, i_inh, control word, post trace) per neuron, raw bits
+        (on a board without the record commands, READ_BUS of each region)."""
+        if not self._info().record_commands:
+            fields = self._read_bus_runs([(region << F.REGION_SHIFT | first, count)
+                                          for region, _ in _NEURON_FIELDS])
+            return [tuple(words[i] & ((1 << 8 * nbytes) - 1)
+                          for words, (_, nbytes) in zip(fields, _NEURON_FIELDS))
+                    for i in range(count)]
         requests, where = [], []
         per_read = self._per_frame(NEURON_RECORD_BYTES, 1, MAX_NEURONS_PER_READ)
         for start in range(0, count, per_read):
@@ -450,12 +477,20 @@ class Board:
         return records
 
     def write_delays(self, first_source: int, delays: Sequence[int]) -> None:
-        """WRITE_DELAYS: one delay field per source, from ``first_source``."""
+        """WRITE_DELAYS: one delay field per source, from ``first_source`` (WRITE_BUS on a
+        board without the record commands)."""
         self._send(self._delay_write_requests(first_source, delays))
 
     def write_stdp(self, enable: bool, a_plus: int, a_minus: int, w_min: int, w_max: int,
                    pre_decay: int, post_decay: int) -> None:
-        """WRITE_STDP: the STDP registers in one frame."""
+        """WRITE_STDP: the STDP registers in one frame (on a board without the record
+        commands, the same 16-bit words by WRITE_BUS: STDP_ENABLE, then A_PLUS..POST_DECAY)."""
+        if not self._info().record_commands:
+            control = F.REGION_CONTROL << F.REGION_SHIFT
+            self._send(self._bus_write_requests(control | F.REG_STDP_ENABLE, [int(enable)])
+                       + self._bus_write_requests(control | F.REG_A_PLUS, [
+                           a_plus, a_minus, w_min & 0xFFFF, w_max & 0xFFFF, pre_decay, post_decay]))
+            return
         self._request(Command.WRITE_STDP, struct.pack(
             "<BHHhhHH", int(enable), a_plus, a_minus, w_min, w_max, pre_decay, post_decay))
 

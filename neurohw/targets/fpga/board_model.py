@@ -73,6 +73,10 @@ _PROFILE_OFFSETS = 1 << 7   # {profile[2:0], field[3:0]}
 # the commands that address the dense weight matrix by (source, neuron): not on the sparse core
 _DENSE_WEIGHT_COMMANDS = (Command.WRITE_WEIGHTS_BULK, Command.WRITE_WEIGHTS_SPARSE,
                           Command.READ_WEIGHTS_BULK, Command.READ_WEIGHTS_SPARSE)
+# the record commands, conveniences over WRITE_BUS / READ_BUS that a board may leave out
+# (cmd_frontend.v RECORD_COMMANDS = 0, IDENTIFY's features bit 1)
+_RECORD_COMMANDS = (Command.WRITE_NEURON_PARAMS, Command.READ_NEURON_PARAMS,
+                    Command.WRITE_DELAYS, Command.WRITE_STDP)
 _NEURON_FIELDS = ((F.REGION_V, 3), (F.REGION_I_EXC, 3), (F.REGION_I_INH, 3),
                   (F.REGION_CONTROL_WORD, 2), (F.REGION_POST_TRACE, 2))
 _STDP_FIELDS = ((F.REG_STDP_ENABLE, 1), (F.REG_A_PLUS, 2), (F.REG_A_MINUS, 2), (F.REG_W_MIN, 2),
@@ -158,14 +162,16 @@ class BoardModel:
     Parameters are the RTL's: the core ``shape``, ``has_core`` (False: the link build with
     the scratch memory), ``clks_per_bit`` (default: ``clock_hz`` / 115200), ``rx_buffer``
     (RX_FIFO_BYTES), ``step_log`` (STEP_LOG_DEPTH), ``spike_buffer`` (SPIKE_DEPTH,
-    default 2 N), ``input_buffer`` (INPUT_DEPTH), ``max_payload``, ``build_id``.
+    default 2 N), ``input_buffer`` (INPUT_DEPTH), ``max_payload``, ``build_id``,
+    ``record_commands`` (RECORD_COMMANDS: False answers the record commands UNKNOWN_COMMAND).
     """
 
     def __init__(self, shape: F.CoreShape = F.CoreShape(16, 8, 8, 4), *,
                  clock_hz: int = 24_000_000, clks_per_bit: Optional[int] = None,
                  rx_buffer: int = DEFAULT_RX_BUFFER, step_log: int = 512,
                  spike_buffer: Optional[int] = None, input_buffer: int = 256,
-                 max_payload: int = MAX_PAYLOAD, has_core: bool = True, build_id: int = 1):
+                 max_payload: int = MAX_PAYLOAD, has_core: bool = True, build_id: int = 1,
+                 record_commands: bool = True):
         self.shape = shape
         self.clock_hz = int(clock_hz)
         self.clks_per_bit = int(clks_per_bit or round(clock_hz / 115200))
@@ -185,13 +191,16 @@ class BoardModel:
         self.input_buffer = input_buffer
         self.step_log = step_log
         self.has_core = has_core
+        self.record_commands = record_commands
         self.build_id = build_id
         self.weight_bytes = (shape.weight_width + 8) // 8
         self.core = CoreModel(shape) if has_core else None
         self.scratch = None if has_core else ScratchBus()
         identity = struct.pack("<IHHBBBBHHHI", self.clock_hz & MASK32, shape.n_neurons,
                                shape.n_inputs, shape.weight_width, shape.delay_depth,
-                               self.weight_bytes, int(has_core), self.spike_buffer, input_buffer,
+                               self.weight_bytes,
+                               int(has_core) | (0 if record_commands else 2),   # features
+                               self.spike_buffer, input_buffer,
                                step_log, build_id & MASK32)
         self.endpoint = BoardEndpoint(self._command, identity=identity, max_payload=max_payload,
                                       rx_buffer=rx_buffer)
@@ -370,6 +379,8 @@ class BoardModel:
         handler = self._COMMANDS.get(cmd)
         if self.shape.sparse and cmd in _DENSE_WEIGHT_COMMANDS:
             handler = None    # no (source, neuron) matrix: the host uses WRITE_BUS / READ_BUS
+        if not self.record_commands and cmd in _RECORD_COMMANDS:
+            handler = None    # built without them: the host uses WRITE_BUS / READ_BUS
         try:
             if handler is None:
                 raise CommandRejected(ErrorCode.UNKNOWN_COMMAND)

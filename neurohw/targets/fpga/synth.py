@@ -41,7 +41,7 @@ PLL_TOLERANCE = 0.02
 # The yowasp tools are installed next to the interpreter (the venv's bin).
 _TOOL_DIR = Path(sys.executable).parent
 # Bumped whenever the flow itself changes what it produces from the same inputs.
-_FLOW_VERSION = 3   # 3: synth_ice40 -spram
+_FLOW_VERSION = 4   # 3: synth_ice40 -spram; 4: the board's yosys_options
 # nextpnr placement seeds tried in turn until one meets the clock (a build that meets it
 # with the first costs one placement: the iCE40 builds and most ECP5 ones)
 DEFAULT_SEEDS = (1, 2, 3)
@@ -114,6 +114,7 @@ class Board:
     core_parameters: dict         # N_NEURONS, N_INPUTS, WEIGHT_W, DELAY_DEPTH
     bitstream_suffix: str
     default_design: str           # what `neurohw synth --board <name>` builds
+    yosys_options: str = ""       # for the family's synth_* command
 
 
 BOARDS = {
@@ -122,15 +123,17 @@ BOARDS = {
         nextpnr_device_args=("--up5k", "--package", "sg48"), constraints="icebreaker.pcf",
         oscillator_mhz=12.0, default_clock_mhz=24.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        # the UP5K's core: rtl/core_compact.v behind the link (it does not fit yet: 6391 of
-        # the 5280 LCs, fpga/README.md "The whole board on the UP5K")
-        bitstream_suffix=".bin", default_design="core-compact"),
+        # the UP5K's core: rtl/core_compact.v behind the link (it does not fit yet, fpga/README.md
+        # "The whole board on the UP5K")
+        bitstream_suffix=".bin", default_design="core-compact",
+        # abc9's delays of the UP5K ("u"; synth_ice40's default is the HX's)
+        yosys_options="-device u"),
     "ulx3s": Board(
         name="ulx3s", family="ecp5", description="ULX3S (ECP5 LFE5U-85F, CABGA381)",
         nextpnr_device_args=("--85k", "--package", "CABGA381"), constraints="ulx3s.lpf",
         oscillator_mhz=25.0, default_clock_mhz=75.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        # the 1024-neuron board: rtl/core_sparse.v behind the link (76.24 MHz, fpga/README.md)
+        # the 1024-neuron board: rtl/core_sparse.v behind the link (fpga/README.md)
         bitstream_suffix=".bit", default_design="core-sparse"),
 }
 
@@ -319,9 +322,12 @@ def _yosys_script(board: Board, sources: list, parameters: dict, flatten: bool =
     hierarchy = "" if flatten else " -noflatten"
     if board.family == "ice40":
         # -spram: single-port memories (core_compact's weights, ram_spram.v) onto SB_SPRAM256KA
-        synth = f"synth_ice40 -dsp -spram{hierarchy} -top top -json {prefix}top.json"
+        synth = f"synth_ice40 -dsp -spram{hierarchy}"
     else:
-        synth = f"synth_ecp5{hierarchy} -top top -json {prefix}top.json"
+        synth = f"synth_ecp5{hierarchy}"
+    if board.yosys_options:
+        synth += " " + board.yosys_options
+    synth += f" -top top -json {prefix}top.json"
     return "\n".join([
         "read_verilog -defer " + " ".join(f"src/{path.name}" for path in sources),
         f"chparam {chparam} top",
