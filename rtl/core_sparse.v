@@ -296,7 +296,9 @@ module core_sparse #(
   wire [SYN_BANK_SEL_W-1:0]  syn_bank;
   wire [COL_BANKS*ENT_W-1:0] entry_bank_rdata;
   wire [COL_BANK_SEL_W-1:0]  entry_bank;
-  ram_banked #(.WIDTH(SYN_W), .ADDR_W(SYN_AW), .BANK_W(SYN_BANK_W)) u_syn_ram (
+  // (WRITE_REG: every write lands a clock later, no logic between the write decode and
+  // the blocks' enables; a synapse word is never read in the clock after its write)
+  ram_banked #(.WIDTH(SYN_W), .ADDR_W(SYN_AW), .BANK_W(SYN_BANK_W), .WRITE_REG(1)) u_syn_ram (
     .clk_i(clk_i), .raddr_i(syn_raddr), .bank_rdata_o(syn_bank_rdata),
     .bank_o(syn_bank), .rdata_o(syn_rdata),
     .we_i(syn_we), .waddr_i(syn_waddr), .wdata_i(syn_wdata));
@@ -365,7 +367,7 @@ module core_sparse #(
   reg  [SLOT_W-1:0] ring_push_slot;
   reg  [SRC_W-1:0]  ring_push_source;
 
-  delay_ring #(.DEPTH(DELAY_DEPTH), .SRC_W(SRC_W)) u_delay_ring (
+  delay_ring #(.DEPTH(DELAY_DEPTH), .SRC_W(SRC_W), .WRITE_REG(1)) u_delay_ring (
     .clk_i(clk_i), .rst_ni(rst_ni),
     .push_i(ring_push), .push_slot_i(ring_push_slot), .push_source_i(ring_push_source),
     .push_full_o(ring_push_full),
