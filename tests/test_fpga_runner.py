@@ -451,9 +451,11 @@ def test_a_run_with_retransmissions_says_why_and_that_nothing_was_applied_twice(
     link = {"retransmissions": 3, "timeouts": 1, "nacks": 2, "overflow_nacks": 1,
             "fast_retransmits": 0, "frames_sent": 40}
     note = retransmission_note(link, virtual=True)
-    assert note.startswith("the link sent 3 frames again (1 expiries of the reply timer")
+    assert note.startswith("the link sent 3 frames again, after 1 reply-timer expiry (a reply")
     assert "Verilated board" in note and "2 NACKs of damaged frames, 1 of them" in note
-    assert "damaged replies" not in note and "nothing was applied twice" in note
-    real = retransmission_note({"retransmissions": 1, "fast_retransmits": 1}, virtual=False)
-    assert "1 damaged replies" in real and "Verilated" not in real
-    assert "no cause counted" in retransmission_note({"retransmissions": 1}, virtual=False)
+    assert "damaged repl" not in note and "nothing was applied twice" in note
+    real = retransmission_note({"retransmissions": 1, "timeouts": 2, "fast_retransmits": 3},
+                               virtual=False)
+    assert real.startswith("the link sent 1 frame again, after 2 reply-timer expiries")
+    assert "3 damaged replies" in real and "Verilated" not in real
+    assert "no counted cause" in retransmission_note({"retransmissions": 1}, virtual=False)

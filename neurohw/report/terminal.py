@@ -100,6 +100,13 @@ def print_report(doc: dict, console=None, paths=None) -> None:
                       f"{fmt_time_ns((d['host_step_latency_s'] or 0) * 1e9)} vs model "
                       f"{fmt_time_ns((d['model_step_s'] or 0) * 1e9)}; "
                       f"{fmt(d['retransmissions'])} retransmissions")
+        if d["retransmissions"]:
+            # why, from the host's notes (the runner writes one when the link sent frames again)
+            host = next(((run.get("hardware") or {}).get("host") or {} for run in doc["runs"]
+                         if run["name"] == d["device"]), {})
+            for note in host.get("notes", []):
+                if note.startswith("the link sent"):
+                    console.print(f"  [yellow]note[/] {note}")
     for run in doc["runs"]:
         for note in run["notes"]:
             console.print(f"[yellow]note[/] {run['name']}: {note}")

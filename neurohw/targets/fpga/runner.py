@@ -101,20 +101,24 @@ def retransmission_note(link: dict, virtual: bool) -> str:
     """Why the link sent frames again, from its counters (:class:`~.link.LinkStats`), and
     that nothing was applied twice: a copy of an applied frame is answered as a duplicate
     (rtl/PROTOCOL.md section 4)."""
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}" + ("" if n == 1 else "s")
+
     causes = []
     if link.get("timeouts"):
-        causes.append(f"{link['timeouts']} expiries of the reply timer (a reply late or lost"
-                      + ("; the Verilated board answers slower than usual on a loaded host"
-                         if virtual else "") + ")")
+        causes.append(count(link["timeouts"], "reply-timer expiry").replace("expirys", "expiries")
+                      + " (a reply late or lost"
+                      + (": the Verilated board answers slower on a loaded host" if virtual else "")
+                      + ")")
     if link.get("nacks"):
         overflows = link.get("overflow_nacks", 0)
-        causes.append(f"{link['nacks']} NACKs of damaged frames"
+        causes.append(count(link["nacks"], "NACK") + " of damaged frames"
                       + (f", {overflows} of them receive-FIFO overflows" if overflows else ""))
     if link.get("fast_retransmits"):
-        causes.append(f"{link['fast_retransmits']} damaged replies")
-    return (f"the link sent {link['retransmissions']} frames again ("
-            + ("; ".join(causes) or "no cause counted") + "); each copy of a frame already "
-            "applied was answered as a duplicate, so nothing was applied twice")
+        causes.append(count(link["fast_retransmits"], "damaged reply").replace("replys", "replies"))
+    return (f"the link sent {count(link['retransmissions'], 'frame')} again, after "
+            + (", ".join(causes) or "no counted cause") + "; a copy of a frame already applied "
+            "is answered as a duplicate, so nothing was applied twice")
 
 
 class Runner:
