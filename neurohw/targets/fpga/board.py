@@ -42,9 +42,6 @@ FEATURE_NO_RECORDS = 0x02    # 3.1: no record commands (WRITE/READ_NEURON_PARAMS
 CORE_INFO_FORMAT = "<IHHBBBBHHHI"
 CORE_INFO_BYTES = struct.calcsize(CORE_INFO_FORMAT)
 NEURON_RECORD_BYTES = 13  # v, i_exc, i_inh (s24), control word, post trace (u16)
-# a neuron record's fields: the region of each and its bytes in the record
-_NEURON_FIELDS = ((F.REGION_V, 3), (F.REGION_I_EXC, 3), (F.REGION_I_INH, 3),
-                  (F.REGION_CONTROL_WORD, 2), (F.REGION_POST_TRACE, 2))
 SPIKE_EVENT_BYTES = 6  # step u32, neuron u16
 STEP_LOG_ENTRY_BYTES = 4  # cycles u24, flags u8 (bit 7: late)
 STEP_LOG_CYCLES_MASK = 0xFFFFFF
@@ -437,7 +434,7 @@ class Board:
         board without the record commands, the same words by WRITE_BUS, a region at a time)."""
         if not self._info().record_commands:
             requests = []
-            for field, (region, nbytes) in enumerate(_NEURON_FIELDS):
+            for field, (region, nbytes) in enumerate(F.NEURON_RECORD_FIELDS):
                 mask = (1 << 8 * nbytes) - 1
                 requests += self._bus_write_requests(region << F.REGION_SHIFT | first,
                                                      [r[field] & mask for r in records])
@@ -456,9 +453,9 @@ class Board:
         (on a board without the record commands, READ_BUS of each region)."""
         if not self._info().record_commands:
             fields = self._read_bus_runs([(region << F.REGION_SHIFT | first, count)
-                                          for region, _ in _NEURON_FIELDS])
+                                          for region, _ in F.NEURON_RECORD_FIELDS])
             return [tuple(words[i] & ((1 << 8 * nbytes) - 1)
-                          for words, (_, nbytes) in zip(fields, _NEURON_FIELDS))
+                          for words, (_, nbytes) in zip(fields, F.NEURON_RECORD_FIELDS))
                     for i in range(count)]
         requests, where = [], []
         per_read = self._per_frame(NEURON_RECORD_BYTES, 1, MAX_NEURONS_PER_READ)

@@ -77,8 +77,6 @@ _DENSE_WEIGHT_COMMANDS = (Command.WRITE_WEIGHTS_BULK, Command.WRITE_WEIGHTS_SPAR
 # (cmd_frontend.v RECORD_COMMANDS = 0, IDENTIFY's features bit 1)
 _RECORD_COMMANDS = (Command.WRITE_NEURON_PARAMS, Command.READ_NEURON_PARAMS,
                     Command.WRITE_DELAYS, Command.WRITE_STDP)
-_NEURON_FIELDS = ((F.REGION_V, 3), (F.REGION_I_EXC, 3), (F.REGION_I_INH, 3),
-                  (F.REGION_CONTROL_WORD, 2), (F.REGION_POST_TRACE, 2))
 _STDP_FIELDS = ((F.REG_STDP_ENABLE, 1), (F.REG_A_PLUS, 2), (F.REG_A_MINUS, 2), (F.REG_W_MIN, 2),
                 (F.REG_W_MAX, 2), (F.REG_PRE_DECAY, 2), (F.REG_POST_DECAY, 2))
 
@@ -509,11 +507,11 @@ class BoardModel:
         self._check_busy()
         at = 2
         for n in range(first, first + records):
-            for region, size in _NEURON_FIELDS:
+            for region, size in F.NEURON_RECORD_FIELDS:
                 self._bus_write(region << F.REGION_SHIFT | n,
                                 int.from_bytes(payload[at:at + size], "little"))
                 at += size
-        record_clocks = sum(item_clocks(size) for _, size in _NEURON_FIELDS)
+        record_clocks = sum(item_clocks(size) for _, size in F.NEURON_RECORD_FIELDS)
         return self._written(self._s + 1 + records * record_clocks)
 
     def _read_neurons(self, payload: bytes, apply: bool) -> bytes:
@@ -525,7 +523,7 @@ class BoardModel:
         self._check_busy()
         return self._read_reply(b"".join(
             self._bus_read(region << F.REGION_SHIFT | n).to_bytes(4, "little")[:size]
-            for n in range(first, first + count) for region, size in _NEURON_FIELDS))
+            for n in range(first, first + count) for region, size in F.NEURON_RECORD_FIELDS))
 
     def _weight_span_ok(self, first: int, count: int) -> bool:
         return first >> F.REGION_SHIFT == 0 and self._span_ok(F.REGION_WEIGHT << F.REGION_SHIFT

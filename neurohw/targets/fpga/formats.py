@@ -58,6 +58,9 @@ REGION_WEIGHT = 0x9         # offset = {source, neuron}; data = {plastic, weight
 REGION_ROW = 0xA            # sparse core: offset = source; data = {count, first synapse}
 REGION_COLUMN = 0xB         # sparse core: offset = neuron; data = {count, first column entry}
 REGION_COLUMN_INDEX = 0xC   # sparse core: offset = column entry; data = {source, synapse}
+# a neuron record (WRITE/READ_NEURON_PARAMS): each field's region and its bytes in the record
+NEURON_RECORD_FIELDS = ((REGION_V, 3), (REGION_I_EXC, 3), (REGION_I_INH, 3),
+                        (REGION_CONTROL_WORD, 2), (REGION_POST_TRACE, 2))
 # the sparse core's table words: {count[11:0], first[19:0]} and {source[11:0], synapse[19:0]}
 TABLE_FIRST_BITS = 20
 TABLE_COUNT_BITS = 12

@@ -101,22 +101,22 @@ def retransmission_note(link: dict, virtual: bool) -> str:
     """Why the link sent frames again, from its counters (:class:`~.link.LinkStats`), and
     that nothing was applied twice: a copy of an applied frame is answered as a duplicate
     (rtl/PROTOCOL.md section 4)."""
-    def count(n: int, what: str) -> str:
-        return f"{n} {what}" + ("" if n == 1 else "s")
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
 
     causes = []
     if link.get("timeouts"):
-        causes.append(count(link["timeouts"], "reply-timer expiry").replace("expirys", "expiries")
+        causes.append(count(link["timeouts"], "reply-timer expiry", "reply-timer expiries")
                       + " (a reply late or lost"
                       + (": the Verilated board answers slower on a loaded host" if virtual else "")
                       + ")")
     if link.get("nacks"):
         overflows = link.get("overflow_nacks", 0)
-        causes.append(count(link["nacks"], "NACK") + " of damaged frames"
+        causes.append(count(link["nacks"], "NACK", "NACKs") + " of damaged frames"
                       + (f", {overflows} of them receive-FIFO overflows" if overflows else ""))
     if link.get("fast_retransmits"):
-        causes.append(count(link["fast_retransmits"], "damaged reply").replace("replys", "replies"))
-    return (f"the link sent {count(link['retransmissions'], 'frame')} again, after "
+        causes.append(count(link["fast_retransmits"], "damaged reply", "damaged replies"))
+    return (f"the link sent {count(link['retransmissions'], 'frame', 'frames')} again, after "
             + (", ".join(causes) or "no counted cause") + "; a copy of a frame already applied "
             "is answered as a duplicate, so nothing was applied twice")
 
