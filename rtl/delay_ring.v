@@ -65,40 +65,13 @@ module delay_ring #(
   // blocks across the die in the push's clock; the counts still change with the push.  A
   // pop of that entry in the next clock is again the collision above, and no core makes it
   // (the delivery sweep starts clocks after the neuron sweep's last push).
-  wire               list_we   = push_i & ~push_full_o;
-  wire [SLOT_W+SRC_W-1:0] list_waddr = {push_slot_i, push_count[SRC_W-1:0]};
-  wire               list_we_d;
-  wire [SLOT_W+SRC_W-1:0] list_waddr_d;
-  wire [SRC_W-1:0]   list_wdata_d;
-  generate
-    if (WRITE_REG != 0) begin : g_write_reg
-      reg                    we_q;
-      reg [SLOT_W+SRC_W-1:0] waddr_q;
-      reg [SRC_W-1:0]        wdata_q;
-      always @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) we_q <= 1'b0;
-        else         we_q <= list_we;
-      end
-      always @(posedge clk_i) begin
-        waddr_q <= list_waddr;
-        wdata_q <= push_source_i;
-      end
-      assign list_we_d    = we_q;
-      assign list_waddr_d = waddr_q;
-      assign list_wdata_d = wdata_q;
-    end else begin : g_write
-      assign list_we_d    = list_we;
-      assign list_waddr_d = list_waddr;
-      assign list_wdata_d = push_source_i;
-    end
-  endgenerate
-  ram_1r1w_nrw #(.WIDTH(SRC_W), .ADDR_W(SLOT_W + SRC_W)) u_list_ram (
+  ram_1r1w_nrw #(.WIDTH(SRC_W), .ADDR_W(SLOT_W + SRC_W), .WRITE_REG(WRITE_REG)) u_list_ram (
     .clk_i   (clk_i),
     .raddr_i ({pop_slot_i, pop_index_i}),
     .rdata_o (pop_source_o),
-    .we_i    (list_we_d),
-    .waddr_i (list_waddr_d),
-    .wdata_i (list_wdata_d)
+    .we_i    (push_i & ~push_full_o),
+    .waddr_i ({push_slot_i, push_count[SRC_W-1:0]}),
+    .wdata_i (push_source_i)
   );
 endmodule
 

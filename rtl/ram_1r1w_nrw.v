@@ -19,13 +19,19 @@
 // (yosys maps the lanes onto the EBR's bit mask or the DP16KD's byte enables).  A read
 // of a word any lane of which is being written is the collision above, whole word:
 // lanes share a block RAM's bits.
+//
+// WRITE_REG = 1 registers the write port (enables, address, data): a write lands a
+// clock after its cycle, so that no logic lies between the caller's write decode and
+// the WE pins of blocks spread across the die (the ECP5 sparse core's slowest paths).
+// A read in the clock after a write to the same word is then the collision above.
 `default_nettype none
 
 module ram_1r1w_nrw #(
   parameter integer WIDTH   = 8,
   parameter integer ADDR_W  = 8,
   parameter integer SLICE_W = WIDTH,  // bits per independent memory; divides WIDTH
-  parameter integer LANES   = 1       // write lanes (SLICE_W = WIDTH only); divides WIDTH
+  parameter integer LANES   = 1,      // write lanes (SLICE_W = WIDTH only); divides WIDTH
+  parameter integer WRITE_REG = 0     // 1: the write port registered (writes land a clock later)
 ) (
   input  wire              clk_i,
   input  wire [ADDR_W-1:0] raddr_i,
@@ -34,10 +40,31 @@ module ram_1r1w_nrw #(
   input  wire [ADDR_W-1:0] waddr_i,
   input  wire [WIDTH-1:0]  wdata_i
 );
+  // the write as the memory takes it: this clock's, or (WRITE_REG) the last clock's
+  wire [LANES-1:0]  we;
+  wire [ADDR_W-1:0] waddr;
+  wire [WIDTH-1:0]  wdata;
 `ifndef SYNTHESIS
-  wire collision = (|we_i) && raddr_i == waddr_i;
+  wire collision = (|we) && raddr_i == waddr;
 `endif
   generate
+    if (WRITE_REG != 0) begin : g_write_reg
+      reg [LANES-1:0]  we_q;
+      reg [ADDR_W-1:0] waddr_q;
+      reg [WIDTH-1:0]  wdata_q;
+      always @(posedge clk_i) begin
+        we_q    <= we_i;
+        waddr_q <= waddr_i;
+        wdata_q <= wdata_i;
+      end
+      assign we    = we_q;
+      assign waddr = waddr_q;
+      assign wdata = wdata_q;
+    end else begin : g_write
+      assign we    = we_i;
+      assign waddr = waddr_i;
+      assign wdata = wdata_i;
+    end
     if (SLICE_W == WIDTH) begin : g_whole
       (* no_rw_check *)
       reg [WIDTH-1:0] mem_q [0:(1<<ADDR_W)-1];
@@ -46,7 +73,7 @@ module ram_1r1w_nrw #(
 
       always @(posedge clk_i) begin
         for (l = 0; l < LANES; l = l + 1)
-          if (we_i[l]) mem_q[waddr_i][l*LANE_W +: LANE_W] <= wdata_i[l*LANE_W +: LANE_W];
+          if (we[l]) mem_q[waddr][l*LANE_W +: LANE_W] <= wdata[l*LANE_W +: LANE_W];
 `ifdef SYNTHESIS
         rdata_o <= mem_q[raddr_i];
 `else
@@ -60,7 +87,7 @@ module ram_1r1w_nrw #(
         reg [SLICE_W-1:0] mem_q [0:(1<<ADDR_W)-1];
 
         always @(posedge clk_i) begin
-          if (we_i[0]) mem_q[waddr_i] <= wdata_i[s*SLICE_W +: SLICE_W];
+          if (we[0]) mem_q[waddr] <= wdata[s*SLICE_W +: SLICE_W];
 `ifdef SYNTHESIS
           rdata_o[s*SLICE_W +: SLICE_W] <= mem_q[raddr_i];
 `else

@@ -12,11 +12,8 @@
 // use it.  ram_1r1w's bypass of that case, on each of the up to 76 blocks of a
 // bank set, was on the ECP5 board builds' slowest paths (the write address and
 // data into every block's compare, across the die).
-// WRITE_REG = 1 registers the write port (each bank's enable, the offset, the data): a
-// write lands in the block RAMs a clock after its cycle, so that no logic lies between
-// the caller's write decode and the many blocks' WE pins across the die (the ECP5
-// sparse core's slowest path).  A read in the clock after a write to the same word is
-// then the undefined case above, and the caller must not use it either.
+// WRITE_REG is each bank's (ram_1r1w_nrw): registered after the bank decode, a write
+// lands a clock later (the ECP5 sparse core's synapse RAM).
 `default_nettype none
 
 module ram_banked #(
@@ -38,39 +35,14 @@ module ram_banked #(
   localparam integer BANK_ADDR_W = ADDR_W - BANK_W;
   localparam integer BANK_SEL_W  = (BANK_W > 0) ? BANK_W : 1;
 
-  // the write port as the banks see it: each bank's enable, the offset and the data
-  wire [BANKS-1:0]       bank_we;
-  wire [BANK_ADDR_W-1:0] bank_waddr;
-  wire [WIDTH-1:0]       bank_wdata;
-
   genvar b;
   generate
     for (b = 0; b < BANKS; b = b + 1) begin : g_bank
       wire in_bank = (BANK_W == 0) || (waddr_i >> BANK_ADDR_W) == b;
-      if (WRITE_REG != 0) begin : g_we_reg
-        reg we_q;
-        always @(posedge clk_i) we_q <= we_i & in_bank;
-        assign bank_we[b] = we_q;
-      end else begin : g_we
-        assign bank_we[b] = we_i & in_bank;
-      end
-      ram_1r1w_nrw #(.WIDTH(WIDTH), .ADDR_W(BANK_ADDR_W), .SLICE_W(1)) u_bank (
+      ram_1r1w_nrw #(.WIDTH(WIDTH), .ADDR_W(BANK_ADDR_W), .SLICE_W(1), .WRITE_REG(WRITE_REG)) u_bank (
         .clk_i(clk_i), .raddr_i(raddr_i[BANK_ADDR_W-1:0]),
         .rdata_o(bank_rdata_o[b*WIDTH +: WIDTH]),
-        .we_i(bank_we[b]), .waddr_i(bank_waddr), .wdata_i(bank_wdata));
-    end
-    if (WRITE_REG != 0) begin : g_write_reg
-      reg [BANK_ADDR_W-1:0] waddr_q;
-      reg [WIDTH-1:0]       wdata_q;
-      always @(posedge clk_i) begin
-        waddr_q <= waddr_i[BANK_ADDR_W-1:0];
-        wdata_q <= wdata_i;
-      end
-      assign bank_waddr = waddr_q;
-      assign bank_wdata = wdata_q;
-    end else begin : g_write
-      assign bank_waddr = waddr_i[BANK_ADDR_W-1:0];
-      assign bank_wdata = wdata_i;
+        .we_i(we_i & in_bank), .waddr_i(waddr_i[BANK_ADDR_W-1:0]), .wdata_i(wdata_i));
     end
     if (BANK_W > 0) begin : g_select
       reg [BANK_W-1:0] bank_q;
