@@ -162,11 +162,10 @@ module lif_neuron_seq (
   wire signed [23:0] v_saturated;
   saturate #(.IN_W(43), .OUT_W(24)) u_v_sat (.value_i(acc_q), .value_o(v_saturated));
   wire refractory = |refrac_i;
-  // sat24(acc) >= v_thresh without the saturation in series: the same as acc >= v_thresh,
-  // except when v_thresh is the most negative s24, which every saturated value reaches
+  // sat24(acc) >= v_thresh on the saturated value: a 24-bit compare (saturate is a
+  // reduction and a multiplexer in front of it) instead of a 43-bit one on acc
   wire signed [23:0] v_thresh  = field_i;          // in micro-op 10
-  wire               reaches_threshold = (v_thresh == 24'sh800000)
-                                       | (acc_q >= $signed({{19{v_thresh[23]}}, v_thresh}));
+  wire               reaches_threshold = (v_saturated >= v_thresh);
 
   always @(posedge clk_i) begin
     if (uop_q == 5'd10) spike_o <= ~refractory & reaches_threshold;
