@@ -58,6 +58,7 @@ module cmd_frontend #(
   parameter integer STEP_LOG_DEPTH = 512,        // step log entries, a power of two, <= 32768
   parameter integer RX_FIFO_BYTES  = 2048,       // the receive FIFO's size, reported by IDENTIFY
   parameter integer READ_REGS      = 1,          // 1: RAM read data registered before use (ECP5); 0: not (iCE40)
+  parameter integer ICE40_DSP      = 0,   // 1: the reject and overflow counters in an SB_MAC16 (counter_pair)
   parameter integer RECORD_COMMANDS = 1,         // 0: no WRITE/READ_NEURON_PARAMS, WRITE_DELAYS, WRITE_STDP (IDENTIFY says so)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // this clock, reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001
@@ -300,9 +301,8 @@ module cmd_frontend #(
   reg  [19:0] sweep_q, sweep_d;
   reg  [2:0]  snap_q;
   reg  [1:0]  rd_wait_q, rd_wait_d;       // clocks S_READ / S_FILL_RMW have waited for read data
-  reg  [15:0] rejected_q;                 // command NACKs (BoardEndpoint.counters.rejected)
-
-  reg  [15:0] overflows_q;                // receive FIFO overflow marks
+  wire [15:0] rejected_count;             // command NACKs (BoardEndpoint.counters.rejected)
+  wire [15:0] overflow_count;             // receive FIFO overflow marks
 
   // shared state with the run FSM
   reg  [2:0]  run_q, run_d;
@@ -555,7 +555,7 @@ module cmd_frontend #(
   // shift register that the reply reads from its low end, a word per item (the items go
   // in order), so that no 16-way word multiplexer is needed; the queue's fill (6) and the
   // FIFO's overflow count (14) into registers of their own width.  The link's counters
-  // (7..11, 15) and rejected_q (12) change only when a frame is decoded or a command is
+  // (7..11, 15) and rejected_count (12) change only when a frame is decoded or a command is
   // NACKed, neither of which happens before this command has ended: they are read live.
   // (The step statistics a host wants, the longest and total step and the late steps,
   // it takes from the step log, which holds every step: protocol 2 kept three more
@@ -577,7 +577,7 @@ module cmd_frontend #(
       5'd9:  counter_word = {16'd0, link_out_of_order_i};
       5'd10: counter_word = {16'd0, link_frame_errors_i};
       5'd11: counter_word = {16'd0, link_nacks_i};
-      5'd12: counter_word = {16'd0, rejected_q};
+      5'd12: counter_word = {16'd0, rejected_count};
       5'd14: counter_word = {16'd0, counters_overflows_q};
       5'd15: counter_word = {16'd0, link_not_synced_i};
       default: begin counter_word = counters_shift_q[31:0]; counter_shifts = 1'b1; end
@@ -871,6 +871,9 @@ module cmd_frontend #(
   reg [31:0] cmd_wdata;
   reg        core_reset_d, core_reset_q;
   reg        start_run, stop_run, free_spikes, free_log, clear_counters, clear_inputs, count_reject;
+  counter_pair #(.ICE40_DSP(ICE40_DSP)) u_counters (
+    .clk_i(clk_i), .rst_ni(rst_ni), .inc_a_i(count_reject), .inc_b_i(rx_overflow_i),
+    .count_a_o(rejected_count), .count_b_o(overflow_count));
 
   task automatic nack;
     input [7:0] code;
@@ -1251,8 +1254,6 @@ module cmd_frontend #(
       snap_q       <= 3'd0;
       rd_wait_q    <= 2'd0;
       core_reset_q <= 1'b0;
-      rejected_q   <= 16'd0;
-      overflows_q  <= 16'd0;
       counters_shift_q     <= {SHIFT_WORDS*32{1'b0}};
       counters_in_used_q   <= {(IF_W+1){1'b0}};
       counters_overflows_q <= 16'd0;
@@ -1288,12 +1289,10 @@ module cmd_frontend #(
       snap_q       <= snapping ? snap_d : 3'd0;
       rd_wait_q    <= rd_wait_d;
       core_reset_q <= core_reset_d;
-      rejected_q   <= rejected_q + {15'd0, count_reject};
-      overflows_q  <= overflows_q + {15'd0, rx_overflow_i};
       if (counters_latch) begin
         counters_shift_q     <= counters_shift_now;
         counters_in_used_q   <= in_used;
-        counters_overflows_q <= overflows_q;
+        counters_overflows_q <= overflow_count;
       end else if (counters_shift) begin
         counters_shift_q     <= {32'd0, counters_shift_q[SHIFT_WORDS*32-1:32]};
       end

@@ -19,13 +19,13 @@
 // expected_seq_o is the expected seq after the verdict (the NACK payload's
 // "expected SEQ").  frame_decoder holds cmd_o/seq_o until the next frame's
 // LEN byte has been taken, so they are still valid with verdict_valid_o.
-// Counters wrap at 2^COUNT_W.
+// Counters wrap at 2^16.
 // Golden model: neurohw.targets.fpga.protocol.BoardSequencer (same verdicts,
 // same counters).
 `default_nettype none
 
 module frame_sequencer #(
-  parameter integer COUNT_W = 16  // width of each event counter
+  parameter integer ICE40_DSP = 0  // 1: the six counters in three SB_MAC16 (counter_pair)
 ) (
   input  wire               clk_i,
   input  wire               rst_ni,
@@ -38,12 +38,12 @@ module frame_sequencer #(
   output wire [1:0]         verdict_o,        // V_* below
   output wire [7:0]         nack_code_o,      // with V_NACK: PROTOCOL.md error code
   output wire [7:0]         expected_seq_o,
-  output wire [COUNT_W-1:0] accepted_o,       // APPLY verdicts
-  output wire [COUNT_W-1:0] duplicates_o,     // REPLAY verdicts
-  output wire [COUNT_W-1:0] out_of_order_o,   // frames ahead of the expected seq
-  output wire [COUNT_W-1:0] frame_errors_o,   // frame_err_i pulses
-  output wire [COUNT_W-1:0] link_nacks_o,     // NACK verdicts for errors and gaps (one per gap)
-  output wire [COUNT_W-1:0] not_synced_o      // NOT_SYNCED verdicts
+  output wire [15:0] accepted_o,       // APPLY verdicts
+  output wire [15:0] duplicates_o,     // REPLAY verdicts
+  output wire [15:0] out_of_order_o,   // frames ahead of the expected seq
+  output wire [15:0] frame_errors_o,   // frame_err_i pulses
+  output wire [15:0] link_nacks_o,     // NACK verdicts for errors and gaps (one per gap)
+  output wire [15:0] not_synced_o      // NOT_SYNCED verdicts
 );
   localparam [1:0] V_SILENT = 2'd0;
   localparam [1:0] V_APPLY  = 2'd1;
@@ -60,8 +60,6 @@ module frame_sequencer #(
   reg                valid_q, valid_d;
   reg  [1:0]         verdict_q, verdict_d;
   reg  [7:0]         code_q, code_d;
-  reg  [COUNT_W-1:0] accepted_q, duplicates_q, out_of_order_q, frame_errors_q, link_nacks_q;
-  reg  [COUNT_W-1:0] not_synced_q;
   reg                count_accepted, count_duplicate, count_out_of_order, count_error, count_nack;
   reg                count_not_synced;
 
@@ -120,12 +118,6 @@ module frame_sequencer #(
       valid_q        <= 1'b0;
       verdict_q      <= V_SILENT;
       code_q         <= 8'h00;
-      accepted_q     <= {COUNT_W{1'b0}};
-      duplicates_q   <= {COUNT_W{1'b0}};
-      out_of_order_q <= {COUNT_W{1'b0}};
-      frame_errors_q <= {COUNT_W{1'b0}};
-      link_nacks_q   <= {COUNT_W{1'b0}};
-      not_synced_q   <= {COUNT_W{1'b0}};
     end else begin
       expected_q     <= expected_d;
       nack_out_q     <= nack_out_d;
@@ -133,12 +125,6 @@ module frame_sequencer #(
       valid_q        <= valid_d;
       verdict_q      <= verdict_d;
       code_q         <= code_d;
-      accepted_q     <= accepted_q     + {{(COUNT_W-1){1'b0}}, count_accepted};
-      duplicates_q   <= duplicates_q   + {{(COUNT_W-1){1'b0}}, count_duplicate};
-      out_of_order_q <= out_of_order_q + {{(COUNT_W-1){1'b0}}, count_out_of_order};
-      frame_errors_q <= frame_errors_q + {{(COUNT_W-1){1'b0}}, count_error};
-      link_nacks_q   <= link_nacks_q   + {{(COUNT_W-1){1'b0}}, count_nack};
-      not_synced_q   <= not_synced_q   + {{(COUNT_W-1){1'b0}}, count_not_synced};
     end
   end
 
@@ -146,12 +132,15 @@ module frame_sequencer #(
   assign verdict_o       = verdict_q;
   assign nack_code_o     = code_q;
   assign expected_seq_o  = expected_q;
-  assign accepted_o      = accepted_q;
-  assign duplicates_o    = duplicates_q;
-  assign out_of_order_o  = out_of_order_q;
-  assign frame_errors_o  = frame_errors_q;
-  assign link_nacks_o    = link_nacks_q;
-  assign not_synced_o    = not_synced_q;
+  counter_pair #(.ICE40_DSP(ICE40_DSP)) u_verdict_counters (
+    .clk_i(clk_i), .rst_ni(rst_ni), .inc_a_i(count_accepted), .inc_b_i(count_duplicate),
+    .count_a_o(accepted_o), .count_b_o(duplicates_o));
+  counter_pair #(.ICE40_DSP(ICE40_DSP)) u_order_counters (
+    .clk_i(clk_i), .rst_ni(rst_ni), .inc_a_i(count_out_of_order), .inc_b_i(count_error),
+    .count_a_o(out_of_order_o), .count_b_o(frame_errors_o));
+  counter_pair #(.ICE40_DSP(ICE40_DSP)) u_nack_counters (
+    .clk_i(clk_i), .rst_ni(rst_ni), .inc_a_i(count_nack), .inc_b_i(count_not_synced),
+    .count_a_o(link_nacks_o), .count_b_o(not_synced_o));
 endmodule
 
 `default_nettype wire

@@ -93,7 +93,10 @@ module top #(
         .READ_REGS(0),
         // no record commands: the host writes and reads neuron records, delays and the STDP
         // block with WRITE_BUS / READ_BUS (a few hundred bytes more per upload)
-        .RECORD_COMMANDS(0)
+        .RECORD_COMMANDS(0),
+        // the eight 16-bit event counters of the link and the front end in four of the
+        // five DSPs the core leaves (rtl/counter_pair.v): ~16 LCs each
+        .ICE40_DSP(1)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),
         .spike_o(spike), .overrun_o(overrun));

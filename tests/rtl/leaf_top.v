@@ -10,6 +10,14 @@
 module leaf_top (
   input  wire               clk_i,
   input  wire               rst_ni,
+  // counter_pair in logic and in an SB_MAC16 (yosys' simulation model of it), side by side
+  input  wire               cnt_rst_ni,
+  input  wire               cnt_inc_a_i,
+  input  wire               cnt_inc_b_i,
+  output wire        [15:0] cnt_logic_a_o,
+  output wire        [15:0] cnt_logic_b_o,
+  output wire        [15:0] cnt_dsp_a_o,
+  output wire        [15:0] cnt_dsp_b_o,
   // saturate, s43 -> s24 (as in lif_neuron_update)
   input  wire signed [42:0] sat_value_i,
   output wire signed [23:0] sat_value_o,
@@ -140,6 +148,10 @@ module leaf_top (
     .push_full_o(ring_push_full_o),
     .pop_slot_i(ring_pop_slot_i), .pop_index_i(ring_pop_index_i),
     .pop_source_o(ring_pop_source_o), .pop_count_o(ring_pop_count_o), .clear_i(ring_clear_i));
+  counter_pair #(.ICE40_DSP(0)) u_counter_logic (.clk_i(clk_i), .rst_ni(cnt_rst_ni),
+    .inc_a_i(cnt_inc_a_i), .inc_b_i(cnt_inc_b_i), .count_a_o(cnt_logic_a_o), .count_b_o(cnt_logic_b_o));
+  counter_pair #(.ICE40_DSP(1)) u_counter_dsp (.clk_i(clk_i), .rst_ni(cnt_rst_ni),
+    .inc_a_i(cnt_inc_a_i), .inc_b_i(cnt_inc_b_i), .count_a_o(cnt_dsp_a_o), .count_b_o(cnt_dsp_b_o));
 endmodule
 
 `default_nettype wire

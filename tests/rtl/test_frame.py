@@ -109,7 +109,7 @@ def _harness() -> str:
     .rx_i(ch_line_o), .data_o(chd_byte_i), .valid_o(chd_byte_valid_i), .frame_err_o(chd_byte_err_i));
   wire chd_byte_ovf_i = 1'b0;
   frame_decoder #(.MAX_PAYLOAD(255)) u_chd (.clk_i(clk_i), .rst_ni(rst_ni),{_DECODER_PORTS.format(p="chd")});
-  frame_sequencer #(.COUNT_W(16)) u_seqr (.clk_i(clk_i), .rst_ni(rst_ni),
+  frame_sequencer u_seqr (.clk_i(clk_i), .rst_ni(rst_ni),
     .frame_ok_i(seqr_ok_i), .frame_err_i(seqr_err_i), .err_code_i(seqr_code_i),
     .cmd_i(seqr_cmd_i), .seq_i(seqr_seq_i), .verdict_valid_o(seqr_valid_o),
     .verdict_o(seqr_verdict_o), .nack_code_o(seqr_nack_code_o), .expected_seq_o(seqr_expected_o),
@@ -565,8 +565,7 @@ def test_frame_rtl_lints_clean():
     lint(["frame_encoder.v", "crc16.v"], "frame_encoder")
     for max_payload in (0, 32, 255):
         lint(["frame_decoder.v", "crc16.v"], "frame_decoder", {"MAX_PAYLOAD": max_payload})
-    for count_w in (8, 16, 32):
-        lint(["frame_sequencer.v"], "frame_sequencer", {"COUNT_W": count_w})
+    lint(["frame_sequencer.v", "counter_pair.v"], "frame_sequencer")
     for depth in (2, 16, 2048, 32768):
         lint(["rx_fifo.v", "ram_1r1w_nrw.v"], "rx_fifo", {"DEPTH": depth})
 
@@ -574,5 +573,5 @@ def test_frame_rtl_lints_clean():
 def test_frame_benches():
     run_bench("frame_bench", _harness(),
               ["crc16.v", "frame_decoder.v", "frame_encoder.v", "frame_sequencer.v",
-               "uart_tx.v", "uart_rx.v", "rx_fifo.v", "ram_1r1w_nrw.v"],
+               "counter_pair.v", "uart_tx.v", "uart_rx.v", "rx_fifo.v", "ram_1r1w_nrw.v"],
               "test_frame")
