@@ -607,7 +607,7 @@ module cmd_frontend #(
   // starts with head - tail <= SPIKE_DEPTH - N_NEURONS and writes at most N_NEURONS events,
   // so every write lands at most SPIKE_DEPTH - 1 after the tail, never on a readable event
   ram_1r1w_nrw #(.WIDTH(32 + NEU_W), .ADDR_W(SP_W)) u_spike_ram (
-    .clk_i(clk_i), .raddr_i(index_q[SP_W-1:0]), .rdata_o({spike_step, spike_neuron}),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(index_q[SP_W-1:0]), .rdata_o({spike_step, spike_neuron}),
     .we_i(core_spike_valid_i), .waddr_i(spike_head_q[SP_W-1:0]),
     .wdata_i({step_q, core_spike_id_i}));
 
@@ -620,7 +620,7 @@ module cmd_frontend #(
   // Written at log_head_q by a commit, read at [log_tail_q, log_head_q): a step starts only
   // with a free entry (log_room_q), so the write never lands on a readable entry
   ram_1r1w_nrw #(.WIDTH(25), .ADDR_W(LOG_W)) u_log_ram (
-    .clk_i(clk_i), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
     .we_i(commit), .waddr_i(log_head_q[LOG_W-1:0]), .wdata_i({late_step_q, cycles_u24}));
 
   // The two RAMs' words as used (READ_REGS, below): S_READ holds index_q for
@@ -642,7 +642,7 @@ module cmd_frontend #(
   // Written at in_wr_q only while the queue is not full, read at in_rd_q: the addresses
   // differ unless the queue is empty, and RS_INJ does not use an empty queue's word
   ram_1r1w_nrw #(.WIDTH(32 + IN_W), .ADDR_W(IF_W)) u_input_fifo (
-    .clk_i(clk_i), .raddr_i(in_rd_q[IF_W-1:0]), .rdata_o({input_step, input_channel}),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(in_rd_q[IF_W-1:0]), .rdata_o({input_step, input_channel}),
     .we_i(fifo_write), .waddr_i(in_wr_q[IF_W-1:0]),
     .wdata_i({gather_q[31:0], load_channel[IN_W-1:0]}));
 
@@ -824,7 +824,7 @@ module cmd_frontend #(
   // decoder's SEQ while the command FSM idles.  So the read address is seq_i in S_IDLE,
   // else pidx_q, and the write address the answer's in S_START, else the payload's.
   ram_1r1w_nrw #(.WIDTH(32), .ADDR_W(8), .LANES(4)) u_frame_ram (
-    .clk_i(clk_i), .raddr_i((state_q == S_IDLE) ? seq_i : pidx_q),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i((state_q == S_IDLE) ? seq_i : pidx_q),
     .rdata_o({outcome_crc, outcome, payload_rdata}),
     .we_i({{3{outcome_we}}, payload_valid_i}), .waddr_i(outcome_we ? seq_q : payload_idx_i),
     .wdata_i({crc_q, (reply_cmd_q == C_NACK) ? out_q[15:8] : E_NONE, payload_i}));

@@ -58,6 +58,7 @@ module core_compact #(
   localparam integer WORD_W  = WEIGHT_W + 1;        // one synapse: {plastic, weight}
   localparam integer CTL_W   = 12;                  // control RAM word: {spike, profile[2:0], refrac[7:0]}
   localparam integer PAIR_W  = SRC_W + NEU_W - 1;   // weight RAM word address: {source, neuron[NEU_W-1:1]}
+  localparam integer LIST_W  = (NEU_W <= 8) ? 8 : 12; // the spike list's lane of the v RAM (divides 24)
 
   // ---- states ---------------------------------------------------------------------
   localparam [3:0] S_IDLE       = 4'd0;
@@ -221,6 +222,8 @@ module core_compact #(
   // neuron words: the bus while idle, else the neuron being issued (the next one in a
   // neuron's last clock); lif_neuron_seq's done_o, used here, is defined below
   wire             neuron_done;
+  wire             calc;        // the neuron sweep (S_NEU_CALC)
+  wire             push;        // a neuron fires: into the spike list and the delay ring
   wire [NEU_W-1:0] neuron_raddr = idle ? bus_offset[NEU_W-1:0]
                                 : neuron_done ? neuron + 1'b1 : neuron;
   // the currents: a delivered synapse's neuron is read in stage 2
@@ -240,38 +243,67 @@ module core_compact #(
   reg  [23:0]        v_wdata, i_exc_wdata, i_inh_wdata;
   reg  [CTL_W-1:0]   ctl_wdata;
   reg  [15:0]        post_trace_wdata, pre_trace_wdata;
-  reg  [SRC_W-1:0]   pre_trace_raddr, pre_trace_waddr, delay_raddr;
+  reg  [SRC_W-1:0]   pre_trace_raddr, pre_trace_waddr;
   reg  [PAIR_W-1:0]  weight_addr;
   reg  [1:0]         weight_we;
   reg  [2*WORD_W-1:0] weight_wdata;
   reg  [6:0]         profile_raddr;
 
-  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(NEU_W)) u_v_ram (
-    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(v_rdata),
-    .we_i(v_we), .waddr_i(neuron_waddr), .wdata_i(v_wdata));
-  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_exc_ram (
-    .clk_i(clk_i), .raddr_i(current_raddr), .rdata_o(i_exc_rdata),
-    .we_i(i_exc_we), .waddr_i(neuron_waddr), .wdata_i(i_exc_wdata));
-  ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(NEU_W)) u_i_inh_ram (
-    .clk_i(clk_i), .raddr_i(current_raddr), .rdata_o(i_inh_rdata),
-    .we_i(i_inh_we), .waddr_i(neuron_waddr), .wdata_i(i_inh_wdata));
-  ram_1r1w_nrw #(.WIDTH(CTL_W), .ADDR_W(NEU_W)) u_ctl_ram (
-    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(ctl_rdata),
-    .we_i(ctl_we), .waddr_i(neuron_waddr), .wdata_i(ctl_wdata));
+  // v (lanes 0..2) and the spike list (lane 3, the neurons fired this step in order) share
+  // a RAM: the list is written only as a neuron fires (micro-op 16, when v is not) and read
+  // only in S_POT_FETCH, when v is not; each of them alone would leave 8 bits of its EBRs
+  // unused (on the UP5K: 2 EBR instead of 3)
+  wire [NEU_W-1:0] v_spike_raddr = (state_q == S_POT_FETCH) ? spike_index_q[NEU_W-1:0]
+                                                             : neuron_raddr;
+  wire [NEU_W-1:0] v_spike_waddr = push ? spike_count_q[NEU_W-1:0] : neuron_waddr;
+  wire [LIST_W-1:0] spike_list_word;
+  ram_1r1w_nrw #(.WIDTH(24 + LIST_W), .ADDR_W(NEU_W), .LANES(24 / LIST_W + 1)) u_v_ram (
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(v_spike_raddr), .rdata_o({spike_list_word, v_rdata}),
+    .we_i({push, {(24 / LIST_W){v_we}}}), .waddr_i(v_spike_waddr),
+    .wdata_i({{(LIST_W-NEU_W){1'b0}}, neuron, v_wdata}));
+  assign spike_list_rdata = spike_list_word[NEU_W-1:0];
+  wire unused_list_bits = ^spike_list_word;   // above NEU_W: zeros
+  // i_exc (lane 0) and i_inh (lane 1) in one RAM (on the UP5K: 3 EBR instead of 4).  The
+  // neuron sweep reads a neuron's currents once, in the clock before its micro-op 0, and
+  // holds them (re_i = 0) while lif_neuron_seq writes i_exc (micro-op 14) and still uses
+  // i_inh (through 16): a read of the word being written would return neither lane
+  wire current_re = ~calc | neuron_done;
+  ram_1r1w_nrw #(.WIDTH(48), .ADDR_W(NEU_W), .LANES(2)) u_current_ram (
+    .clk_i(clk_i), .re_i(current_re), .raddr_i(current_raddr),
+    .rdata_o({i_inh_rdata, i_exc_rdata}),
+    .we_i({i_inh_we, i_exc_we}), .waddr_i(neuron_waddr), .wdata_i({i_inh_wdata, i_exc_wdata}));
+  // The control words and the delays in one RAM, word n = {delay of input channel n
+  // (source N + n), delay of neuron n, control word of neuron n} (on the UP5K, CTL_W + 2 x 2
+  // bits: one EBR instead of two).  Both are read at the neuron sweep's address (the delay
+  // of neuron n in its micro-op 15, for the push in 16), the bus's while idle, the channel's
+  // in the clock of an INJECT write (a bus write: no read data is owed then).
+  localparam integer CTL_LANES = CTL_W / SLOT_W;      // SLOT_W (1..4) divides CTL_W = 12
+  wire             delay_write = bus_write & (bus_region == R_DELAY);
+  wire             delay_input = bus_offset[NEU_W];   // the bus's source is an input channel
+  wire [NEU_W-1:0] ctl_raddr   = inject ? {{(NEU_W-IN_W){1'b0}}, bus_wdata[IN_W-1:0]} : neuron_raddr;
+  reg              delay_input_q;                     // the word read holds that source's delay in its input lane
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) delay_input_q <= 1'b0;
+    else         delay_input_q <= idle & (inject | delay_input);
+  end
+  wire [SLOT_W-1:0] delay_neuron_rdata, delay_input_rdata;
+  ram_1r1w_nrw #(.WIDTH(CTL_W + 2 * SLOT_W), .ADDR_W(NEU_W), .LANES(CTL_LANES + 2)) u_ctl_ram (
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(ctl_raddr),
+    .rdata_o({delay_input_rdata, delay_neuron_rdata, ctl_rdata}),
+    .we_i({delay_write & delay_input, delay_write & ~delay_input, {CTL_LANES{ctl_we}}}),
+    .waddr_i(neuron_waddr),
+    .wdata_i({bus_wdata[SLOT_W-1:0], bus_wdata[SLOT_W-1:0], ctl_wdata}));
+  assign delay_rdata = delay_input_q ? delay_input_rdata : delay_neuron_rdata;
   ram_1r1w_nrw #(.WIDTH(16), .ADDR_W(NEU_W)) u_post_trace_ram (
-    .clk_i(clk_i), .raddr_i(neuron_raddr), .rdata_o(post_trace_rdata),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(neuron_raddr), .rdata_o(post_trace_rdata),
     .we_i(post_trace_we), .waddr_i(post_trace_waddr), .wdata_i(post_trace_wdata));
   ram_1r1w_nrw #(.WIDTH(16), .ADDR_W(SRC_W)) u_pre_trace_ram (
-    .clk_i(clk_i), .raddr_i(pre_trace_raddr), .rdata_o(pre_trace_rdata),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(pre_trace_raddr), .rdata_o(pre_trace_rdata),
     .we_i(pre_trace_we), .waddr_i(pre_trace_waddr), .wdata_i(pre_trace_wdata));
-  ram_1r1w_nrw #(.WIDTH(SLOT_W), .ADDR_W(SRC_W)) u_delay_ram (
-    .clk_i(clk_i), .raddr_i(delay_raddr), .rdata_o(delay_rdata),
-    .we_i(bus_write & (bus_region == R_DELAY)), .waddr_i(bus_offset[SRC_W-1:0]),
-    .wdata_i(bus_wdata[SLOT_W-1:0]));
   // the 8 profiles in one RAM, {profile, field} -> 24 bits, read one field per clock;
   // rst_ni leaves them as they are (RESET bit 4 zeroes them: the front end's sweep)
   ram_1r1w_nrw #(.WIDTH(24), .ADDR_W(7)) u_profile_ram (
-    .clk_i(clk_i), .raddr_i(profile_raddr), .rdata_o(profile_rdata),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(profile_raddr), .rdata_o(profile_rdata),
     .we_i(field_write & (field_addr[3:0] <= F_REFRAC)), .waddr_i(field_addr),
     .wdata_i(bus_wdata[23:0]));
   // synapses {source, 2k} (lane 0) and {source, 2k+1} (lane 1) share a word
@@ -381,7 +413,7 @@ module core_compact #(
   wire [SRC_W-1:0]  ring_pop_source;
   wire [SRC_W:0]    ring_pop_count;
   wire              ring_push_full;
-  wire              push = neuron_done & spike;
+  assign            push = neuron_done & spike;
   reg               ring_push, ring_clear;
   reg  [SLOT_W-1:0] ring_push_slot;
   reg  [SRC_W-1:0]  ring_push_source;
@@ -393,15 +425,12 @@ module core_compact #(
     .pop_slot_i(slot), .pop_index_i(event_q[SRC_W-1:0]), .pop_source_o(ring_pop_source),
     .pop_count_o(ring_pop_count), .clear_i(ring_clear));
 
-  ram_1r1w_nrw #(.WIDTH(NEU_W), .ADDR_W(NEU_W)) u_spike_list_ram (
-    .clk_i(clk_i), .raddr_i(spike_index_q[NEU_W-1:0]), .rdata_o(spike_list_rdata),
-    .we_i(push), .waddr_i(spike_count_q[NEU_W-1:0]), .wdata_i(neuron));
 
   assign spike_valid_o = push;
   assign spike_id_o    = neuron;
 
   // ---- memory ports: the bus while idle, the sweeps otherwise ---------------------------
-  wire calc = (state_q == S_NEU_CALC);
+  assign calc = (state_q == S_NEU_CALC);
   always @* begin
     neuron_waddr     = idle ? bus_offset[NEU_W-1:0]
                      : calc ? neuron : index_s3_q[NEU_W-1:0];
@@ -422,10 +451,6 @@ module core_compact #(
     pre_trace_we     = idle ? bus_write & (bus_region == R_PRE_TRACE) : trace_wb_q & ~trace_wb_post_q;
     pre_trace_waddr  = idle ? bus_offset[SRC_W-1:0] : trace_wb_index_q;
     pre_trace_wdata  = idle ? bus_wdata[15:0] : trace_next;
-
-    delay_raddr      = !idle ? {1'b0, neuron}
-                     : inject ? {1'b1, {(SRC_W-1-IN_W){1'b0}}, bus_wdata[IN_W-1:0]}
-                     : bus_offset[SRC_W-1:0];
 
     profile_raddr    = idle ? field_addr : {ctl_rdata[10:8], lif_field};
 

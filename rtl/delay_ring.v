@@ -67,6 +67,7 @@ module delay_ring #(
   // (the delivery sweep starts clocks after the neuron sweep's last push).
   ram_1r1w_nrw #(.WIDTH(SRC_W), .ADDR_W(SLOT_W + SRC_W), .WRITE_REG(WRITE_REG)) u_list_ram (
     .clk_i   (clk_i),
+    .re_i    (1'b1),
     .raddr_i ({pop_slot_i, pop_index_i}),
     .rdata_o (pop_source_o),
     .we_i    (push_i & ~push_full_o),

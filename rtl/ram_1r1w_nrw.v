@@ -24,6 +24,11 @@
 // clock after its cycle, so that no logic lies between the caller's write decode and
 // the WE pins of blocks spread across the die (the ECP5 sparse core's slowest paths).
 // A read in the clock after a write to the same word is then the collision above.
+//
+// re_i = 0 skips the read: rdata_o keeps the word last read (the EBR's and the DP16KD's
+// read enable), and a write meanwhile, to that word or any other, is no collision.  It
+// lets lanes that one sweep reads once and writes apart share a block (core_compact's
+// currents).
 `default_nettype none
 
 module ram_1r1w_nrw #(
@@ -34,6 +39,7 @@ module ram_1r1w_nrw #(
   parameter integer WRITE_REG = 0     // 1: the write port registered (writes land a clock later)
 ) (
   input  wire              clk_i,
+  input  wire              re_i,      // read raddr_i this clock (else hold rdata_o)
   input  wire [ADDR_W-1:0] raddr_i,
   output reg  [WIDTH-1:0]  rdata_o,
   input  wire [LANES-1:0]  we_i,
@@ -45,7 +51,7 @@ module ram_1r1w_nrw #(
   wire [ADDR_W-1:0] waddr;
   wire [WIDTH-1:0]  wdata;
 `ifndef SYNTHESIS
-  wire collision = (|we) && raddr_i == waddr;
+  wire collision = re_i && (|we) && raddr_i == waddr;
 `endif
   generate
     if (WRITE_REG != 0) begin : g_write_reg
@@ -75,9 +81,9 @@ module ram_1r1w_nrw #(
         for (l = 0; l < LANES; l = l + 1)
           if (we[l]) mem_q[waddr][l*LANE_W +: LANE_W] <= wdata[l*LANE_W +: LANE_W];
 `ifdef SYNTHESIS
-        rdata_o <= mem_q[raddr_i];
+        if (re_i) rdata_o <= mem_q[raddr_i];
 `else
-        rdata_o <= collision ? ~mem_q[raddr_i] : mem_q[raddr_i];
+        if (re_i) rdata_o <= collision ? ~mem_q[raddr_i] : mem_q[raddr_i];
 `endif
       end
     end else begin : g_sliced
@@ -89,9 +95,9 @@ module ram_1r1w_nrw #(
         always @(posedge clk_i) begin
           if (we[0]) mem_q[waddr] <= wdata[s*SLICE_W +: SLICE_W];
 `ifdef SYNTHESIS
-          rdata_o[s*SLICE_W +: SLICE_W] <= mem_q[raddr_i];
+          if (re_i) rdata_o[s*SLICE_W +: SLICE_W] <= mem_q[raddr_i];
 `else
-          rdata_o[s*SLICE_W +: SLICE_W] <= collision ? ~mem_q[raddr_i] : mem_q[raddr_i];
+          if (re_i) rdata_o[s*SLICE_W +: SLICE_W] <= collision ? ~mem_q[raddr_i] : mem_q[raddr_i];
 `endif
         end
       end

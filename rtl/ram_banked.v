@@ -40,7 +40,7 @@ module ram_banked #(
     for (b = 0; b < BANKS; b = b + 1) begin : g_bank
       wire in_bank = (BANK_W == 0) || (waddr_i >> BANK_ADDR_W) == b;
       ram_1r1w_nrw #(.WIDTH(WIDTH), .ADDR_W(BANK_ADDR_W), .SLICE_W(1), .WRITE_REG(WRITE_REG)) u_bank (
-        .clk_i(clk_i), .raddr_i(raddr_i[BANK_ADDR_W-1:0]),
+        .clk_i(clk_i), .re_i(1'b1), .raddr_i(raddr_i[BANK_ADDR_W-1:0]),
         .rdata_o(bank_rdata_o[b*WIDTH +: WIDTH]),
         .we_i(we_i & in_bank), .waddr_i(waddr_i[BANK_ADDR_W-1:0]), .wdata_i(wdata_i));
     end

@@ -65,7 +65,7 @@ module rx_fifo #(
   // the RAM is always reading the entry after the head of the next clock
   wire [8:0]  ram_rdata;
   ram_1r1w_nrw #(.WIDTH(9), .ADDR_W(AW)) u_ram (
-    .clk_i(clk_i), .raddr_i(rd_ahead), .rdata_o(ram_rdata),
+    .clk_i(clk_i), .re_i(1'b1), .raddr_i(rd_ahead), .rdata_o(ram_rdata),
     .we_i(we), .waddr_i(wr_q[AW-1:0]), .wdata_i(wdata));
 
   // written last clock: the entry that is the head now (hit_head_q), or the one after it

@@ -605,15 +605,29 @@ class Bench:
                         "column_index": self.memory(dut.u_entry_ram)}
         else:
             synapses = {"weight": self.memory(dut.u_weight_ram)}
+        if hasattr(dut, "u_current_ram"):
+            # core_compact: i_exc and i_inh are the lanes of one RAM, v shares its RAM
+            # with the spike list (v in the low 24 bits)
+            currents = self.memory(dut.u_current_ram)
+            # ... and the control words with the delays (word n: {input n's, neuron n's, control})
+            ctl = self.memory(dut.u_ctl_ram)
+            slot_w, ctl_w = sh.delay_bits, F.CONTROL_WIDTH
+            slot_mask = (1 << slot_w) - 1
+            neuron_words = {"v": self.memory(dut.u_v_ram) & 0xFFFFFF,
+                            "i_exc": currents & 0xFFFFFF, "i_inh": currents >> 24,
+                            "control": ctl & ((1 << ctl_w) - 1),
+                            "delay": np.concatenate([ctl >> ctl_w & slot_mask,
+                                                     ctl >> (ctl_w + slot_w) & slot_mask])}
+        else:
+            neuron_words = {"v": self.memory(dut.u_v_ram), "i_exc": self.memory(dut.u_i_exc_ram),
+                            "i_inh": self.memory(dut.u_i_inh_ram),
+                            "control": self.memory(dut.u_ctl_ram),
+                            "delay": self.memory(dut.u_delay_ram)}
         return {
             **synapses,
-            "v": self.memory(dut.u_v_ram),
-            "i_exc": self.memory(dut.u_i_exc_ram),
-            "i_inh": self.memory(dut.u_i_inh_ram),
-            "control": self.memory(dut.u_ctl_ram),
+            **neuron_words,
             "post_trace": self.memory(dut.u_post_trace_ram),
             "pre_trace": self.memory(dut.u_pre_trace_ram),
-            "delay": self.memory(dut.u_delay_ram),
             "ring_count": counts,
             "ring": np.concatenate([ring[k, :counts[k]] for k in range(sh.delay_depth)]),
             "counters": np.array([dut.step_q.value.to_unsigned(),
