@@ -30,10 +30,11 @@ def core_rams(parameters: dict) -> int:
     return OTHER_RAMS + banks * (ww + 1)
 
 
-# core_compact.v: v, i_exc, i_inh, control, post trace, pre trace, delay, the one
-# profile RAM, the spike list, the delay ring's list, and the weights (ram_spram);
-# and lif_neuron_seq's micro-program, a 16-word ROM (yosys proc_rom)
-COMPACT_RAMS = 11 + 1
+# core_compact.v: v with the spike list, the currents (i_exc and i_inh in one), the
+# control words with the delays, post trace, pre trace, the one profile RAM, the delay
+# ring's list, and the weights (ram_spram); and lif_neuron_seq's micro-program, a
+# 16-word ROM (yosys proc_rom)
+COMPACT_RAMS = 8 + 1
 
 
 # core_sparse.v: the 9 other RAMs of core.v, the 9 profile fields, the row and column
