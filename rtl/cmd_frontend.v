@@ -26,14 +26,16 @@
 //
 // RUN is executed by the run FSM after its ACK: before each step the input
 // spikes due are written to INJECT, then the core is ticked (as soon as it is
-// idle, or every RUN period clocks), then STEP, OVERRUNS and DROPPED are read
-// back into shadow registers (READ_COUNTERS works while the core runs) and the
-// step is committed: its log entry (cycles, late) is written, its spikes become
-// readable and steps_left counts down, all in one clock.  A step is not started
+// idle, or every RUN period clocks), and in the core's done clock the step is
+// committed: its spikes become readable, its log entry (cycles, late) is
+// counted and steps_left counts down, as the core's STEP counts up.  A step is not started
 // while the spike RAM has room for fewer than N_NEURONS events or the step log
 // is full: the host's reads free them, so nothing is ever lost.  STOP ends the
 // run after the step in progress.  Every clock of this is in rtl/PROTOCOL.md
 // ("RUN timing"); neurohw.targets.fpga.board_model reproduces it.
+//
+// The core's STEP, OVERRUNS and DROPPED come in on wires of their own (core_*_i), so a
+// commit needs no bus reads and READ_COUNTERS sees them while the core runs.
 //
 // The bus is the registered one (core.v BUS_REGISTERED = 1; bus_scratch.v has the same
 // timing): the core acts on a write or a tick in the clock after this module drives it,
@@ -101,6 +103,9 @@ module cmd_frontend #(
   input  wire        core_busy_i,
   input  wire        core_done_i,
   input  wire [31:0] core_step_cycles_i,
+  input  wire [31:0] core_step_i,       // the core's STEP, OVERRUNS, DROPPED registers
+  input  wire [31:0] core_overruns_i,
+  input  wire [31:0] core_dropped_i,
   input  wire        core_spike_valid_i,
   input  wire [$clog2(N_NEURONS)-1:0] core_spike_id_i,
   output wire        core_reset_o,     // RESET bit 4: the core's rst_ni, for one clock
@@ -134,8 +139,6 @@ module cmd_frontend #(
   localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
   // read data arrives this many clocks after its address (core.v BUS_REGISTERED = 1)
   localparam [1:0]   BUS_READ_CLOCKS = 2'd3;
-  // the snapshot's last phase: three addresses, the last one's data BUS_READ_CLOCKS later
-  localparam [2:0]   SNAP_LAST = 3'd2 + {1'b0, BUS_READ_CLOCKS};
 
   // ---- protocol constants ---------------------------------------------------------------
   localparam [1:0] V_SILENT = 2'd0;
@@ -206,7 +209,6 @@ module cmd_frontend #(
   localparam [3:0] S_RESET    = 4'd7;   // RESET: core reset, front-end counters
   localparam [3:0] S_FILL     = 4'd8;   // RESET: zero-fill sweeps
   localparam [3:0] S_FILL_RMW = 4'd9;   // RESET: wait for the control word, write it back (profile kept)
-  localparam [3:0] S_SNAP     = 4'd10;  // read STEP, OVERRUNS, DROPPED into the shadows
   localparam [3:0] S_START    = 4'd11;  // hand the reply header to the encoder
   localparam [3:0] S_EMIT     = 4'd12;  // stream the bytes of out_q
   localparam [3:0] S_DONE     = 4'd13;  // the encoder took the last byte
@@ -222,8 +224,7 @@ module cmd_frontend #(
   localparam [2:0] RS_INJ_W  = 3'd6;    // its entry out of the RAM (and registered, READ_REGS = 1)
   localparam [2:0] RS_INJ_D  = 3'd2;    // the head entry: inject it if due
   localparam [2:0] RS_WAIT   = 3'd3;    // wait for spike and log room, the period, an idle core
-  localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step
-  localparam [2:0] RS_SNAP   = 3'd5;    // read STEP, OVERRUNS, DROPPED; commit the step
+  localparam [2:0] RS_STEP   = 3'd4;    // the core runs the step; commit it in its done clock
 
   // ---- frame capture --------------------------------------------------------------------------
   // The decoder is fed only while ready_o (see the header), so every header and payload
@@ -299,7 +300,6 @@ module cmd_frontend #(
   reg  [4:0]  reset_what_q, reset_what_d;
   reg  [3:0]  fill_q, fill_d;             // RESET sweep phase
   reg  [19:0] sweep_q, sweep_d;
-  reg  [2:0]  snap_q;
   reg  [1:0]  rd_wait_q, rd_wait_d;       // clocks S_READ / S_FILL_RMW have waited for read data
   wire [15:0] rejected_count;             // command NACKs (BoardEndpoint.counters.rejected)
   wire [15:0] overflow_count;             // receive FIFO overflow marks
@@ -313,7 +313,10 @@ module cmd_frontend #(
   // slot_q <= 1 (k >= period) and is late when slot_q = 0 (k > period).
   reg  [31:0] slot_q;
   reg         first_step_q;               // no step of this RUN has ticked yet (never late)
-  reg  [31:0] step_q, overruns_q, dropped_q;   // shadows of the core's registers
+  // DROPPED as of the last commit (READ_COUNTERS): the core counts it up while a step runs,
+  // in clocks that BoardModel does not model; STEP and OVERRUNS change only at a commit's
+  // clock (or a bus write, while no RUN goes on) and are used straight from the core
+  reg  [31:0] dropped_q;
   // absolute output event indices: written by the core, committed (readable), freed
   // The tails are kept modulo 2^HELD_W only: the items held (head - tail) never exceed the
   // buffer's depth, so their low bits give every difference the front end takes exactly
@@ -562,7 +565,7 @@ module cmd_frontend #(
   // 32-bit counters for them, 174 LCs of the UP5K.)
   localparam integer SHIFT_WORDS = 7;
   wire [SHIFT_WORDS*32-1:0] counters_shift_now = {
-    log_head_q, spike_done_q, run_left_q, dropped_q, overruns_q, core_step_cycles_i, step_q};
+    log_head_q, spike_done_q, run_left_q, dropped_q, core_overruns_i, core_step_cycles_i, core_step_i};
   reg  [SHIFT_WORDS*32-1:0] counters_shift_q;
   reg  [IF_W:0]             counters_in_used_q;
   reg  [15:0]               counters_overflows_q;
@@ -609,7 +612,7 @@ module cmd_frontend #(
   ram_1r1w_nrw #(.WIDTH(32 + NEU_W), .ADDR_W(SP_W)) u_spike_ram (
     .clk_i(clk_i), .re_i(1'b1), .raddr_i(index_q[SP_W-1:0]), .rdata_o({spike_step, spike_neuron}),
     .we_i(core_spike_valid_i), .waddr_i(spike_head_q[SP_W-1:0]),
-    .wdata_i({step_q, core_spike_id_i}));
+    .wdata_i({core_step_i, core_spike_id_i}));
 
   // a log entry: {late, cycles u24} (cycles saturate at 2^24 - 1, far above any step of the core)
   reg              commit;               // the run FSM commits a step this clock
@@ -617,11 +620,25 @@ module cmd_frontend #(
   wire [23:0]      cycles_u24 = (|core_step_cycles_i[31:24]) ? 24'hFF_FFFF : core_step_cycles_i[23:0];
   wire             log_late;
   wire [23:0]      log_cycles;
-  // Written at log_head_q by a commit, read at [log_tail_q, log_head_q): a step starts only
-  // with a free entry (log_room_q), so the write never lands on a readable entry
+  // A commit (the core's done clock) counts the entry; it is written in the next clock, when
+  // the core's STEP_CYCLES holds the step's, at the index counted (log_head_q before the
+  // commit).  Read at [log_tail_q, log_head_q): a step starts only with a free entry
+  // (log_room_q), so the write never lands on a readable entry, and a READ_STEP_LOG that
+  // counts the new entry (S_VALIDATE after the commit) reads it from S_CHECK + 2 on.
+  reg              log_we_q;
+  reg [LOG_W-1:0]  log_waddr_q;
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      log_we_q    <= 1'b0;
+      log_waddr_q <= {LOG_W{1'b0}};
+    end else begin
+      log_we_q    <= commit;
+      log_waddr_q <= log_head_q[LOG_W-1:0];
+    end
+  end
   ram_1r1w_nrw #(.WIDTH(25), .ADDR_W(LOG_W)) u_log_ram (
     .clk_i(clk_i), .re_i(1'b1), .raddr_i(index_q[LOG_W-1:0]), .rdata_o({log_late, log_cycles}),
-    .we_i(commit), .waddr_i(log_head_q[LOG_W-1:0]), .wdata_i({late_step_q, cycles_u24}));
+    .we_i(log_we_q), .waddr_i(log_waddr_q), .wdata_i({late_step_q, cycles_u24}));
 
   // The two RAMs' words as used (READ_REGS, below): S_READ holds index_q for
   // BUS_READ_CLOCKS (3) clocks, so the copy of the clock before S_READ_D is the word at
@@ -800,10 +817,6 @@ module cmd_frontend #(
     else         fifo_room_q <= ({8'd0, in_used} + {{(IF_W+1){1'b0}}, check_items_q[7:0]} <= INPUT_ROOM);
   end
   wire fifo_room = fifo_room_q;
-  wire writes_bus = (cmd_q == C_RESET) || (cmd_q == C_WRITE_BUS)
-                    || (cmd_q == C_WRITE_W_BULK) || (cmd_q == C_WRITE_W_SPARSE)
-                    || (RECORDS && (cmd_q == C_WRITE_NEURONS || cmd_q == C_WRITE_DELAYS
-                                    || cmd_q == C_WRITE_STDP));
   wire is_read = (check_pass_q == P_REPLY) || (cmd_q == C_READ_W_SPARSE);
 
   // ---- answers of side-effecting commands, by SEQ -------------------------------------------------
@@ -1029,10 +1042,7 @@ module cmd_frontend #(
               else if (cmd_q == C_LOAD_INPUTS && !fifo_room) nack(E_BUSY);   // checked here, after the scan
               else                                  pass_d = P_WRITE;
             end
-            P_WRITE: begin
-              if (writes_bus) state_d = S_SNAP;
-              else            ack();
-            end
+            P_WRITE: ack();
             default: state_d = S_DONE;       // P_REPLY: every byte has been handed over
           endcase
         end else if (gathered_q != item_in) begin
@@ -1107,7 +1117,7 @@ module cmd_frontend #(
         if (core_reset_q) begin
           cmd_we = 1'b0;                     // the core is in reset this clock
         end else if (fill_q == FILL_PHASES) begin
-          state_d = S_SNAP;
+          ack();
         end else if (!fill_enabled) begin
           fill_d = fill_q + 4'd1;
         end else if (fill_q == FILL_CTL) begin
@@ -1133,8 +1143,6 @@ module cmd_frontend #(
         end
       end
 
-      S_SNAP: if (snap_q == SNAP_LAST) ack();
-
       S_START: begin
         if (enc_idle_i) state_d = S_EMIT;
       end
@@ -1158,16 +1166,15 @@ module cmd_frontend #(
   // each due input costs 3 clocks (RS_INJ, RS_INJ_W, RS_INJ_D), the check that ends the
   // injection 1 (queue empty) or 3 (head not due yet); RS_WAIT ticks when the room flags (registered:
   // the state of the clock before), the period and an idle core allow it; the step's tick at
-  // T (the core sees it in T + 1), core done at T + 1 + C; RS_SNAP from T + C + 2, commit at
-  // T + C + 7; RS_INJ at T + C + 8.
+  // T (the core sees it in T + 1), core done and the commit at T + 1 + C; RS_INJ at T + C + 2.
   reg        run_we, run_tick;
   reg [23:0] run_addr;
   reg [31:0] run_wdata;
   reg        spike_room_q, log_room_q;   // room for N_NEURONS events / one log entry, last clock
   wire       period_due = (slot_q[31:1] == 31'd0);
-  wire       input_due  = (head_step_rd <= step_q);
+  wire       input_due  = (head_step_rd <= core_step_i);
   wire       fifo_empty = (in_rd_q == in_wr_q);
-  wire       step_in_progress = (run_q == RS_STEP) || (run_q == RS_SNAP);
+  wire       step_in_progress = (run_q == RS_STEP);
 
   always @(*) begin
     run_d      = run_q;
@@ -1194,9 +1201,8 @@ module cmd_frontend #(
           run_d    = RS_STEP;
         end
       end
-      RS_STEP: if (core_done_i) run_d = RS_SNAP;
-      RS_SNAP: begin
-        if (snap_q == SNAP_LAST) begin
+      RS_STEP: begin
+        if (core_done_i) begin
           commit     = 1'b1;
           run_left_d = run_left_q - 32'd1;
           run_d      = (run_left_q == 32'd1) ? RS_IDLE : RS_INJ;
@@ -1221,10 +1227,6 @@ module cmd_frontend #(
       end
     end
   end
-
-  // the snapshot of STEP, OVERRUNS, DROPPED: address in phase 0..2, data in 3..SNAP_LAST
-  wire        snapping  = (state_q == S_SNAP) | (run_q == RS_SNAP);
-  wire [19:0] snap_reg  = (snap_q == 3'd0) ? REG_STEP : (snap_q == 3'd1) ? REG_OVERRUNS : REG_DROPPED;
 
   // ---- registers --------------------------------------------------------------------------------
   always @(posedge clk_i or negedge rst_ni) begin
@@ -1251,7 +1253,6 @@ module cmd_frontend #(
       reset_what_q <= 5'd0;
       fill_q       <= 4'd0;
       sweep_q      <= 20'd0;
-      snap_q       <= 3'd0;
       rd_wait_q    <= 2'd0;
       core_reset_q <= 1'b0;
       counters_shift_q     <= {SHIFT_WORDS*32{1'b0}};
@@ -1286,7 +1287,6 @@ module cmd_frontend #(
       reset_what_q <= reset_what_d;
       fill_q       <= fill_d;
       sweep_q      <= sweep_d;
-      snap_q       <= snapping ? snap_d : 3'd0;
       rd_wait_q    <= rd_wait_d;
       core_reset_q <= core_reset_d;
       if (counters_latch) begin
@@ -1310,16 +1310,11 @@ module cmd_frontend #(
     end
   end
 
-  // snapshot phase: 0..SNAP_LAST while an FSM is in its snapshot state
-  wire [2:0] snap_d = snap_q + 3'd1;
-
   // ---- shadows, counters, spike, log and input indices ---------------------------------------------
   localparam [31:0] SPIKE_ROOM = SPIKE_DEPTH - N_NEURONS;
   localparam [31:0] LOG_SIZE   = STEP_LOG_DEPTH;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      step_q         <= 32'd0;
-      overruns_q     <= 32'd0;
       dropped_q      <= 32'd0;
       spike_head_q   <= 32'd0;
       spike_done_q   <= 32'd0;
@@ -1331,9 +1326,8 @@ module cmd_frontend #(
       in_wr_q        <= {(IF_W+1){1'b0}};
       in_rd_q        <= {(IF_W+1){1'b0}};
     end else begin
-      if (snapping && snap_q == SNAP_LAST - 3'd2) step_q     <= bus_rdata_i;
-      if (snapping && snap_q == SNAP_LAST - 3'd1) overruns_q <= bus_rdata_i;
-      if (snapping && snap_q == SNAP_LAST)        dropped_q  <= bus_rdata_i;
+      // the core's DROPPED but while a step runs: the commit's (done) clock takes its final count
+      if (run_q != RS_STEP || core_done_i) dropped_q <= core_dropped_i;
       spike_room_q <= (spike_head_q[HELD_W-1:0] - spike_tail_q) <= SPIKE_ROOM[HELD_W-1:0];
       log_room_q   <= (log_head_q[HELD_W-1:0] - log_tail_q) != LOG_SIZE[HELD_W-1:0];
       if (clear_counters) begin
@@ -1368,7 +1362,7 @@ module cmd_frontend #(
   assign core_reset_o        = core_reset_q;
   assign tick_o              = run_tick;
   assign bus_we_o            = cmd_we | run_we;
-  assign bus_addr_o          = snapping ? {R_CONTROL, snap_reg} : running ? run_addr : cmd_addr;
+  assign bus_addr_o          = running ? run_addr : cmd_addr;
   assign bus_wdata_o         = running ? run_wdata : cmd_wdata;
 endmodule
 

@@ -55,6 +55,9 @@ module core_sparse #(
   output wire                         done_o,         // one-cycle pulse: the step is complete
   output wire                         overrun_o,      // a tick has arrived while busy
   output wire [31:0]                  step_cycles_o,  // cycles of the last step
+  output wire [31:0]                  step_o,         // STEP, OVERRUNS, DROPPED (the bus registers), for
+  output wire [31:0]                  overruns_o,     // the front end's run FSM and READ_COUNTERS
+  output wire [31:0]                  dropped_o,
   output wire                         spike_valid_o,  // a neuron fires (during sweep (b))
   output wire [$clog2(N_NEURONS)-1:0] spike_id_o,
   input  wire                         bus_we_i,
@@ -1032,6 +1035,9 @@ module core_sparse #(
   assign done_o        = (state_q == S_DONE);
   assign overrun_o     = |overruns_q;
   assign step_cycles_o = last_cycles_q;
+  assign step_o        = step_q;
+  assign overruns_o    = overruns_q;
+  assign dropped_o     = dropped_q;
 endmodule
 
 `default_nettype wire

@@ -114,7 +114,7 @@ module neurohw_board #(
 
   // ---- command front end ----------------------------------------------------------------------------
   wire        core_busy, core_done, core_reset, tick, bus_we;
-  wire [31:0] step_cycles;
+  wire [31:0] step_cycles, core_step, core_overruns, core_dropped;
   wire        core_spike;
   wire [$clog2(N_NEURONS)-1:0] spike_id;
   wire [23:0] bus_addr;
@@ -144,6 +144,7 @@ module neurohw_board #(
     .enc_cmd_o(enc_cmd), .enc_seq_o(enc_seq), .enc_payload_o(enc_payload),
     .enc_payload_valid_o(enc_payload_valid), .enc_payload_ready_i(enc_payload_ready),
     .core_busy_i(core_busy), .core_done_i(core_done), .core_step_cycles_i(step_cycles),
+    .core_step_i(core_step), .core_overruns_i(core_overruns), .core_dropped_i(core_dropped),
     .core_spike_valid_i(core_spike), .core_spike_id_i(spike_id), .core_reset_o(core_reset),
     .tick_o(tick),
     .bus_we_o(bus_we), .bus_addr_o(bus_addr), .bus_wdata_o(bus_wdata), .bus_rdata_i(bus_rdata));
@@ -162,7 +163,8 @@ module neurohw_board #(
         ) u_core (
           .clk_i(clk_i), .rst_ni(core_rst_n),
           .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
-          .step_cycles_o(step_cycles),
+          .step_cycles_o(step_cycles), .step_o(core_step), .overruns_o(core_overruns),
+          .dropped_o(core_dropped),
           .spike_valid_o(core_spike), .spike_id_o(spike_id),
           .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
           .bus_rdata_o(bus_rdata));
@@ -173,7 +175,8 @@ module neurohw_board #(
         ) u_core (
           .clk_i(clk_i), .rst_ni(core_rst_n),
           .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
-          .step_cycles_o(step_cycles),
+          .step_cycles_o(step_cycles), .step_o(core_step), .overruns_o(core_overruns),
+          .dropped_o(core_dropped),
           .spike_valid_o(core_spike), .spike_id_o(spike_id),
           .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
           .bus_rdata_o(bus_rdata));
@@ -184,7 +187,8 @@ module neurohw_board #(
         ) u_core (
           .clk_i(clk_i), .rst_ni(core_rst_n),
           .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),
-          .step_cycles_o(step_cycles),
+          .step_cycles_o(step_cycles), .step_o(core_step), .overruns_o(core_overruns),
+          .dropped_o(core_dropped),
           .spike_valid_o(core_spike), .spike_id_o(spike_id),
           .bus_we_i(bus_we), .bus_addr_i(bus_addr), .bus_wdata_i(bus_wdata),
           .bus_rdata_o(bus_rdata));
@@ -202,6 +206,9 @@ module neurohw_board #(
       assign core_busy   = step_done_q;
       assign core_done   = step_done_q;
       assign step_cycles = 32'd0;
+      assign core_step     = 32'd0;   // no core: its counters read 0
+      assign core_overruns = 32'd0;
+      assign core_dropped  = 32'd0;
       assign core_spike  = 1'b0;
       assign spike_id    = {$clog2(N_NEURONS){1'b0}};
       assign overrun_o   = 1'b0;

@@ -16,7 +16,7 @@ lists every reply byte with the clock uart_tx takes it (its start bit is on the
 line from the next clock, 10 bit times each).  Everything the RTL does at a
 documented clock (rtl/PROTOCOL.md, "Front-end timing" and "RUN timing") the
 model does at that clock: when a frame's command runs, each step's tick,
-injections, snapshots and commit, so READ_COUNTERS and the late flags agree
+injections and commit, so READ_COUNTERS and the late flags agree
 with the RTL even while a RUN goes on.
 
 :class:`ModelPort` puts a model board behind a serial-port object (``read``,
@@ -56,9 +56,6 @@ FIFO_LATENCY = 2  # clocks from uart_rx's byte to the head of rx_fifo
 # read data BUS_READ_CLOCKS after its address; the core acts on a tick a clock later
 BUS_READ_CLOCKS = 3
 TICK_CLOCKS = 1
-# S_SNAP / RS_SNAP: STEP, OVERRUNS, DROPPED addressed in phases 0..2, each read
-# BUS_READ_CLOCKS later; the last phase (the commit's) is SNAP_LAST
-SNAP_LAST = 2 + BUS_READ_CLOCKS
 MASK32 = 0xFFFFFFFF
 
 # RESET sweeps (cmd_frontend.v S_FILL phases): region, RESET bit.  Phases 6 and 7 are
@@ -118,7 +115,6 @@ class _Run:
     done: int = 0                # the step in progress: the core's done clock, ...
     cycles: int = 0
     late: bool = False
-    next_event: int = 0          # 0: done, 1: STEP shadow, 2: OVERRUNS, 3: DROPPED + commit
 
 
 @dataclass
@@ -215,6 +211,8 @@ class BoardModel:
         self._fe_ready_at = 0                  # the command FSM is idle from this clock
         self._tx_next_take = 0                 # uart_tx can take a byte from this clock
         self._enc_idle_from = 0                # frame_encoder is idle from this clock
+        # the core's STEP, OVERRUNS, DROPPED as the front end sees them (core_*_i; DROPPED as
+        # of the last commit): they change at a commit, or by a command's bus writes
         self._step_q = self._overruns_q = self._dropped_q = 0
         self._cycles_seen = 0                  # core_step_cycles_i as the front end sees it
         self._spikes: list[tuple[int, int]] = []   # output events since the counters were reset
@@ -362,8 +360,11 @@ class BoardModel:
     def _span_ok(self, addr: int, count: int) -> bool:
         return (addr & (CORE_REGION_SIZE - 1)) + count <= self._region_size(addr >> F.REGION_SHIFT)
 
-    def _snapshot(self) -> None:
-        """S_SNAP: STEP, OVERRUNS and DROPPED into the shadows."""
+    def _see_core_counters(self) -> None:
+        """The core's STEP, OVERRUNS and DROPPED, which the front end takes on wires of its own
+        (the link build, without a core: 0)."""
+        if self.core is None:
+            return
         control = F.REGION_CONTROL << F.REGION_SHIFT
         self._step_q = self._bus_read(control | F.REG_STEP)
         self._overruns_q = self._bus_read(control | F.REG_OVERRUNS)
@@ -396,10 +397,9 @@ class BoardModel:
             raise CommandRejected(ErrorCode.BUSY, "a RUN is in progress")
 
     def _written(self, end_of_items: int) -> bytes:
-        """A write command's items end at S_ITEM clock ``end_of_items``; then S_SNAP (phases
-        0..SNAP_LAST, one clock each)."""
-        self._snapshot()
-        self._timing = _Timing(end_of_items + SNAP_LAST + 2, False)
+        """A write command's items end at S_ITEM clock ``end_of_items``, which answers."""
+        self._see_core_counters()
+        self._timing = _Timing(end_of_items + 1, False)
         return b""
 
     def _read_reply(self, reply: bytes, at: Optional[int] = None) -> bytes:
@@ -442,8 +442,8 @@ class BoardModel:
             clocks += (1 + BUS_READ_CLOCKS) * words if region == F.REGION_CONTROL_WORD else words
             self._fill(region, base, words)
         first_fill = self._s + 2 + (1 if what & 0x10 else 0)   # a core reset costs a clock
-        self._snapshot()
-        self._timing = _Timing(first_fill + clocks + SNAP_LAST + 2, False)
+        self._see_core_counters()
+        self._timing = _Timing(first_fill + clocks + 1, False)
         return b""
 
     def _fill(self, region: int, base: int, words: int) -> None:
@@ -771,26 +771,17 @@ class BoardModel:
             self._spikes += [(self._step_q, int(n)) for n in fired]
         else:
             run.cycles, run.done = 0, tick + 1    # the scratch build: done the clock after
-        run.phase, run.next_event = "step", 0
+        run.phase = "step"
 
     def _step_event(self, run: _Run, until: int) -> bool:
-        """The next event of the step in progress, if it is before ``until``."""
-        # RS_SNAP from done + 1; STEP, OVERRUNS, DROPPED in its phases SNAP_LAST - 2 .. SNAP_LAST
-        clock = run.done + (0, SNAP_LAST - 1, SNAP_LAST, SNAP_LAST + 1)[run.next_event]
-        if clock >= until:
+        """The step in progress is committed in the core's done clock, if it is before
+        ``until``: from the next clock the front end sees the core's new STEP, STEP_CYCLES
+        and DROPPED, the step's spikes are readable and its log entry counted."""
+        if run.done >= until:
             return False
-        control = F.REGION_CONTROL << F.REGION_SHIFT
-        if run.next_event == 0:
-            self._cycles_seen = run.cycles          # core step_cycles_o, from done + 1
-        elif run.next_event == 1:
-            self._step_q = self._bus_read(control | F.REG_STEP)
-        elif run.next_event == 2:
-            self._overruns_q = self._bus_read(control | F.REG_OVERRUNS)
-        else:
-            self._dropped_q = self._bus_read(control | F.REG_DROPPED)
-            self._commit(run, clock)
-            return True
-        run.next_event += 1
+        self._cycles_seen = run.cycles
+        self._see_core_counters()
+        self._commit(run, run.done)
         return True
 
     def _commit(self, run: _Run, clock: int) -> None:
