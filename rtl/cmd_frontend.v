@@ -554,18 +554,20 @@ module cmd_frontend #(
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
   // The reply's words belong to one instant, the S_CHECK clock of the READ_COUNTERS: the
   // reply takes many UART byte times while a run goes on.  The words a run or the receive
-  // FIFO can change meanwhile are latched then: the 32-bit ones (words 0..5 and 13) into a
-  // shift register that the reply reads from its low end, a word per item (the items go
-  // in order), so that no 16-way word multiplexer is needed; the queue's fill (6) and the
-  // FIFO's overflow count (14) into registers of their own width.  The link's counters
-  // (7..11, 15) and rejected_count (12) change only when a frame is decoded or a command is
-  // NACKed, neither of which happens before this command has ended: they are read live.
+  // FIFO can change meanwhile are latched then: the 32-bit ones (words 0, 1, 3..5 and 13)
+  // into a shift register that the reply reads from its low end, a word per item (the
+  // items go in order), so that no 16-way word multiplexer is needed; the queue's fill (6)
+  // and the FIFO's overflow count (14) into registers of their own width.  The rest are
+  // read live, as nothing changes them before this command has ended: OVERRUNS (2) counts
+  // a tick to a busy core, which the run FSM never sends, and is cleared only by a command
+  // (a bus write, RESET); the link's counters (7..11, 15) and rejected_count (12) count
+  // decoded frames and NACKs.
   // (The step statistics a host wants, the longest and total step and the late steps,
   // it takes from the step log, which holds every step: protocol 2 kept three more
   // 32-bit counters for them, 174 LCs of the UP5K.)
-  localparam integer SHIFT_WORDS = 7;
+  localparam integer SHIFT_WORDS = 6;
   wire [SHIFT_WORDS*32-1:0] counters_shift_now = {
-    log_head_q, spike_done_q, run_left_q, dropped_q, core_overruns_i, core_step_cycles_i, core_step_i};
+    log_head_q, spike_done_q, run_left_q, dropped_q, core_step_cycles_i, core_step_i};
   reg  [SHIFT_WORDS*32-1:0] counters_shift_q;
   reg  [IF_W:0]             counters_in_used_q;
   reg  [15:0]               counters_overflows_q;
@@ -574,6 +576,7 @@ module cmd_frontend #(
   always @(*) begin
     counter_shifts = 1'b0;
     case (index_q[4:0])
+      5'd2:  counter_word = core_overruns_i;
       5'd6:  counter_word = {{(31-IF_W){1'b0}}, counters_in_used_q};
       5'd7:  counter_word = {16'd0, link_accepted_i};
       5'd8:  counter_word = {16'd0, link_duplicates_i};
