@@ -35,7 +35,8 @@ module core_compact #(
   // core.v's and core_sparse.v's registered bus, the one bus timing cmd_frontend.v
   // speaks, so that fpga/common/neurohw_board.v can put this core behind the link;
   // 0: the combinational bus described above (the core's own benches, the timing harness)
-  parameter integer BUS_REGISTERED = 0
+  parameter integer BUS_REGISTERED = 0,
+  parameter integer ICE40_DSP      = 0  // 1: STEP counts in an SB_MAC16 (counter32; iCE40 only)
 ) (
   input  wire                         clk_i,
   input  wire                         rst_ni,
@@ -146,7 +147,14 @@ module core_compact #(
   reg  [15:0]         a_plus_q, a_minus_q;         // u16, binary point 8, weight LSBs
   reg  signed [WEIGHT_W-1:0] w_min_q, w_max_q;
   reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
-  reg  [31:0]         step_q, cycles_q, last_cycles_q, overruns_q, dropped_q;
+  wire [31:0]         step_q;                      // STEP (counter32, below)
+  reg  [31:0]         overruns_q, dropped_q;
+  // A step's cycles (the budget in the header) are below 2^22 at the largest N_NEURONS =
+  // 512: E <= 2N events (a slot of the delay ring holds 2N), S <= 2N sources, P <= N, so
+  // 2 + 2N*(2N+5) + (1+17N) + (2N+2) + N*(4N+4) = 2114053 cycles.  STEP_CYCLES is a
+  // 32-bit register whose top bits are always 0: the counters are CYCLES_W bits.
+  localparam integer CYCLES_W = 24;
+  reg  [CYCLES_W-1:0] cycles_q, last_cycles_q;
 
   // ---- the bus and tick as the core sees them ---------------------------------------
   // Registered (BUS_REGISTERED): everything below acts one clock after the bus master
@@ -564,8 +572,8 @@ module core_compact #(
       spike_count_q  <= {(NEU_W+1){1'b0}};
       drain_q        <= 2'd0;
       calc_first_q   <= 1'b0;
-      cycles_q       <= 32'd0;
-      last_cycles_q  <= 32'd0;
+      cycles_q       <= {CYCLES_W{1'b0}};
+      last_cycles_q  <= {CYCLES_W{1'b0}};
     end else begin
       state_q        <= state_d;
       sweep_q        <= sweep_d;
@@ -580,8 +588,8 @@ module core_compact #(
       if (state_q == S_START) spike_count_q <= {(NEU_W+1){1'b0}};
       else if (push)          spike_count_q <= spike_count_q + 1'b1;
       // cycles of a step: every clock outside S_IDLE, S_START and S_DONE included
-      cycles_q       <= idle ? 32'd0 : cycles_q + 32'd1;
-      if (state_q == S_DONE) last_cycles_q <= cycles_q + 32'd1;
+      cycles_q       <= idle ? {CYCLES_W{1'b0}} : cycles_q + 1'b1;
+      if (state_q == S_DONE) last_cycles_q <= cycles_q + 1'b1;
     end
   end
 
@@ -598,7 +606,6 @@ module core_compact #(
       w_max_q          <= {WEIGHT_W{1'b0}};
       pre_decay_q      <= 16'd0;
       post_decay_q     <= 16'd0;
-      step_q           <= 32'd0;
       overruns_q       <= 32'd0;
       dropped_q        <= 32'd0;
       inject_pending_q <= 1'b0;
@@ -629,8 +636,6 @@ module core_compact #(
           default: ;
         endcase
       end
-      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata;
-      else if (state_q == S_DONE)             step_q <= step_q + 32'd1;
       // a tick while busy is an overrun: counted, otherwise ignored
       if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
       else if (tick && !idle)                 overruns_q <= overruns_q + 32'd1;
@@ -638,6 +643,10 @@ module core_compact #(
       else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
     end
   end
+  // STEP: a bus write sets it, each step's S_DONE counts it up
+  counter32 #(.ICE40_DSP(ICE40_DSP)) u_step (
+    .clk_i(clk_i), .rst_ni(rst_ni), .inc_i(state_q == S_DONE),
+    .load_i(reg_write && reg_sel == REG_STEP), .value_i(bus_wdata), .count_o(step_q));
 
   // ---- bus read: control registers are latched; RAM words come out of the RAMs (and, with
   //      BUS_REGISTERED, the selected word through bus_rdata_q, above) ----------------------
@@ -658,7 +667,7 @@ module core_compact #(
       REG_PRE_DECAY:    read_word_d = {16'd0, pre_decay_q};
       REG_POST_DECAY:   read_word_d = {16'd0, post_decay_q};
       REG_STEP:         read_word_d = step_q;
-      REG_STEP_CYCLES:  read_word_d = last_cycles_q;
+      REG_STEP_CYCLES:  read_word_d = {{(32-CYCLES_W){1'b0}}, last_cycles_q};
       REG_OVERRUNS:     read_word_d = overruns_q;
       REG_DROPPED:      read_word_d = dropped_q;
       REG_N_NEURONS:    read_word_d = N_NEURONS;
@@ -712,7 +721,7 @@ module core_compact #(
   assign busy_o        = ~idle;
   assign done_o        = (state_q == S_DONE);
   assign overrun_o     = |overruns_q;
-  assign step_cycles_o = last_cycles_q;
+  assign step_cycles_o = {{(32-CYCLES_W){1'b0}}, last_cycles_q};
   assign step_o        = step_q;
   assign overruns_o    = overruns_q;
   assign dropped_o     = dropped_q;

@@ -38,7 +38,7 @@ module neurohw_board #(
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
   parameter integer READ_REGS      = 1,    // cmd_frontend's: 1 registers its RAMs' read data (ECP5), 0 not (iCE40)
   parameter integer RECORD_COMMANDS = 1,   // cmd_frontend's: 0 answers the record commands UNKNOWN_COMMAND
-  parameter integer ICE40_DSP      = 0,    // 1: the link's and front end's event counters in SB_MAC16s (iCE40)
+  parameter integer ICE40_DSP      = 0,    // 1: the link's and front end's event counters and the compact core's STEP in SB_MAC16s (iCE40)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001    // reported by IDENTIFY
 ) (
@@ -171,7 +171,8 @@ module neurohw_board #(
       end else if (ARCHITECTURE == 1) begin : g_compact
         core_compact #(
           .N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS),
-          .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1)
+          .WEIGHT_W(WEIGHT_W), .DELAY_DEPTH(DELAY_DEPTH), .BUS_REGISTERED(1),
+          .ICE40_DSP(ICE40_DSP)
         ) u_core (
           .clk_i(clk_i), .rst_ni(core_rst_n),
           .tick_i(tick), .busy_o(core_busy), .done_o(core_done), .overrun_o(overrun_o),

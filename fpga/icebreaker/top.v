@@ -95,7 +95,8 @@ module top #(
         // block with WRITE_BUS / READ_BUS (a few hundred bytes more per upload)
         .RECORD_COMMANDS(0),
         // the eight 16-bit event counters of the link and the front end in four of the
-        // five DSPs the core leaves (rtl/counter_pair.v): ~16 LCs each
+        // five DSPs the core's multipliers leave (rtl/counter_pair.v, ~16 LCs each), the
+        // compact core's STEP in the fifth (rtl/counter32.v, ~32 LCs)
         .ICE40_DSP(1)
       ) u_board (
         .clk_i(clk), .rst_ni(rst_n), .rx_i(uart_rx_i), .tx_o(uart_tx_o),

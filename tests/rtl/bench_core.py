@@ -630,7 +630,8 @@ class Bench:
             "pre_trace": self.memory(dut.u_pre_trace_ram),
             "ring_count": counts,
             "ring": np.concatenate([ring[k, :counts[k]] for k in range(sh.delay_depth)]),
-            "counters": np.array([dut.step_q.value.to_unsigned(),
+            # STEP from the port (core_compact counts it in counter32)
+            "counters": np.array([dut.step_o.value.to_unsigned(),
                                   dut.last_cycles_q.value.to_unsigned(),
                                   dut.overruns_q.value.to_unsigned(),
                                   dut.dropped_q.value.to_unsigned()], dtype=np.int64),

@@ -18,6 +18,12 @@ module leaf_top (
   output wire        [15:0] cnt_logic_b_o,
   output wire        [15:0] cnt_dsp_a_o,
   output wire        [15:0] cnt_dsp_b_o,
+  // counter32 the same way
+  input  wire               c32_inc_i,
+  input  wire               c32_load_i,
+  input  wire        [31:0] c32_value_i,
+  output wire        [31:0] c32_logic_o,
+  output wire        [31:0] c32_dsp_o,
   // saturate, s43 -> s24 (as in lif_neuron_update)
   input  wire signed [42:0] sat_value_i,
   output wire signed [23:0] sat_value_o,
@@ -152,6 +158,10 @@ module leaf_top (
     .inc_a_i(cnt_inc_a_i), .inc_b_i(cnt_inc_b_i), .count_a_o(cnt_logic_a_o), .count_b_o(cnt_logic_b_o));
   counter_pair #(.ICE40_DSP(1)) u_counter_dsp (.clk_i(clk_i), .rst_ni(cnt_rst_ni),
     .inc_a_i(cnt_inc_a_i), .inc_b_i(cnt_inc_b_i), .count_a_o(cnt_dsp_a_o), .count_b_o(cnt_dsp_b_o));
+  counter32 #(.ICE40_DSP(0)) u_counter32_logic (.clk_i(clk_i), .rst_ni(cnt_rst_ni),
+    .inc_i(c32_inc_i), .load_i(c32_load_i), .value_i(c32_value_i), .count_o(c32_logic_o));
+  counter32 #(.ICE40_DSP(1)) u_counter32_dsp (.clk_i(clk_i), .rst_ni(cnt_rst_ni),
+    .inc_i(c32_inc_i), .load_i(c32_load_i), .value_i(c32_value_i), .count_o(c32_dsp_o));
 endmodule
 
 `default_nettype wire
