@@ -59,9 +59,12 @@ def board_parameters(shape: F.CoreShape, with_core: bool = True) -> dict:
     words are used straight from the RAMs (READ_REGS = 0, as on the iCEBreaker) except on
     the sparse core's board (as on the ULX3S); the virtual board's tests run READ_REGS = 1
     with the pipelined core: both have the same clocks, checked against one model.  The
-    compact core's board is built as on the UP5K, without the record commands."""
+    compact core's board is built as on the UP5K: without the record commands, and with
+    its event counters and the core's STEP in SB_MAC16s (ICE40_DSP, under yosys' model of
+    the DSP)."""
     parameters = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": shape.n_neurons,
                   "READ_REGS": int(shape.sparse), "RECORD_COMMANDS": int(record_commands(shape)),
+                  "ICE40_DSP": int(shape.architecture == F.ARCH_COMPACT),
                   "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
                   "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": int(with_core),
                   "ARCHITECTURE": shape.architecture, "RX_FIFO_BYTES": RX_FIFO_BYTES,
@@ -798,8 +801,11 @@ def run_benches(with_core, architecture=F.ARCH_PIPELINED):
     # the precompiled header of a design verilated into several C++ files
     os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
+    from harness import ice40_cell_model
     sources = (sorted((REPO / "rtl").glob("*.v"))
-               + [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")])
+               + [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")]
+               + ([ice40_cell_model("SB_MAC16")] if with_core and architecture == F.ARCH_COMPACT
+                  else []))
     build_dir = REPO / "build" / "rtl" / (
         "cmd_frontend_link" if not with_core else
         ("cmd_frontend", "cmd_frontend_compact", "cmd_frontend_sparse")[architecture])
