@@ -62,6 +62,7 @@ module cmd_frontend #(
   parameter integer READ_REGS      = 1,          // 1: RAM read data registered before use (ECP5); 0: not (iCE40)
   parameter integer ICE40_DSP      = 0,   // 1: the reject and overflow counters in an SB_MAC16 (counter_pair)
   parameter integer RECORD_COMMANDS = 1,         // 0: no WRITE/READ_NEURON_PARAMS, WRITE_DELAYS, WRITE_STDP (IDENTIFY says so)
+  parameter integer SPARSE_WEIGHT_COMMANDS = 1,  // 0: no WRITE/READ_WEIGHTS_SPARSE (IDENTIFY says so)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // this clock, reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001
 ) (
@@ -135,6 +136,10 @@ module cmd_frontend #(
   // and READ_BUS, are answered UNKNOWN_COMMAND and the host uses the bus commands instead;
   // every arm of theirs below is then constant, so their logic is not built
   localparam         RECORDS   = (RECORD_COMMANDS != 0);
+  // the same for WRITE/READ_WEIGHTS_SPARSE (SPARSE_WEIGHT_COMMANDS = 0, the UP5K board: the
+  // host sends runs of consecutive synapses as WRITE/READ_WEIGHTS_BULK instead); the sparse
+  // core, which has no (source, neuron) matrix, never has them
+  localparam         SPARSE_W  = (SPARSE_WEIGHT_COMMANDS != 0) && !HAS_LISTS;
   localparam [8:0]   WB9   = WB[8:0];
   localparam [8:0]   MAX_W_READ = 9'd254 / WB9;     // weight words in one reply
   // read data arrives this many clocks after its address (core.v BUS_REGISTERED = 1)
@@ -255,7 +260,8 @@ module cmd_frontend #(
       C_WRITE_NEURONS:  begin record_last = RECORDS ? 4'd12 : WB[3:0] - 4'd1;
                               record_skip = RECORDS ? 2'd2 : 2'd3; end
       C_LOAD_INPUTS:    begin record_last = 4'd5;           record_skip = 2'd0; end
-      C_WRITE_W_SPARSE: begin record_last = WB[3:0] + 4'd3; record_skip = 2'd0; end
+      C_WRITE_W_SPARSE: begin record_last = SPARSE_W ? WB[3:0] + 4'd3 : WB[3:0] - 4'd1;
+                              record_skip = SPARSE_W ? 2'd0 : 2'd3; end
       default:          begin record_last = WB[3:0] - 4'd1; record_skip = 2'd3; end   // WRITE_WEIGHTS_BULK
     endcase
   end
@@ -462,8 +468,8 @@ module cmd_frontend #(
       C_WRITE_BUS:      item_in = 3'd4;
       C_WRITE_NEURONS:  item_in = RECORDS ? neuron_bytes(field_q) : 3'd0;
       C_WRITE_W_BULK:   item_in = WB[2:0];
-      C_WRITE_W_SPARSE: item_in = 3'd4 + WB[2:0];
-      C_READ_W_SPARSE:  item_in = 3'd4;
+      C_WRITE_W_SPARSE: item_in = SPARSE_W ? 3'd4 + WB[2:0] : 3'd0;
+      C_READ_W_SPARSE:  item_in = SPARSE_W ? 3'd4 : 3'd0;
       C_WRITE_DELAYS:   item_in = RECORDS ? 3'd1 : 3'd0;
       C_WRITE_STDP:     item_in = !RECORDS ? 3'd0 : (field_q == 3'd0) ? 3'd1 : 3'd2;
       C_LOAD_INPUTS:    item_in = 3'd6;
@@ -494,20 +500,22 @@ module cmd_frontend #(
         item_addr = RECORDS ? {neuron_region(field_q), index_q[19:0]} : index_q[23:0];
       C_WRITE_W_BULK, C_READ_W_BULK:   item_addr = {R_WEIGHT, index_q[19:0]};
       C_WRITE_W_SPARSE, C_READ_W_SPARSE:
-        item_addr = {R_WEIGHT, dense_offset[19:0]};
+        item_addr = SPARSE_W ? {R_WEIGHT, dense_offset[19:0]} : index_q[23:0];
       C_WRITE_DELAYS:                  item_addr = RECORDS ? {R_DELAY, index_q[19:0]} : index_q[23:0];
       C_WRITE_STDP:                    item_addr = RECORDS ? {R_CONTROL, stdp_reg(field_q)} : index_q[23:0];
       default:                         item_addr = index_q[23:0];   // WRITE_BUS, READ_BUS
     endcase
   end
-  wire [31:0] item_wdata = (cmd_q == C_WRITE_W_SPARSE) ? {8'd0, gather_q[55:32]} : gather_q[31:0];
+  wire [31:0] item_wdata = (SPARSE_W && cmd_q == C_WRITE_W_SPARSE) ? {8'd0, gather_q[55:32]}
+                                                                   : gather_q[31:0];
 
   // reply bytes of a read item
   reg [2:0] item_out;
   always @(*) begin
     case (cmd_q)
       C_READ_NEURONS:                  item_out = RECORDS ? neuron_bytes(field_q) : 3'd4;
-      C_READ_W_BULK, C_READ_W_SPARSE:  item_out = WB[2:0];
+      C_READ_W_BULK:                   item_out = WB[2:0];
+      C_READ_W_SPARSE:                 item_out = SPARSE_W ? WB[2:0] : 3'd4;
       C_READ_SPIKES:                   item_out = 3'd6;
       default:                         item_out = 3'd4;   // bus words, counters, IDENTIFY, log entries
     endcase
@@ -593,10 +601,10 @@ module cmd_frontend #(
   wire counters_shift = (state_q == S_READ_D) && (cmd_q == C_READ_COUNTERS) && counter_shifts;
 
   localparam [7:0]  PROTO_MAJOR = 8'd3;
-  localparam [7:0]  PROTO_MINOR = 8'd1;
+  localparam [7:0]  PROTO_MINOR = 8'd2;
   // IDENTIFY's board byte: bit 0 a core is on the bus, bit 1 the record commands are absent
-  // (protocol 3.1; a 3.0 board sends 0 or 1)
-  localparam [7:0]  FEATURES    = {6'd0, !RECORDS, HAS_CORE != 0};
+  // (protocol 3.1; a 3.0 board sends 0 or 1), bit 2 the sparse weight commands (3.2)
+  localparam [7:0]  FEATURES    = {5'd0, SPARSE_WEIGHT_COMMANDS == 0, !RECORDS, HAS_CORE != 0};
   localparam [7:0]  MAX_WINDOW  = 8'd127;   // the sequence rules' limit: frames are queued in the FIFO
   localparam [15:0] RX_BYTES    = RX_FIFO_BYTES[15:0];
   localparam [15:0] LOG_ENTRIES = STEP_LOG_DEPTH[15:0];
@@ -724,13 +732,13 @@ module cmd_frontend #(
                                                                            check_code = E_OUT_OF_RANGE;
       end
       C_WRITE_W_SPARSE: begin
-        check_pass = P_SCAN; check_items = {1'b0, records_q};
-        if (HAS_LISTS)                                check_code = E_UNKNOWN_COMMAND;
+        check_pass = P_SCAN; check_items = SPARSE_W ? {1'b0, records_q} : 9'd0;
+        if (!SPARSE_W)                                check_code = E_UNKNOWN_COMMAND;
         else if (len_q == 8'd0 || !records_whole)     check_code = E_BAD_LENGTH;
       end
       C_READ_W_SPARSE: begin
-        check_pass = P_SCAN; check_items = len9 >> 2;
-        if (HAS_LISTS)                                check_code = E_UNKNOWN_COMMAND;
+        check_pass = P_SCAN; check_items = SPARSE_W ? len9 >> 2 : 9'd0;
+        if (!SPARSE_W)                                check_code = E_UNKNOWN_COMMAND;
         else if (len_q == 8'd0 || len_q[1:0] != 2'd0) check_code = E_BAD_LENGTH;
       end
       C_WRITE_DELAYS: begin
@@ -1037,7 +1045,7 @@ module cmd_frontend #(
           case (pass_q)
             P_SCAN: begin
               if (scan_bad_q)                       nack(E_OUT_OF_RANGE);
-              else if (cmd_q == C_READ_W_SPARSE) begin
+              else if (SPARSE_W && cmd_q == C_READ_W_SPARSE) begin
                 pass_d      = P_REPLY;
                 ack();
                 reply_len_d = 8'd1 + times_wb(items_all_q[7:0]);
@@ -1063,7 +1071,7 @@ module cmd_frontend #(
             P_SCAN: begin
               if (cmd_q == C_LOAD_INPUTS) begin
                 if (load_channel >= N_INPUTS[15:0]) scan_bad_d = 1'b1;
-              end else if (!sparse_in_range) begin
+              end else if (SPARSE_W && !sparse_in_range) begin
                 scan_bad_d = 1'b1;
               end
             end

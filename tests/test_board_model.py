@@ -12,6 +12,7 @@ import struct
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -92,6 +93,43 @@ def test_a_board_without_the_record_commands_gets_the_same_words_by_the_bus_comm
                 with pytest.raises(CommandFailed, match="UNKNOWN_COMMAND"):
                     board.link.request(cmd, bytes(13))
     assert images[0] == images[1]
+
+
+def test_a_board_without_the_sparse_weight_commands_gets_the_same_weights_by_bulk_runs():
+    """SPARSE_WEIGHT_COMMANDS = 0 (the UP5K board): IDENTIFY says so (features bit 2, protocol
+    3.2), WRITE/READ_WEIGHTS_SPARSE are answered UNKNOWN_COMMAND, and the driver sends the
+    scattered synapses as runs of WRITE/READ_WEIGHTS_BULK: the same weight words land, in
+    the writes' order (a synapse written twice keeps its last word), and read back in the
+    pairs' order; a pair outside the matrix is refused before anything is sent."""
+    from neurohw.targets.fpga.board import BoardError
+    from neurohw.targets.fpga.link import CommandFailed
+    rng = np.random.default_rng(5)
+    pairs = [(int(s), int(n)) for s, n in zip(rng.integers(0, SHAPE.n_sources, 60),
+                                              rng.integers(0, SHAPE.n_neurons, 60))]
+    pairs += [(3, 4), (3, 5), (3, 6), (3, 4)]           # a run, and a synapse written again
+    synapses = [(s, n, int(w)) for (s, n), w in zip(pairs, rng.integers(0, 1 << 9, len(pairs)))]
+    weights = []
+    for sparse in (True, False):
+        model, port, board = connect(sparse_weight_commands=sparse)
+        assert board.info.sparse_weight_commands == sparse
+        board.write_weights_sparse(synapses)
+        weights.append([model.core.weight_word(s, n) for s in range(SHAPE.n_sources)
+                        for n in range(SHAPE.n_neurons)])
+        assert board.read_weights_sparse(pairs[::-1]) == [
+            model.core.weight_word(s, n) for s, n in pairs[::-1]]
+        if not sparse:
+            sent = port.board.endpoint.counters.frames_accepted
+            with pytest.raises(BoardError, match="outside the weight matrix"):
+                board.write_weights_sparse([(0, 0, 1), (SHAPE.n_sources, 0, 1)])
+            with pytest.raises(BoardError, match="neuron 16"):
+                board.read_weights_sparse([(0, SHAPE.n_neurons)])
+            assert port.board.endpoint.counters.frames_accepted == sent
+            for cmd in (Command.WRITE_WEIGHTS_SPARSE, Command.READ_WEIGHTS_SPARSE):
+                with pytest.raises(CommandFailed, match="UNKNOWN_COMMAND"):
+                    board.link.request(cmd, bytes(5))
+    assert weights[0] == weights[1]
+    last = {(s, n): w for s, n, w in synapses}
+    assert all(model.core.weight_word(s, n) == w for (s, n), w in last.items())
 
 
 def test_the_board_says_which_core_it_has_and_the_prediction_counts_its_clocks():
@@ -272,7 +310,7 @@ def test_garbage_never_hangs_nor_reaches_the_core_and_the_next_frame_is_answered
     replies = [e for e in StreamDecoder().decode(bytes(b for _, b in board.tx)) if isinstance(e, Frame)]
     # resynchronised: the intact IDENTIFY and READ_BUS after the garbage are answered
     assert replies[-2].cmd == Command.ACK and replies[-2].seq == seq
-    assert replies[-2].payload[:3] == bytes([Command.IDENTIFY, 3, 1])
+    assert replies[-2].payload[:3] == bytes([Command.IDENTIFY, 3, 2])
     assert replies[-1] == Frame(Command.ACK, (seq + 1) % 256, bytes([Command.READ_BUS]) + bytes(8))
     # nothing from a damaged frame was applied: whatever the board applied (and wrote) came
     # from a frame that is in the stream, intact (random bytes can hold one, rarely)

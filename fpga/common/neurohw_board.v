@@ -38,6 +38,7 @@ module neurohw_board #(
   parameter integer STEP_LOG_DEPTH = 512,  // per-step log entries, a power of two
   parameter integer READ_REGS      = 1,    // cmd_frontend's: 1 registers its RAMs' read data (ECP5), 0 not (iCE40)
   parameter integer RECORD_COMMANDS = 1,   // cmd_frontend's: 0 answers the record commands UNKNOWN_COMMAND
+  parameter integer SPARSE_WEIGHT_COMMANDS = 1,   // cmd_frontend's: 0 answers WRITE/READ_WEIGHTS_SPARSE UNKNOWN_COMMAND
   parameter integer ICE40_DSP      = 0,    // 1: the link's and front end's event counters and the compact core's STEP in SB_MAC16s (iCE40)
   parameter [31:0]  CLOCK_HZ       = 32'd24_000_000,  // reported by IDENTIFY
   parameter [31:0]  BUILD_ID       = 32'h0000_0001    // reported by IDENTIFY
@@ -127,7 +128,8 @@ module neurohw_board #(
     // cores have one memory map, so the compact core needs nothing of its own there)
     .SPARSE((WITH_CORE != 0 && ARCHITECTURE == 2) ? 1 : 0), .SYNAPSES(SYNAPSES), .PLASTIC_SYNAPSES(PLASTIC_SYNAPSES),
     .STEP_LOG_DEPTH(STEP_LOG_DEPTH), .RX_FIFO_BYTES(RX_FIFO_BYTES), .READ_REGS(READ_REGS),
-    .RECORD_COMMANDS(RECORD_COMMANDS), .ICE40_DSP(ICE40_DSP),
+    .RECORD_COMMANDS(RECORD_COMMANDS), .SPARSE_WEIGHT_COMMANDS(SPARSE_WEIGHT_COMMANDS),
+    .ICE40_DSP(ICE40_DSP),
     .CLOCK_HZ(CLOCK_HZ),
     .BUILD_ID(BUILD_ID)
   ) u_frontend (

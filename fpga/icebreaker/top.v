@@ -94,6 +94,9 @@ module top #(
         // no record commands: the host writes and reads neuron records, delays and the STDP
         // block with WRITE_BUS / READ_BUS (a few hundred bytes more per upload)
         .RECORD_COMMANDS(0),
+        // nor the sparse weight commands: the host reads and writes scattered synapses as
+        // runs of WRITE/READ_WEIGHTS_BULK (91 LCs)
+        .SPARSE_WEIGHT_COMMANDS(0),
         // the eight 16-bit event counters of the link and the front end in four of the
         // five DSPs the core's multipliers leave (rtl/counter_pair.v, ~16 LCs each), the
         // compact core's STEP in the fifth (rtl/counter32.v, ~32 LCs)

@@ -59,11 +59,13 @@ def board_parameters(shape: F.CoreShape, with_core: bool = True) -> dict:
     words are used straight from the RAMs (READ_REGS = 0, as on the iCEBreaker) except on
     the sparse core's board (as on the ULX3S); the virtual board's tests run READ_REGS = 1
     with the pipelined core: both have the same clocks, checked against one model.  The
-    compact core's board is built as on the UP5K: without the record commands, and with
+    compact core's board is built as on the UP5K: without the record commands and the
+    sparse weight commands, and with
     its event counters and the core's STEP in SB_MAC16s (ICE40_DSP, under yosys' model of
     the DSP)."""
     parameters = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": shape.n_neurons,
                   "READ_REGS": int(shape.sparse), "RECORD_COMMANDS": int(record_commands(shape)),
+                  "SPARSE_WEIGHT_COMMANDS": int(record_commands(shape)),
                   "ICE40_DSP": int(shape.architecture == F.ARCH_COMPACT),
                   "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
                   "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": int(with_core),
@@ -81,15 +83,16 @@ BIT_CLOCKS = CLKS_PER_BIT
 
 
 def record_commands(shape: F.CoreShape) -> bool:
-    """Whether the bench's board of ``shape`` has the record commands (not the compact
-    core's: the UP5K build leaves them out)."""
+    """Whether the bench's board of ``shape`` has the record commands and the sparse
+    weight commands (not the compact core's: the UP5K build leaves them out)."""
     return shape.architecture != F.ARCH_COMPACT
 
 
 def model_board(has_core=True) -> BoardModel:
     return BoardModel(SHAPE, clock_hz=CLOCK_HZ, clks_per_bit=CLKS_PER_BIT, rx_buffer=RX_FIFO_BYTES,
                       step_log=STEP_LOG_DEPTH, build_id=BUILD_ID, has_core=has_core,
-                      record_commands=record_commands(SHAPE))
+                      record_commands=record_commands(SHAPE),
+                      sparse_weight_commands=record_commands(SHAPE))
 
 
 class History:
@@ -289,7 +292,7 @@ def model_run(model, inputs):
 def session(board, uart, seed):
     """One seed's session: what a deployment does, and the corner cases of a RUN."""
     info = board.identify()
-    assert info.protocol == (3, 1) and info.max_window == 127 and info.max_payload == 255
+    assert info.protocol == (3, 2) and info.max_window == 127 and info.max_payload == 255
     # {plastic, weight} in whole bytes: 2 with 8-bit weights, 1 with the compact board's 7
     assert info.shape == SHAPE and info.weight_bytes == (SHAPE.weight_width + 8) // 8
     assert info.has_core
@@ -712,8 +715,17 @@ async def compact_board_session(dut):
         # the same words with WRITE_BUS / READ_BUS, and the commands are unknown
         assert not board.info.record_commands
         records_round_trip(board)
+        # nor the sparse weight commands: scattered synapses go as runs of the bulk ones
+        # (session() read them so already); a synapse written twice keeps its last word
+        assert not board.info.sparse_weight_commands
+        synapses = [(0, 0, 0x17), (SHAPE.n_sources - 1, SHAPE.n_neurons - 1, 0x80), (5, 9, 0x01),
+                    (5, 10, 0x22), (5, 9, 0x33)]
+        board.write_weights_sparse(synapses)
+        assert board.read_weights_sparse([(5, 9), (0, 0), (5, 10), (SHAPE.n_sources - 1,
+                                          SHAPE.n_neurons - 1)]) == [0x33, 0x17, 0x22, 0x80]
         for cmd in (Command.WRITE_NEURON_PARAMS, Command.READ_NEURON_PARAMS,
-                    Command.WRITE_DELAYS, Command.WRITE_STDP):
+                    Command.WRITE_DELAYS, Command.WRITE_STDP, Command.WRITE_WEIGHTS_SPARSE,
+                    Command.READ_WEIGHTS_SPARSE):
             try:
                 board.link.request(cmd, bytes(13))
             except CommandFailed as failure:

@@ -33,12 +33,14 @@ RESET_INPUT_SPIKES = 0x08
 RESET_CORE = 0x10
 RESET_ALL = RESET_CORE | RESET_NEURON_STATE | RESET_WEIGHTS | RESET_COUNTERS | RESET_INPUT_SPIKES
 
-# IDENTIFY's board description after the link fields, protocol 3.1 (as 2.0; rtl/PROTOCOL.md, IDENTIFY):
+# IDENTIFY's board description after the link fields, protocol 3.2 (as 2.0; rtl/PROTOCOL.md, IDENTIFY):
 # clock_hz u32, N_NEURONS u16, N_INPUTS u16, WEIGHT_W u8, DELAY_DEPTH u8, WB u8, features u8,
 # spike_buffer u16, input_buffer u16, step_log u16, build_id u32
 FEATURE_CORE = 0x01          # a core is on the bus (else the link build's scratch memory)
 FEATURE_NO_RECORDS = 0x02    # 3.1: no record commands (WRITE/READ_NEURON_PARAMS, WRITE_DELAYS,
                              # WRITE_STDP): the driver uses WRITE_BUS / READ_BUS instead
+FEATURE_NO_SPARSE_WEIGHTS = 0x04   # 3.2: no WRITE/READ_WEIGHTS_SPARSE: the driver sends runs
+                                   # of consecutive synapses as WRITE/READ_WEIGHTS_BULK
 CORE_INFO_FORMAT = "<IHHBBBBHHHI"
 CORE_INFO_BYTES = struct.calcsize(CORE_INFO_FORMAT)
 NEURON_RECORD_BYTES = 13  # v, i_exc, i_inh (s24), control word, post trace (u16)
@@ -84,6 +86,7 @@ class BoardInfo:
     step_log: int              # per-step log entries it holds
     build_id: int
     record_commands: bool = True   # False: neuron records, delays, STDP go over WRITE/READ_BUS
+    sparse_weight_commands: bool = True   # False: scattered weights go as bulk runs
 
 
 @dataclass(frozen=True)
@@ -274,7 +277,8 @@ class Board:
         self.info = BoardInfo((identity.protocol_major, identity.protocol_minor),
                               identity.max_payload, identity.max_window, identity.rx_buffer,
                               clock_hz, shape, weight_bytes, has_core, spikes, inputs, log,
-                              build, record_commands=not features & FEATURE_NO_RECORDS)
+                              build, record_commands=not features & FEATURE_NO_RECORDS,
+                              sparse_weight_commands=not features & FEATURE_NO_SPARSE_WEIGHTS)
         return self.info
 
     def _info(self) -> BoardInfo:
@@ -404,8 +408,28 @@ class Board:
             words[run] += [int.from_bytes(reply[i * wb:(i + 1) * wb], "little") for i in range(n)]
         return words
 
+    def _synapse_offset(self, cmd: int, source: int, neuron: int) -> int:
+        """The dense matrix's synapse offset of (source, neuron), ``source << neuron_bits |
+        neuron``, for ``cmd`` done as bulk runs; a pair outside the matrix raises
+        :class:`BoardError` (the board would answer the sparse command OUT_OF_RANGE)."""
+        shape = self._info().shape
+        if not (0 <= source < shape.n_sources and 0 <= neuron < shape.n_neurons):
+            raise BoardError(self.port_name, cmd,
+                             f"synapse (source {source}, neuron {neuron}) is outside the weight "
+                             f"matrix: sources 0..{shape.n_sources - 1}, neurons "
+                             f"0..{shape.n_neurons - 1}")
+        return source << (shape.n_neurons.bit_length() - 1) | neuron
+
     def write_weights_sparse(self, synapses: Iterable[tuple[int, int, int]]) -> None:
-        """WRITE_WEIGHTS_SPARSE: (source, neuron, weight word) triples."""
+        """WRITE_WEIGHTS_SPARSE: (source, neuron, weight word) triples, applied in their order
+        (on a board without the sparse weight commands, runs of consecutive synapses as
+        WRITE_WEIGHTS_BULK, a synapse written twice with its last word)."""
+        if not self._info().sparse_weight_commands:
+            image = {self._synapse_offset(Command.WRITE_WEIGHTS_SPARSE, pre, post): int(w)
+                     for pre, post, w in synapses}
+            self._send([request for start, words in _runs(sorted(image.items()))
+                        for request in self._weight_write_requests(start, words)])
+            return
         wb = self._weight_bytes()
         items = [struct.pack("<HH", pre, post) + int(w).to_bytes(wb, "little")
                  for pre, post, w in synapses]
@@ -414,7 +438,17 @@ class Board:
                             for i in range(0, len(items), per_frame)])
 
     def read_weights_sparse(self, synapses: Sequence[tuple[int, int]]) -> list[int]:
-        """READ_WEIGHTS_SPARSE: the weight words of (source, neuron) pairs, in order."""
+        """READ_WEIGHTS_SPARSE: the weight words of (source, neuron) pairs, in order (on a
+        board without the sparse weight commands, READ_WEIGHTS_BULK of their runs)."""
+        if not self._info().sparse_weight_commands:
+            offsets = [self._synapse_offset(Command.READ_WEIGHTS_SPARSE, pre, post)
+                       for pre, post in synapses]
+            runs = _runs([(offset, 0) for offset in sorted(set(offsets))])
+            word_at = {}
+            for (start, run), got in zip(runs, self._read_weight_runs(
+                    [(start, len(run)) for start, run in runs])):
+                word_at.update(zip(range(start, start + len(run)), got))
+            return [word_at[offset] for offset in offsets]
         wb = self._weight_bytes()
         per_frame = min(self._per_frame(4), self._per_frame(wb, 1, 254 // wb))
         chunks = [synapses[i:i + per_frame] for i in range(0, len(synapses), per_frame)]

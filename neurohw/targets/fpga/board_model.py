@@ -74,6 +74,8 @@ _DENSE_WEIGHT_COMMANDS = (Command.WRITE_WEIGHTS_BULK, Command.WRITE_WEIGHTS_SPAR
 # (cmd_frontend.v RECORD_COMMANDS = 0, IDENTIFY's features bit 1)
 _RECORD_COMMANDS = (Command.WRITE_NEURON_PARAMS, Command.READ_NEURON_PARAMS,
                     Command.WRITE_DELAYS, Command.WRITE_STDP)
+# and the sparse weight commands (SPARSE_WEIGHT_COMMANDS = 0, features bit 2)
+_SPARSE_WEIGHT_COMMANDS = (Command.WRITE_WEIGHTS_SPARSE, Command.READ_WEIGHTS_SPARSE)
 _STDP_FIELDS = ((F.REG_STDP_ENABLE, 1), (F.REG_A_PLUS, 2), (F.REG_A_MINUS, 2), (F.REG_W_MIN, 2),
                 (F.REG_W_MAX, 2), (F.REG_PRE_DECAY, 2), (F.REG_POST_DECAY, 2))
 
@@ -157,7 +159,8 @@ class BoardModel:
     the scratch memory), ``clks_per_bit`` (default: ``clock_hz`` / 115200), ``rx_buffer``
     (RX_FIFO_BYTES), ``step_log`` (STEP_LOG_DEPTH), ``spike_buffer`` (SPIKE_DEPTH,
     default 2 N), ``input_buffer`` (INPUT_DEPTH), ``max_payload``, ``build_id``,
-    ``record_commands`` (RECORD_COMMANDS: False answers the record commands UNKNOWN_COMMAND).
+    ``record_commands`` (RECORD_COMMANDS: False answers the record commands UNKNOWN_COMMAND),
+    ``sparse_weight_commands`` (SPARSE_WEIGHT_COMMANDS: False, WRITE/READ_WEIGHTS_SPARSE).
     """
 
     def __init__(self, shape: F.CoreShape = F.CoreShape(16, 8, 8, 4), *,
@@ -165,7 +168,7 @@ class BoardModel:
                  rx_buffer: int = DEFAULT_RX_BUFFER, step_log: int = 512,
                  spike_buffer: Optional[int] = None, input_buffer: int = 256,
                  max_payload: int = MAX_PAYLOAD, has_core: bool = True, build_id: int = 1,
-                 record_commands: bool = True):
+                 record_commands: bool = True, sparse_weight_commands: bool = True):
         self.shape = shape
         self.clock_hz = int(clock_hz)
         self.clks_per_bit = int(clks_per_bit or round(clock_hz / 115200))
@@ -186,6 +189,7 @@ class BoardModel:
         self.step_log = step_log
         self.has_core = has_core
         self.record_commands = record_commands
+        self.sparse_weight_commands = sparse_weight_commands
         self.build_id = build_id
         self.weight_bytes = (shape.weight_width + 8) // 8
         self.core = CoreModel(shape) if has_core else None
@@ -193,7 +197,8 @@ class BoardModel:
         identity = struct.pack("<IHHBBBBHHHI", self.clock_hz & MASK32, shape.n_neurons,
                                shape.n_inputs, shape.weight_width, shape.delay_depth,
                                self.weight_bytes,
-                               int(has_core) | (0 if record_commands else 2),   # features
+                               int(has_core) | (0 if record_commands else 2)    # features
+                               | (0 if sparse_weight_commands else 4),
                                self.spike_buffer, input_buffer,
                                step_log, build_id & MASK32)
         self.endpoint = BoardEndpoint(self._command, identity=identity, max_payload=max_payload,
@@ -380,6 +385,8 @@ class BoardModel:
             handler = None    # no (source, neuron) matrix: the host uses WRITE_BUS / READ_BUS
         if not self.record_commands and cmd in _RECORD_COMMANDS:
             handler = None    # built without them: the host uses WRITE_BUS / READ_BUS
+        if not self.sparse_weight_commands and cmd in _SPARSE_WEIGHT_COMMANDS:
+            handler = None    # the host uses WRITE/READ_WEIGHTS_BULK
         try:
             if handler is None:
                 raise CommandRejected(ErrorCode.UNKNOWN_COMMAND)
