@@ -1321,7 +1321,7 @@ module cmd_frontend #(
     end
   end
 
-  // ---- shadows, counters, spike, log and input indices ---------------------------------------------
+  // ---- DROPPED, counters, spike, log and input indices ---------------------------------------------
   localparam [31:0] SPIKE_ROOM = SPIKE_DEPTH - N_NEURONS;
   localparam [31:0] LOG_SIZE   = STEP_LOG_DEPTH;
   always @(posedge clk_i or negedge rst_ni) begin
