@@ -34,6 +34,7 @@ from neurohw.targets.fpga.program import FpgaProgram, load_model
 from neurohw.targets.fpga.protocol import (
     ESCAPE, FLAG, Command, ErrorCode, Frame, StreamDecoder, encode_frame,
 )
+from neurohw.targets.fpga.virtual import UP5K_FRONT_END
 
 from link_runner import REPO
 
@@ -59,20 +60,18 @@ def board_parameters(shape: F.CoreShape, with_core: bool = True) -> dict:
     words are used straight from the RAMs (READ_REGS = 0, as on the iCEBreaker) except on
     the sparse core's board (as on the ULX3S); the virtual board's tests run READ_REGS = 1
     with the pipelined core: both have the same clocks, checked against one model.  The
-    compact core's board is built as on the UP5K: without the record commands and the
-    sparse weight commands, and with
-    its event counters and the core's STEP in SB_MAC16s (ICE40_DSP, under yosys' model of
-    the DSP)."""
+    compact core's board has the UP5K's front end, as the virtual board builds it
+    (virtual.UP5K_FRONT_END: no record or sparse weight commands, the event counters and
+    the core's STEP in SB_MAC16s under yosys' model of the DSP)."""
     parameters = {"CLKS_PER_BIT": CLKS_PER_BIT, "N_NEURONS": shape.n_neurons,
-                  "READ_REGS": int(shape.sparse), "RECORD_COMMANDS": int(record_commands(shape)),
-                  "SPARSE_WEIGHT_COMMANDS": int(record_commands(shape)),
-                  "ICE40_DSP": int(shape.architecture == F.ARCH_COMPACT),
-                  "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
+                  "READ_REGS": int(shape.sparse), "N_INPUTS": shape.n_inputs, "WEIGHT_W": shape.weight_width,
                   "DELAY_DEPTH": shape.delay_depth, "WITH_CORE": int(with_core),
                   "ARCHITECTURE": shape.architecture, "RX_FIFO_BYTES": RX_FIFO_BYTES,
                   "STEP_LOG_DEPTH": STEP_LOG_DEPTH, "CLOCK_HZ": CLOCK_HZ, "BUILD_ID": BUILD_ID}
     if shape.sparse:
         parameters.update(SYNAPSES=shape.synapses, PLASTIC_SYNAPSES=shape.plastic_synapses)
+    if shape.architecture == F.ARCH_COMPACT and with_core:
+        parameters.update(UP5K_FRONT_END)
     return parameters
 
 
@@ -82,17 +81,13 @@ POLL_CYCLES = 64
 BIT_CLOCKS = CLKS_PER_BIT
 
 
-def record_commands(shape: F.CoreShape) -> bool:
-    """Whether the bench's board of ``shape`` has the record commands and the sparse
-    weight commands (not the compact core's: the UP5K build leaves them out)."""
-    return shape.architecture != F.ARCH_COMPACT
-
-
 def model_board(has_core=True) -> BoardModel:
+    """BoardModel of the board this simulation runs (board_parameters of SHAPE)."""
+    built = board_parameters(SHAPE, has_core)
     return BoardModel(SHAPE, clock_hz=CLOCK_HZ, clks_per_bit=CLKS_PER_BIT, rx_buffer=RX_FIFO_BYTES,
                       step_log=STEP_LOG_DEPTH, build_id=BUILD_ID, has_core=has_core,
-                      record_commands=record_commands(SHAPE),
-                      sparse_weight_commands=record_commands(SHAPE))
+                      record_commands=bool(built.get("RECORD_COMMANDS", 1)),
+                      sparse_weight_commands=bool(built.get("SPARSE_WEIGHT_COMMANDS", 1)))
 
 
 class History:
@@ -814,10 +809,10 @@ def run_benches(with_core, architecture=F.ARCH_PIPELINED):
     os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
     cocotb_runner.MAX_PARALLEL_BUILD_JOBS = 1
     from harness import ice40_cell_model
+    parameters = board_parameters(SHAPES[architecture], with_core)
     sources = (sorted((REPO / "rtl").glob("*.v"))
                + [REPO / "fpga" / "common" / name for name in ("neurohw_board.v", "bus_scratch.v")]
-               + ([ice40_cell_model("SB_MAC16")] if with_core and architecture == F.ARCH_COMPACT
-                  else []))
+               + ([ice40_cell_model("SB_MAC16")] if parameters.get("ICE40_DSP") else []))
     build_dir = REPO / "build" / "rtl" / (
         "cmd_frontend_link" if not with_core else
         ("cmd_frontend", "cmd_frontend_compact", "cmd_frontend_sparse")[architecture])
@@ -825,7 +820,7 @@ def run_benches(with_core, architecture=F.ARCH_PIPELINED):
              (CORE_TESTS, ("compact_board_session",), ("sparse_board_session",))[architecture])
     runner = cocotb_runner.get_runner("verilator")
     runner.build(sources=sources, hdl_toplevel="neurohw_board", build_dir=build_dir,
-                 parameters=board_parameters(SHAPES[architecture], with_core),
+                 parameters=parameters,
                  build_args=["--x-assign", "0", "--x-initial", "0"],
                  log_file=build_dir / "build.log")
     results = runner.test(test_module="test_cmd_frontend", hdl_toplevel="neurohw_board",
