@@ -560,48 +560,43 @@ module cmd_frontend #(
   wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
 
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
-  // The reply's words belong to one instant, the S_CHECK clock of the READ_COUNTERS: the
-  // reply takes many UART byte times while a run goes on.  The words a run or the receive
-  // FIFO can change meanwhile are latched then: the 32-bit ones (words 0, 1, 3..5 and 13)
-  // into a shift register that the reply reads from its low end, a word per item (the
-  // items go in order), so that no 16-way word multiplexer is needed; the queue's fill (6)
-  // and the FIFO's overflow count (14) into registers of their own width.  The rest are
-  // read live, as nothing changes them before this command has ended: OVERRUNS (2) counts
-  // a tick to a busy core, which the run FSM never sends, and is cleared only by a command
-  // (a bus write, RESET); the link's counters (7..11, 15) and rejected_count (12) count
-  // decoded frames and NACKs.
+  // Each READ_COUNTERS word is the value of the clock in which its item is read (S_READ_D):
+  // the reply takes many UART byte times while a run goes on, so a step committed meanwhile
+  // shows in the words read after it (rtl/PROTOCOL.md section 6).  Only the receive FIFO's
+  // overflow count (14) is latched in S_CHECK: bytes go on arriving during the reply, and
+  // the host's polling needs no other word to belong to one instant (READ_OUTPUT_SPIKES and
+  // READ_STEP_LOG check what they are asked for).  Protocol 3.2 latched the six 32-bit words
+  // that a commit changes into a shift register (192 flip-flops, ~85 LCs of the UP5K more
+  // than this multiplexer).
   // (The step statistics a host wants, the longest and total step and the late steps,
   // it takes from the step log, which holds every step: protocol 2 kept three more
   // 32-bit counters for them, 174 LCs of the UP5K.)
-  localparam integer SHIFT_WORDS = 6;
-  wire [SHIFT_WORDS*32-1:0] counters_shift_now = {
-    log_head_q, spike_done_q, run_left_q, dropped_q, core_step_cycles_i, core_step_i};
-  reg  [SHIFT_WORDS*32-1:0] counters_shift_q;
-  reg  [IF_W:0]             counters_in_used_q;
-  reg  [15:0]               counters_overflows_q;
-  reg  [31:0]               counter_word;          // READ_COUNTERS word index_q
-  reg                       counter_shifts;        // it is the shift register's low word
+  reg  [15:0] counters_overflows_q;
+  reg  [31:0] counter_word;          // READ_COUNTERS word index_q
   always @(*) begin
-    counter_shifts = 1'b0;
-    case (index_q[4:0])
-      5'd2:  counter_word = core_overruns_i;
-      5'd6:  counter_word = {{(31-IF_W){1'b0}}, counters_in_used_q};
-      5'd7:  counter_word = {16'd0, link_accepted_i};
-      5'd8:  counter_word = {16'd0, link_duplicates_i};
-      5'd9:  counter_word = {16'd0, link_out_of_order_i};
-      5'd10: counter_word = {16'd0, link_frame_errors_i};
-      5'd11: counter_word = {16'd0, link_nacks_i};
-      5'd12: counter_word = {16'd0, rejected_count};
-      5'd14: counter_word = {16'd0, counters_overflows_q};
-      5'd15: counter_word = {16'd0, link_not_synced_i};
-      default: begin counter_word = counters_shift_q[31:0]; counter_shifts = 1'b1; end
+    case (index_q[3:0])
+      4'd0:  counter_word = core_step_i;
+      4'd1:  counter_word = core_step_cycles_i;
+      4'd2:  counter_word = core_overruns_i;
+      4'd3:  counter_word = dropped_q;
+      4'd4:  counter_word = run_left_q;
+      4'd5:  counter_word = spike_done_q;
+      4'd6:  counter_word = {{(31-IF_W){1'b0}}, in_used};
+      4'd7:  counter_word = {16'd0, link_accepted_i};
+      4'd8:  counter_word = {16'd0, link_duplicates_i};
+      4'd9:  counter_word = {16'd0, link_out_of_order_i};
+      4'd10: counter_word = {16'd0, link_frame_errors_i};
+      4'd11: counter_word = {16'd0, link_nacks_i};
+      4'd12: counter_word = {16'd0, rejected_count};
+      4'd13: counter_word = log_head_q;
+      4'd14: counter_word = {16'd0, counters_overflows_q};
+      default: counter_word = {16'd0, link_not_synced_i};
     endcase
   end
   wire counters_latch = (state_q == S_CHECK) && (cmd_q == C_READ_COUNTERS);
-  wire counters_shift = (state_q == S_READ_D) && (cmd_q == C_READ_COUNTERS) && counter_shifts;
 
   localparam [7:0]  PROTO_MAJOR = 8'd3;
-  localparam [7:0]  PROTO_MINOR = 8'd2;
+  localparam [7:0]  PROTO_MINOR = 8'd3;
   // IDENTIFY's board byte: bit 0 a core is on the bus, bit 1 the record commands are absent
   // (protocol 3.1; a 3.0 board sends 0 or 1), bit 2 the sparse weight commands (3.2)
   localparam [7:0]  FEATURES    = {5'd0, SPARSE_WEIGHT_COMMANDS == 0, !RECORDS, HAS_CORE != 0};
@@ -1266,8 +1261,6 @@ module cmd_frontend #(
       sweep_q      <= 20'd0;
       rd_wait_q    <= 2'd0;
       core_reset_q <= 1'b0;
-      counters_shift_q     <= {SHIFT_WORDS*32{1'b0}};
-      counters_in_used_q   <= {(IF_W+1){1'b0}};
       counters_overflows_q <= 16'd0;
       run_q        <= RS_IDLE;
       run_left_q   <= 32'd0;
@@ -1300,13 +1293,7 @@ module cmd_frontend #(
       sweep_q      <= sweep_d;
       rd_wait_q    <= rd_wait_d;
       core_reset_q <= core_reset_d;
-      if (counters_latch) begin
-        counters_shift_q     <= counters_shift_now;
-        counters_in_used_q   <= in_used;
-        counters_overflows_q <= overflow_count;
-      end else if (counters_shift) begin
-        counters_shift_q     <= {32'd0, counters_shift_q[SHIFT_WORDS*32-1:32]};
-      end
+      if (counters_latch) counters_overflows_q <= overflow_count;
       run_q        <= run_d;
       run_left_q   <= run_left_d;
       if (start_run) period_q <= (len_q == 8'd8) ? arg_q[63:32] : 32'd0;

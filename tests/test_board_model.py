@@ -310,7 +310,7 @@ def test_garbage_never_hangs_nor_reaches_the_core_and_the_next_frame_is_answered
     replies = [e for e in StreamDecoder().decode(bytes(b for _, b in board.tx)) if isinstance(e, Frame)]
     # resynchronised: the intact IDENTIFY and READ_BUS after the garbage are answered
     assert replies[-2].cmd == Command.ACK and replies[-2].seq == seq
-    assert replies[-2].payload[:3] == bytes([Command.IDENTIFY, 3, 2])
+    assert replies[-2].payload[:3] == bytes([Command.IDENTIFY, 3, 3])
     assert replies[-1] == Frame(Command.ACK, (seq + 1) % 256, bytes([Command.READ_BUS]) + bytes(8))
     # nothing from a damaged frame was applied: whatever the board applied (and wrote) came
     # from a frame that is in the stream, intact (random bytes can hold one, rarely)

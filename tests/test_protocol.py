@@ -266,7 +266,7 @@ def test_identify_resynchronises_the_sequence_numbers():
     endpoint.sequencer.expected_seq = 77  # left over from an earlier session
     (reply,) = replies(endpoint, encode_frame(Command.IDENTIFY, 200))
     assert reply.cmd == Command.ACK and reply.seq == 200
-    assert reply.payload == bytes([Command.IDENTIFY, 3, 2, MAX_PAYLOAD, 127]) \
+    assert reply.payload == bytes([Command.IDENTIFY, 3, 3, MAX_PAYLOAD, 127]) \
         + DEFAULT_RX_BUFFER.to_bytes(2, "little") + b"core"
     assert endpoint.expected_seq == 201
     (reply,) = replies(endpoint, encode_frame(Command.IDENTIFY, 201, b"\x00"))

@@ -233,7 +233,7 @@ def test_board_with_another_major_version_is_refused(major, link_fields):
     line = FaultyLine(BoardSpeakingAnotherVersion(MemoryBoard()))
     link = Link(line, clock=line.clock)
     with pytest.raises(LinkError, match=rf"faulty-line: IDENTIFY .*board speaks protocol {major}\.0, "
-                                        r"this host 3\.2 \(major versions must match\)"):
+                                        r"this host 3\.3 \(major versions must match\)"):
         link.identify()
 
 

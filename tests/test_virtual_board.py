@@ -43,7 +43,7 @@ def test_program_through_the_serial_port(virtual_board):
         # a fixed timer: this checks the wire is clean, not how the timer copes with a loaded host
         board = Board(Link(port, reply_timeout=2.0, min_reply_timeout=2.0))
         info = board.identify()
-        assert info.protocol == (3, 2) and info.max_window == 127 and info.max_payload == 255
+        assert info.protocol == (3, 3) and info.max_window == 127 and info.max_payload == 255
         assert info.rx_buffer == 2048 and info.step_log == 512 and info.clock_hz == CLOCK_HZ
         assert info.shape == SHAPE and info.weight_bytes == 2 and info.has_core
         assert info.build_id == BUILD_ID and info.spike_buffer == 2 * SHAPE.n_neurons

@@ -24,7 +24,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.task import bridge, resume
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 
 from neurohw.targets.fpga import formats as F
 from neurohw.targets.fpga.board import RESET_CORE, RESET_NEURON_STATE, RESET_WEIGHTS, Board
@@ -79,6 +79,7 @@ SEEDS = [int(s) for s in os.environ.get("CMD_FRONTEND_SEEDS", "7,8,9").split(","
 CLOCK_NS = 10
 POLL_CYCLES = 64
 BIT_CLOCKS = CLKS_PER_BIT
+S_READ_D = 6   # cmd_frontend.v's state in which a read item's data is in
 
 
 def model_board(has_core=True) -> BoardModel:
@@ -99,6 +100,7 @@ class History:
 
     def __init__(self):
         self.sent, self.received, self.resets = [], [], []
+        self.counter_reads = []   # the clocks in which the front end reads a READ_COUNTERS word
 
     def last_edge(self) -> int:
         return max([0] + [e for e, *_ in self.sent[-1:]] + [e for e, _ in self.received[-1:]]
@@ -202,6 +204,17 @@ class SimUart:
             self.from_board.append(byte)
             self.received.append((start, byte))
 
+    async def watch_counter_reads(self):
+        """The clock of each READ_COUNTERS word's S_READ_D: where its value comes from
+        (rtl/PROTOCOL.md section 7), which the replies alone show only when a commit falls
+        within a clock of it."""
+        frontend = self.dut.u_frontend
+        while True:
+            await RisingEdge(self.dut.clk_i)
+            await ReadOnly()   # the state of the clock after this edge
+            if frontend.state_q.value == S_READ_D and frontend.cmd_q.value == Command.READ_COUNTERS:
+                HISTORY.counter_reads.append(self.edge())
+
     async def pulse_reset(self, clocks=8):
         """rst_ni low for ``clocks`` clocks; the model resets at the first edge after."""
         self.dut.rst_ni.value = 0
@@ -224,6 +237,7 @@ async def start(dut):
     await ClockCycles(dut.clk_i, 5)
     cocotb.start_soon(uart.drive())
     cocotb.start_soon(uart.listen())
+    cocotb.start_soon(uart.watch_counter_reads())
     # reply timeout: far above the longest frame (~260 bytes x 10 bits x 4 clocks) plus a RESET sweep
     # the clock counts clock edges: a fixed 60,000-cycle timer (an adaptive one would need a
     # floor in cycles; the bench checks a clean line never retransmits)
@@ -258,6 +272,10 @@ def compare_with_model(uart, label, has_core=True):
                                  f"frames around it, RTL: {frames(got)}, model: {frames(expected)}")
     assert len(expected) == len(got), \
         f"{label}: model sent {len(expected)} reply bytes, RTL {len(got)}"
+    reads = [clock for clock in model.counter_reads if clock <= end]
+    assert reads == HISTORY.counter_reads[:len(reads)] and len(reads) == len(HISTORY.counter_reads), \
+        f"{label}: READ_COUNTERS words read in clocks {reads[:32]} (model), " \
+        f"{HISTORY.counter_reads[:32]} (RTL)"
     cocotb.log.info("%s: %d reply bytes (and their clocks) from %d request bytes agree with the "
                     "model", label, len(got), len(uart.sent))
     return model
@@ -287,7 +305,7 @@ def model_run(model, inputs):
 def session(board, uart, seed):
     """One seed's session: what a deployment does, and the corner cases of a RUN."""
     info = board.identify()
-    assert info.protocol == (3, 2) and info.max_window == 127 and info.max_payload == 255
+    assert info.protocol == (3, 3) and info.max_window == 127 and info.max_payload == 255
     # {plastic, weight} in whole bytes: 2 with 8-bit weights, 1 with the compact board's 7
     assert info.shape == SHAPE and info.weight_bytes == (SHAPE.weight_width + 8) // 8
     assert info.has_core

@@ -55,6 +55,7 @@ FIFO_LATENCY = 2  # clocks from uart_rx's byte to the head of rx_fifo
 # the registered core bus (core.v BUS_REGISTERED = 1, the only bus of neurohw_board.v):
 # read data BUS_READ_CLOCKS after its address; the core acts on a tick a clock later
 BUS_READ_CLOCKS = 3
+COUNTER_READ_CLOCKS = 5   # the encoder takes an item's last byte (S_EMIT) -> S_ITEM, S_READ x 3, S_READ_D
 TICK_CLOCKS = 1
 MASK32 = 0xFFFFFFFF
 
@@ -204,6 +205,7 @@ class BoardModel:
         self.endpoint = BoardEndpoint(self._command, identity=identity, max_payload=max_payload,
                                       rx_buffer=rx_buffer)
         self.tx: list[tuple[int, int]] = []  # (clock uart_tx takes it, byte) of every reply byte
+        self.counter_reads: list[int] = []     # the clock each READ_COUNTERS word is read in
         self.now = 0                           # every event before this clock has happened
         self._arrivals: deque[tuple[int, RxEntry]] = deque()
         self._reset_state()
@@ -312,6 +314,7 @@ class BoardModel:
         the command FSM validates in clock+3 (S_VALIDATE, with the buffer counts registered
         in clock+2) and acts in clock+4 (S_CHECK)."""
         self._v, self._s = clock + 3, clock + 4
+        self._seq = getattr(event, "seq", None)   # a decoded frame's (a FrameError has none)
         self._timing = None
         self._advance_run(self._v - 1)
         reply = self.endpoint.handle(event)
@@ -329,11 +332,15 @@ class BoardModel:
             timing = self._timing
         self._transmit(reply, frame, timing)
 
+    def _first_wire_clock(self, reply_at: int) -> int:
+        """The clock uart_tx takes the opening flag of a reply whose S_START is ``reply_at``:
+        the encoder starts when it is idle, uart_tx takes a byte every 10 bit times."""
+        return max(max(reply_at, self._enc_idle_from) + 1, self._tx_next_take)
+
     def _transmit(self, wire: bytes, frame: Frame, timing: _Timing) -> None:
         """frame_encoder + uart_tx: the first byte leaves when the encoder is idle and uart_tx
         can take it, then one byte every 10 bit times (the front end always keeps up)."""
-        start = max(timing.reply_at, self._enc_idle_from)
-        first = max(start + 1, self._tx_next_take)
+        first = self._first_wire_clock(timing.reply_at)
         b = self.byte_clocks
         self.tx += [(first + b * k, byte) for k, byte in enumerate(wire)]
         last_payload = len(stuff(bytes((len(frame.payload), frame.cmd, frame.seq)) + frame.payload))
@@ -693,17 +700,36 @@ class BoardModel:
                                        | (LOG_LATE_BIT if entry[1] else 0)))
 
     def _read_counters(self, payload: bytes, apply: bool) -> bytes:
+        """Each word is the value of the clock its item is read in (S_READ_D,
+        ``COUNTER_READ_CLOCKS`` after the encoder took the reply's previous payload byte,
+        which it takes with that byte's last wire byte), but for the receive FIFO's overflow
+        count, latched in S_CHECK (bytes go on arriving during the reply).  Nothing but the
+        run changes the others meanwhile: the front end acts on no frame before the reply
+        has been handed over."""
         if payload:
             raise CommandRejected(ErrorCode.BAD_LENGTH)
         self._advance_run(self._s)
         self._process_wire(self._s)
+        overflows = self.endpoint.rx_fifo.overflows
         link = self.endpoint.counters
-        words = (self._step_q, self._cycles_seen, self._overruns_q, self._dropped_q, self._run.left,
-                 self._spikes_done, len(self._inputs), link.frames_accepted, link.duplicates,
-                 link.out_of_order, link.frame_errors, link.link_nacks, link.rejected,
-                 len(self._log), self.endpoint.rx_fifo.overflows, link.not_synced)
-        wrap = (MASK32,) * 7 + (0xFFFF,) * 6 + (MASK32, 0xFFFF, 0xFFFF)
-        return self._read_reply(struct.pack(f"<{N_COUNTERS}I", *(w & m for w, m in zip(words, wrap))))
+        b = self.byte_clocks
+        first = self._first_wire_clock(self._s + 1)
+        # wire bytes up to and including the echoed command: FLAG, LEN CMD SEQ, the echo
+        wire_bytes = 1 + len(stuff(bytes((1 + 4 * N_COUNTERS, Command.ACK, self._seq,
+                                          Command.READ_COUNTERS))))
+        reply = bytearray()
+        for word in range(N_COUNTERS):
+            read_at = first + b * (wire_bytes - 1) + COUNTER_READ_CLOCKS
+            self._advance_run(read_at)
+            self.counter_reads.append(read_at)
+            value = (self._step_q, self._cycles_seen, self._overruns_q, self._dropped_q,
+                     self._run.left, self._spikes_done, len(self._inputs), link.frames_accepted,
+                     link.duplicates, link.out_of_order, link.frame_errors, link.link_nacks,
+                     link.rejected, len(self._log), overflows, link.not_synced)[word]
+            item = struct.pack("<I", value & (0xFFFF if 7 <= word <= 12 or word >= 14 else MASK32))
+            wire_bytes += len(stuff(item))
+            reply += item
+        return self._read_reply(bytes(reply))
 
     _COMMANDS = {
         Command.RESET: _reset, Command.WRITE_BUS: _write_bus, Command.READ_BUS: _read_bus,

@@ -22,7 +22,7 @@ from enum import IntEnum
 from typing import Callable, Iterable, Iterator, Optional, Union
 
 PROTOCOL_VERSION_MAJOR = 3
-PROTOCOL_VERSION_MINOR = 2
+PROTOCOL_VERSION_MINOR = 3
 
 FLAG = 0x7E  # starts and ends every frame; never appears inside one
 ESCAPE = 0x7D  # the next byte is the data byte XOR ESCAPE_XOR
