@@ -296,7 +296,8 @@ module cmd_frontend #(
   reg  [8:0]  items_all_q, items_all_d;   // items of a pass, for the next pass
   reg  [2:0]  field_q, field_d;           // field within a record (neuron, STDP block)
   // (24 bits: a bus address; an event or log index only addresses its RAM)
-  reg  [23:0] index_q, index_d;           // bus offset / neuron / source / event of the item
+  reg  [23:0] index_q, index_d;           // bus offset / neuron / source / event of the item;
+                                          // RESET: the word of the sweep
   reg  [55:0] gather_q, gather_d;         // the item's payload bytes, little-endian
   reg  [2:0]  gathered_q, gathered_d;
   reg         scan_bad_q, scan_bad_d;     // the pre-scan found an item out of range
@@ -305,7 +306,6 @@ module cmd_frontend #(
   reg  [2:0]  out_n_q, out_n_d;
   reg  [4:0]  reset_what_q, reset_what_d;
   reg  [3:0]  fill_q, fill_d;             // RESET sweep phase
-  reg  [19:0] sweep_q, sweep_d;
   reg  [1:0]  rd_wait_q, rd_wait_d;       // clocks S_READ / S_FILL_RMW have waited for read data
   wire [15:0] rejected_count;             // command NACKs (BoardEndpoint.counters.rejected)
   wire [15:0] overflow_count;             // receive FIFO overflow marks
@@ -402,26 +402,36 @@ module cmd_frontend #(
   // The two differences are registered every clock while the command FSM idles (off
   // S_VALIDATE's path), from the decoder's command (cmd_q is latched only with the
   // verdict), and hold from S_VALIDATE on: the validation and the reply's header see the
-  // buffers as they were in the verdict's clock (rtl/PROTOCOL.md section 7).
-  reg  [31:0] ahead_q;                     // items from first to the committed head
+  // buffers as they were in the verdict's clock (rtl/PROTOCOL.md section 7).  Of the
+  // 32-bit difference head - first only its low HELD_W bits are kept, and whether the
+  // rest is 0: a read whose first is further back than that is not held, and is refused
+  // before its reply's header (which sends the difference) is made.
+  reg  [HELD_W-1:0] ahead_q;               // items from first to the committed head, low bits
+  reg               ahead_far_q;           // ... and its bits from HELD_W up are not all 0
   reg  [HELD_W-1:0] held_q;                // items held: committed head - tail
+  wire [31:0]       log_ahead   = log_head_q - arg_u32;
+  wire [31:0]       spike_ahead = spike_done_q - arg_u32;
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      ahead_q <= 32'd0;
-      held_q  <= {HELD_W{1'b0}};
+      ahead_q     <= {HELD_W{1'b0}};
+      ahead_far_q <= 1'b0;
+      held_q      <= {HELD_W{1'b0}};
     end else if (state_q == S_IDLE) begin
       if (cmd_i == C_READ_LOG) begin
-        ahead_q <= log_head_q - arg_u32;
-        held_q  <= log_head_q[HELD_W-1:0] - log_tail_q;
+        ahead_q     <= log_ahead[HELD_W-1:0];
+        ahead_far_q <= |log_ahead[31:HELD_W];
+        held_q      <= log_head_q[HELD_W-1:0] - log_tail_q;
       end else begin
-        ahead_q <= spike_done_q - arg_u32;
-        held_q  <= spike_done_q[HELD_W-1:0] - spike_tail_q;
+        ahead_q     <= spike_ahead[HELD_W-1:0];
+        ahead_far_q <= |spike_ahead[31:HELD_W];
+        held_q      <= spike_done_q[HELD_W-1:0] - spike_tail_q;
       end
     end
   end
-  wire        read_unkept = (|ahead_q[31:HELD_W]) || (ahead_q[HELD_W-1:0] > held_q);
-  wire        read_fewer  = (ahead_q[31:8] == 24'd0) && (ahead_q[7:0] < arg_b4);
-  wire [8:0]  read_items  = {1'b0, read_fewer ? ahead_q[7:0] : arg_b4};
+  wire [31:0] ahead       = {{(32-HELD_W){1'b0}}, ahead_q};   // the difference, when read_unkept is 0
+  wire        read_unkept = ahead_far_q || (ahead_q > held_q);
+  wire        read_fewer  = (ahead[31:8] == 24'd0) && (ahead[7:0] < arg_b4);
+  wire [8:0]  read_items  = {1'b0, read_fewer ? ahead[7:0] : arg_b4};
   wire [IF_W:0] in_used = in_wr_q - in_rd_q;
 
   // The range checks "first + count > size" of every command, on one adder: its operands
@@ -557,7 +567,8 @@ module cmd_frontend #(
   end
   localparam [3:0] FILL_CTL    = 4'd5;    // read-modify-write: the profile index stays
   localparam [3:0] FILL_PHASES = 4'd12;
-  wire fill_last = ({1'b0, sweep_q} + 21'd1 == fill_words);
+  wire [19:0] sweep = index_q[19:0];      // the sweep's word (RESET has no items)
+  wire fill_last = ({1'b0, sweep} + 21'd1 == fill_words);
 
   // ---- READ_COUNTERS and IDENTIFY words --------------------------------------------------------
   // Each READ_COUNTERS word is the value of the clock in which its item is read (S_READ_D):
@@ -938,7 +949,6 @@ module cmd_frontend #(
     out_n_d        = out_n_q;
     reset_what_d   = reset_what_q;
     fill_d         = fill_q;
-    sweep_d        = sweep_q;
     rd_wait_d      = 2'd0;
     cmd_we         = 1'b0;
     cmd_addr       = item_addr;
@@ -1021,7 +1031,7 @@ module cmd_frontend #(
             ack();
             reply_len_d = check_reply_len;
             if (counted_read) begin
-              out_d       = {8'd0, ahead_q, cmd_q};
+              out_d       = {8'd0, ahead, cmd_q};
               out_n_d     = 3'd5;
               free_spikes = apply_q & (cmd_q == C_READ_SPIKES);
               free_log    = apply_q & (cmd_q == C_READ_LOG);
@@ -1113,12 +1123,12 @@ module cmd_frontend #(
         clear_counters = reset_what_q[2];
         clear_inputs   = reset_what_q[3];
         fill_d         = 4'd0;
-        sweep_d        = 20'd0;
+        index_d        = 24'd0;
         state_d        = S_FILL;
       end
 
       S_FILL: begin
-        cmd_addr  = {fill_region, fill_base + sweep_q};
+        cmd_addr  = {fill_region, fill_base + sweep};
         cmd_wdata = 32'd0;
         if (core_reset_q) begin
           cmd_we = 1'b0;                     // the core is in reset this clock
@@ -1130,20 +1140,20 @@ module cmd_frontend #(
           state_d = S_FILL_RMW;              // the control word is read; S_FILL_RMW writes it back
         end else begin
           cmd_we  = 1'b1;
-          sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
+          index_d = fill_last ? 24'd0 : index_q + 24'd1;
           if (fill_last) fill_d = fill_q + 4'd1;
         end
       end
 
       S_FILL_RMW: begin
         // S_FILL put the read address out; the word is in BUS_READ_CLOCKS clocks after it
-        cmd_addr  = {fill_region, fill_base + sweep_q};
+        cmd_addr  = {fill_region, fill_base + sweep};
         cmd_wdata = bus_rdata_i & 32'h0000_0700;   // keep the profile; refractory and spike flag 0
         if (rd_wait_q != BUS_READ_CLOCKS - 2'd1) begin
           rd_wait_d = rd_wait_q + 2'd1;
         end else begin
           cmd_we  = 1'b1;
-          sweep_d = fill_last ? 20'd0 : sweep_q + 20'd1;
+          index_d = fill_last ? 24'd0 : index_q + 24'd1;
           if (fill_last) fill_d = fill_q + 4'd1;
           state_d = S_FILL;
         end
@@ -1258,7 +1268,6 @@ module cmd_frontend #(
       out_n_q      <= 3'd0;
       reset_what_q <= 5'd0;
       fill_q       <= 4'd0;
-      sweep_q      <= 20'd0;
       rd_wait_q    <= 2'd0;
       core_reset_q <= 1'b0;
       counters_overflows_q <= 16'd0;
@@ -1290,7 +1299,6 @@ module cmd_frontend #(
       out_n_q      <= out_n_d;
       reset_what_q <= reset_what_d;
       fill_q       <= fill_d;
-      sweep_q      <= sweep_d;
       rd_wait_q    <= rd_wait_d;
       core_reset_q <= core_reset_d;
       if (counters_latch) counters_overflows_q <= overflow_count;
