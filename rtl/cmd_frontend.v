@@ -577,7 +577,7 @@ module cmd_frontend #(
   // overflow count (14) is latched in S_CHECK: bytes go on arriving during the reply, and
   // the host's polling needs no other word to belong to one instant (READ_OUTPUT_SPIKES and
   // READ_STEP_LOG check what they are asked for).  Protocol 3.2 latched the six 32-bit words
-  // that a commit changes into a shift register (192 flip-flops, ~85 LCs of the UP5K more
+  // that a commit changes into a shift register (192 flip-flops: 69 LCs of the UP5K more
   // than this multiplexer).
   // (The step statistics a host wants, the longest and total step and the late steps,
   // it takes from the step log, which holds every step: protocol 2 kept three more
