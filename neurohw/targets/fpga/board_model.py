@@ -717,6 +717,7 @@ class BoardModel:
         # wire bytes up to and including the echoed command: FLAG, LEN CMD SEQ, the echo
         wire_bytes = 1 + len(stuff(bytes((1 + 4 * N_COUNTERS, Command.ACK, self._seq,
                                           Command.READ_COUNTERS))))
+        wrap = (MASK32,) * 7 + (0xFFFF,) * 6 + (MASK32, 0xFFFF, 0xFFFF)
         reply = bytearray()
         for word in range(N_COUNTERS):
             read_at = first + b * (wire_bytes - 1) + COUNTER_READ_CLOCKS
@@ -726,7 +727,7 @@ class BoardModel:
                      self._run.left, self._spikes_done, len(self._inputs), link.frames_accepted,
                      link.duplicates, link.out_of_order, link.frame_errors, link.link_nacks,
                      link.rejected, len(self._log), overflows, link.not_synced)[word]
-            item = struct.pack("<I", value & (0xFFFF if 7 <= word <= 12 or word >= 14 else MASK32))
+            item = struct.pack("<I", value & wrap[word])
             wire_bytes += len(stuff(item))
             reply += item
         return self._read_reply(bytes(reply))
