@@ -106,26 +106,6 @@ module core #(
   localparam [3:0] R_DELAY      = 4'h8;
   localparam [3:0] R_WEIGHT     = 4'h9;
 
-  localparam [5:0] REG_STDP_ENABLE = 6'h00;
-  localparam [5:0] REG_N_ACTIVE    = 6'h01;
-  localparam [5:0] REG_N_INPUTS    = 6'h02;
-  localparam [5:0] REG_GAIN_SHIFT  = 6'h03;
-  localparam [5:0] REG_A_PLUS      = 6'h04;
-  localparam [5:0] REG_A_MINUS     = 6'h05;
-  localparam [5:0] REG_W_MIN       = 6'h06;
-  localparam [5:0] REG_W_MAX       = 6'h07;
-  localparam [5:0] REG_PRE_DECAY   = 6'h08;
-  localparam [5:0] REG_POST_DECAY  = 6'h09;
-  localparam [5:0] REG_STEP        = 6'h10;
-  localparam [5:0] REG_STEP_CYCLES = 6'h11;
-  localparam [5:0] REG_OVERRUNS    = 6'h12;
-  localparam [5:0] REG_DROPPED     = 6'h13;
-  localparam [5:0] REG_INJECT      = 6'h14;
-  localparam [5:0] REG_N_NEURONS   = 6'h18;
-  localparam [5:0] REG_N_CHANNELS  = 6'h19;
-  localparam [5:0] REG_WEIGHT_W    = 6'h1A;
-  localparam [5:0] REG_DELAY_DEPTH = 6'h1B;
-  localparam [5:0] REG_ARCHITECTURE = 6'h1C;
   localparam [31:0] ARCHITECTURE   = 32'd0;   // 0: this core (pipelined), 1: core_compact.v
 
   localparam [3:0] F_V_DECAY   = 4'd0;   // profile fields
@@ -152,14 +132,17 @@ module core #(
   reg  [2:0]          drain_q, drain_d;            // clocks spent in a *_DRAIN state
   reg                 drain_last;                  // the last clock of a *_DRAIN state
 
-  reg                 stdp_enable_q;
-  reg  [NEU_W:0]      n_active_q;                  // neurons swept, 1..N_NEURONS
-  reg  [IN_W:0]       n_inputs_q;                  // input channels swept by STDP, 0..N_INPUTS
-  reg  [5:0]          gain_shift_q;
-  reg  [15:0]         a_plus_q, a_minus_q;         // u16, binary point 8, weight LSBs
-  reg  signed [WEIGHT_W-1:0] w_min_q, w_max_q;
-  reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
-  reg  [31:0]         step_q, cycles_q, last_cycles_q, overruns_q, dropped_q;
+  // the control registers (core_regs, below)
+  wire                stdp_enable;
+  wire [NEU_W:0]      n_active;                    // neurons swept, 1..N_NEURONS
+  wire [IN_W:0]       n_inputs;                    // input channels swept by STDP, 0..N_INPUTS
+  wire [5:0]          gain_shift;
+  wire [15:0]         a_plus, a_minus;             // u16, binary point 8, weight LSBs
+  wire signed [WEIGHT_W-1:0] w_min, w_max;
+  wire [15:0]         pre_decay, post_decay;       // u16, binary point 16
+  wire [31:0]         step_count, overruns, dropped;
+  wire [31:0]         read_word_d;                 // the register at reg_sel
+  reg  [31:0]         cycles_q, last_cycles_q;
 
 
   // ---- the bus and tick as the core sees them ---------------------------------------
@@ -183,7 +166,7 @@ module core #(
   wire        bus_write  = bus_we & idle & ~tick;
   wire        reg_write  = bus_write & (bus_region == R_CONTROL);
   wire [5:0]  reg_sel    = bus_offset[5:0];
-  wire        inject     = reg_write & (reg_sel == REG_INJECT);
+  wire        inject;                                       // a write to INJECT (core_regs)
   wire        field_write   = bus_write & (bus_region == R_PROFILE);
   wire [2:0]  field_profile = bus_offset[6:4];
   wire [3:0]  field_sel     = bus_offset[3:0];
@@ -249,15 +232,15 @@ module core #(
     .we_i(weight_we), .waddr_i(weight_waddr), .wdata_i(weight_wdata));
 
   // ---- sweeps ------------------------------------------------------------------------
-  wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
-  wire [SRC_W:0] n_inputs_ext  = {{(SRC_W-IN_W){1'b0}}, n_inputs_q};
+  wire [SRC_W:0] n_active_ext  = {{(SRC_W-NEU_W){1'b0}}, n_active};
+  wire [SRC_W:0] n_inputs_ext  = {{(SRC_W-IN_W){1'b0}}, n_inputs};
   wire           neuron_last   = (sweep_q == n_active_ext - 1'b1);
   // source sweeps visit neurons 0..n_active-1, then input channels N..N+n_inputs-1
-  wire           source_last   = (n_inputs_q == 0) ? neuron_last
+  wire           source_last   = (n_inputs == 0) ? neuron_last
                                                    : (sweep_q == FIRST_INPUT + n_inputs_ext - 1'b1);
   wire [SRC_W:0] source_next   = neuron_last ? FIRST_INPUT : sweep_q + 1'b1;
 
-  wire [SLOT_W-1:0] slot       = step_q[SLOT_W-1:0];
+  wire [SLOT_W-1:0] slot       = step_count[SLOT_W-1:0];
   wire [SRC_W-1:0]  ring_pop_source;
   wire [SRC_W:0]    ring_pop_count;
   wire              ring_push_full;
@@ -384,7 +367,7 @@ module core #(
     weight_bank_s2_q  <= weight_bank;
     potent_s2_q       <= potent_s1;
     stdp_trace_s2_q   <= potent_s1 ? pre_trace_rdata : post_trace_rdata;
-    stdp_amplitude_s2_q <= potent_s1 ? a_plus_q : a_minus_q;
+    stdp_amplitude_s2_q <= potent_s1 ? a_plus : a_minus;
   end
 
   wire [WORD_W-1:0] weight_s2 = weight_banks_s2_q[weight_bank_s2_q*WORD_W +: WORD_W];
@@ -463,7 +446,7 @@ module core #(
     .trace_i(stdp_trace_s2_q),
     .amplitude_i(stdp_amplitude_s2_q),
     .potentiate_i(potent_s2_q),
-    .w_min_i(w_min_q), .w_max_i(w_max_q),
+    .w_min_i(w_min), .w_max_i(w_max),
     .weight_o(weight_stdp));
 
   // the read weight and currents wait for the STDP result
@@ -476,7 +459,7 @@ module core #(
   end
 
   wire                       plastic_s4       = weight_s4_q[WEIGHT_W];
-  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic_s4) ? weight_stdp
+  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable & plastic_s4) ? weight_stdp
                                                                              : weight_s4_q[WEIGHT_W-1:0];
   wire signed [23:0] i_exc_delivered, i_inh_delivered;
   syn_deliver #(.WEIGHT_W(WEIGHT_W)) u_syn_deliver (
@@ -491,7 +474,7 @@ module core #(
     .clk_i(clk_i),
     .v_i(v_s3_q), .i_exc_i(i_exc_s3_q), .i_inh_i(i_inh_s3_q), .refrac_i(ctl_s3_q[7:0]),
     .v_decay_i(v_decay_s3_q), .exc_decay_i(exc_decay_s3_q), .inh_decay_i(inh_decay_s3_q),
-    .exc_gain_i(exc_gain_s3_q), .inh_gain_i(inh_gain_s3_q), .gain_shift_i(gain_shift_q),
+    .exc_gain_i(exc_gain_s3_q), .inh_gain_i(inh_gain_s3_q), .gain_shift_i(gain_shift),
     .bias_i(bias_s3_q), .v_thresh_i(v_thresh_s3_q), .v_reset_i(v_reset_s3_q),
     .refrac_steps_i(refrac_steps_s3_q),
     .v_o(v_next), .i_exc_o(i_exc_next), .i_inh_o(i_inh_next), .refrac_o(refrac_next),
@@ -516,14 +499,14 @@ module core #(
   trace_update u_post_trace_update (
     .clk_i(clk_i),
     .trace_i(post_jump_s2_q ? post_jumped_s2_q : post_trace_s2_q), .jump_i(1'b0),
-    .decay_en_i(1'b1), .retention_i(post_decay_q), .trace_o(post_trace_next));
+    .decay_en_i(1'b1), .retention_i(post_decay), .trace_o(post_trace_next));
 
   // the pre trace jumps when an event is delivered and decays in sweep (c)
   wire [15:0] pre_trace_next;
   trace_update u_pre_trace_update (
     .clk_i(clk_i),
     .trace_i(pre_jump_s2_q ? pre_jumped_s2_q : pre_trace_s2_q), .jump_i(1'b0),
-    .decay_en_i(decay_s2), .retention_i(pre_decay_q), .trace_o(pre_trace_next));
+    .decay_en_i(decay_s2), .retention_i(pre_decay), .trace_o(pre_trace_next));
 
   // ---- trace write-back registers (stage 3 -> 4) ------------------------------------------
   reg             post_wb_q, pre_wb_q;
@@ -566,7 +549,7 @@ module core #(
       push_q       <= 1'b0;
     end else begin
       wb_deliver_q <= deliver_s4;
-      wb_weight_q  <= ((deliver_s4 & stdp_enable_q) | potent_s4) & plastic_s4;
+      wb_weight_q  <= ((deliver_s4 & stdp_enable) | potent_s4) & plastic_s4;
       wb_potent_q  <= potent_s4;
       wb_neuron_q  <= neuron_s6;
       push_q       <= neuron_s6 & spike;
@@ -580,7 +563,7 @@ module core #(
     wb_i_inh_q        <= neuron_s6 ? i_inh_next : i_inh_delivered;
     wb_ctl_q          <= {spike, profile_s6_q, refrac_next};
     wb_weight_value_q <= weight_stdp;
-    push_slot_q       <= slot + 1'b1 + delay_s6_q;   // slot (step_q) is constant during sweep (b)
+    push_slot_q       <= slot + 1'b1 + delay_s6_q;   // slot (step_count) is constant during sweep (b)
   end
 
   wire [NEU_W-1:0] push_neuron = wb_index_q[NEU_W-1:0];
@@ -658,7 +641,7 @@ module core #(
       S_DLV_DRAIN:  if (drain_last)
                       state_d = (event_q + 1'b1 == event_count_q) ? S_NEU : S_DLV_FETCH;
       S_NEU:        if (neuron_last) state_d = S_NEU_DRAIN;
-      S_NEU_DRAIN:  if (drain_last) state_d = stdp_enable_q ? S_XDEC : S_DONE;
+      S_NEU_DRAIN:  if (drain_last) state_d = stdp_enable ? S_XDEC : S_DONE;
       S_XDEC:       if (source_last) state_d = S_XDEC_DRAIN;
       S_XDEC_DRAIN: if (drain_last) state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
       S_POT_FETCH:  state_d = S_POT_LOAD;
@@ -738,23 +721,22 @@ module core #(
     end
   end
 
-  // ---- configuration, counters and injection ----------------------------------------------------
+  // ---- the control registers (bus region 0): configuration, STEP, OVERRUNS, DROPPED --------
+  // (a tick while busy is an overrun: counted, otherwise ignored)
+  core_regs #(.N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W),
+      .DELAY_DEPTH(DELAY_DEPTH), .ARCHITECTURE(ARCHITECTURE)) u_regs (
+    .clk_i(clk_i), .rst_ni(rst_ni), .write_i(reg_write), .sel_i(reg_sel), .wdata_i(bus_wdata),
+    .step_done_i(state_q == S_DONE), .overrun_i(tick & ~idle),
+    .drop_i(ring_push & ring_push_full), .step_cycles_i(last_cycles_q),
+    .stdp_enable_o(stdp_enable), .n_active_o(n_active), .n_inputs_o(n_inputs),
+    .gain_shift_o(gain_shift), .a_plus_o(a_plus), .a_minus_o(a_minus),
+    .w_min_o(w_min), .w_max_o(w_max), .pre_decay_o(pre_decay), .post_decay_o(post_decay),
+    .step_o(step_count), .overruns_o(overruns), .dropped_o(dropped),
+    .inject_o(inject), .read_word_o(read_word_d));
 
+  // ---- injection: INJECT's channel, its delay, then its ring slot -------------------------------
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      stdp_enable_q    <= 1'b0;
-      n_active_q       <= N_NEURONS[NEU_W:0];
-      n_inputs_q       <= N_INPUTS[IN_W:0];
-      gain_shift_q     <= 6'd0;
-      a_plus_q         <= 16'd0;
-      a_minus_q        <= 16'd0;
-      w_min_q          <= {WEIGHT_W{1'b0}};
-      w_max_q          <= {WEIGHT_W{1'b0}};
-      pre_decay_q      <= 16'd0;
-      post_decay_q     <= 16'd0;
-      step_q           <= 32'd0;
-      overruns_q       <= 32'd0;
-      dropped_q        <= 32'd0;
       inject_pending_q <= 1'b0;
       inject_channel_q <= {IN_W{1'b0}};
       inject_push_q    <= 1'b0;
@@ -768,28 +750,6 @@ module core #(
         inject_slot_q         <= slot + delay_rdata;
         inject_push_channel_q <= inject_channel_q;
       end
-      if (reg_write) begin
-        case (reg_sel)
-          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata[0];
-          REG_N_ACTIVE:    n_active_q    <= bus_wdata[NEU_W:0];
-          REG_N_INPUTS:    n_inputs_q    <= bus_wdata[IN_W:0];
-          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata[5:0];
-          REG_A_PLUS:      a_plus_q      <= bus_wdata[15:0];
-          REG_A_MINUS:     a_minus_q     <= bus_wdata[15:0];
-          REG_W_MIN:       w_min_q       <= bus_wdata[WEIGHT_W-1:0];
-          REG_W_MAX:       w_max_q       <= bus_wdata[WEIGHT_W-1:0];
-          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata[15:0];
-          REG_POST_DECAY:  post_decay_q  <= bus_wdata[15:0];
-          default: ;
-        endcase
-      end
-      if (reg_write && reg_sel == REG_STEP)   step_q <= bus_wdata;
-      else if (state_q == S_DONE)             step_q <= step_q + 32'd1;
-      // a tick while busy is an overrun: counted, otherwise ignored
-      if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
-      else if (tick && !idle)                 overruns_q <= overruns_q + 32'd1;
-      if (reg_write && reg_sel == REG_DROPPED)  dropped_q <= 32'd0;
-      else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
     end
   end
 
@@ -800,34 +760,8 @@ module core #(
   reg [3:0]  read_region_q, read_region_late_q;
   reg [3:0]  read_field_q;
   reg [31:0] read_word_q, read_word_late_q;
-  reg [31:0] read_word_d;
   reg [31:0] rd_profile_d, rd_profile_late_q;
 
-  always @* begin
-    read_word_d = 32'd0;
-    case (reg_sel)
-      REG_STDP_ENABLE: read_word_d = {31'd0, stdp_enable_q};
-      REG_N_ACTIVE:    read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
-      REG_N_INPUTS:    read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
-      REG_GAIN_SHIFT:  read_word_d = {26'd0, gain_shift_q};
-      REG_A_PLUS:      read_word_d = {16'd0, a_plus_q};
-      REG_A_MINUS:     read_word_d = {16'd0, a_minus_q};
-      REG_W_MIN:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
-      REG_W_MAX:       read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
-      REG_PRE_DECAY:   read_word_d = {16'd0, pre_decay_q};
-      REG_POST_DECAY:  read_word_d = {16'd0, post_decay_q};
-      REG_STEP:        read_word_d = step_q;
-      REG_STEP_CYCLES: read_word_d = last_cycles_q;
-      REG_OVERRUNS:    read_word_d = overruns_q;
-      REG_DROPPED:     read_word_d = dropped_q;
-      REG_N_NEURONS:   read_word_d = N_NEURONS;
-      REG_N_CHANNELS:  read_word_d = N_INPUTS;
-      REG_WEIGHT_W:    read_word_d = WEIGHT_W;
-      REG_DELAY_DEPTH: read_word_d = DELAY_DEPTH;
-      REG_ARCHITECTURE: read_word_d = ARCHITECTURE;
-      default: ;
-    endcase
-  end
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -897,11 +831,11 @@ module core #(
   // ---- outputs ----------------------------------------------------------------------------
   assign busy_o        = ~idle;
   assign done_o        = (state_q == S_DONE);
-  assign overrun_o     = |overruns_q;
+  assign overrun_o     = |overruns;
   assign step_cycles_o = last_cycles_q;
-  assign step_o        = step_q;
-  assign overruns_o    = overruns_q;
-  assign dropped_o     = dropped_q;
+  assign step_o        = step_count;
+  assign overruns_o    = overruns;
+  assign dropped_o     = dropped;
 endmodule
 
 `default_nettype wire

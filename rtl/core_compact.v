@@ -99,26 +99,6 @@ module core_compact #(
   localparam [3:0] R_DELAY      = 4'h8;
   localparam [3:0] R_WEIGHT     = 4'h9;
 
-  localparam [5:0] REG_STDP_ENABLE  = 6'h00;
-  localparam [5:0] REG_N_ACTIVE     = 6'h01;
-  localparam [5:0] REG_N_INPUTS     = 6'h02;
-  localparam [5:0] REG_GAIN_SHIFT   = 6'h03;
-  localparam [5:0] REG_A_PLUS       = 6'h04;
-  localparam [5:0] REG_A_MINUS      = 6'h05;
-  localparam [5:0] REG_W_MIN        = 6'h06;
-  localparam [5:0] REG_W_MAX        = 6'h07;
-  localparam [5:0] REG_PRE_DECAY    = 6'h08;
-  localparam [5:0] REG_POST_DECAY   = 6'h09;
-  localparam [5:0] REG_STEP         = 6'h10;
-  localparam [5:0] REG_STEP_CYCLES  = 6'h11;
-  localparam [5:0] REG_OVERRUNS     = 6'h12;
-  localparam [5:0] REG_DROPPED      = 6'h13;
-  localparam [5:0] REG_INJECT       = 6'h14;
-  localparam [5:0] REG_N_NEURONS    = 6'h18;
-  localparam [5:0] REG_N_CHANNELS   = 6'h19;
-  localparam [5:0] REG_WEIGHT_W     = 6'h1A;
-  localparam [5:0] REG_DELAY_DEPTH  = 6'h1B;
-  localparam [5:0] REG_ARCHITECTURE = 6'h1C;
   localparam [31:0] ARCHITECTURE    = 32'd1;    // 0: core.v (pipelined), 1: this core
 
   localparam [3:0] F_REFRAC    = 4'd8;          // the last profile field
@@ -140,15 +120,16 @@ module core_compact #(
   reg                 drain_last;
   reg                 calc_first_q;                // a neuron's first clock in S_NEU_CALC
 
-  reg                 stdp_enable_q;
-  reg  [NEU_W:0]      n_active_q;                  // neurons swept, 1..N_NEURONS
-  reg  [IN_W:0]       n_inputs_q;                  // input channels swept by STDP, 0..N_INPUTS
-  reg  [5:0]          gain_shift_q;
-  reg  [15:0]         a_plus_q, a_minus_q;         // u16, binary point 8, weight LSBs
-  reg  signed [WEIGHT_W-1:0] w_min_q, w_max_q;
-  reg  [15:0]         pre_decay_q, post_decay_q;   // u16, binary point 16
-  wire [31:0]         step_q;                      // STEP (counter32, below)
-  reg  [31:0]         overruns_q, dropped_q;
+  // the control registers (core_regs, below)
+  wire                stdp_enable;
+  wire [NEU_W:0]      n_active;                    // neurons swept, 1..N_NEURONS
+  wire [IN_W:0]       n_inputs;                    // input channels swept by STDP, 0..N_INPUTS
+  wire [5:0]          gain_shift;
+  wire [15:0]         a_plus, a_minus;             // u16, binary point 8, weight LSBs
+  wire signed [WEIGHT_W-1:0] w_min, w_max;
+  wire [15:0]         pre_decay, post_decay;       // u16, binary point 16
+  wire [31:0]         step_count, overruns, dropped;
+  wire [31:0]         read_word_d;                 // the register at reg_sel
   // A step's cycles (the budget in the header) are below 2^22 at the largest N_NEURONS =
   // 512: E <= 2N events (a slot of the delay ring holds 2N), S <= 2N sources, P <= N, so
   // 2 + 2N*(2N+5) + (1+17N) + (2N+2) + N*(4N+4) = 2114053 cycles.  STEP_CYCLES is a
@@ -194,7 +175,7 @@ module core_compact #(
   wire        bus_write   = bus_we & idle & ~tick;
   wire        reg_write   = bus_write & (bus_region == R_CONTROL);
   wire [5:0]  reg_sel     = bus_offset[5:0];
-  wire        inject      = reg_write & (reg_sel == REG_INJECT);
+  wire        inject;                                        // a write to INJECT (core_regs)
   wire        field_write = bus_write & (bus_region == R_PROFILE);
   wire [6:0]  field_addr  = bus_offset[6:0];       // {profile[2:0], field[3:0]}
   reg         inject_pending_q;                    // the injected channel's delay is being read
@@ -204,11 +185,11 @@ module core_compact #(
   reg  [IN_W-1:0] inject_push_channel_q;
 
   // ---- sweeps ------------------------------------------------------------------------
-  wire [SRC_W:0] n_active_ext = {{(SRC_W-NEU_W){1'b0}}, n_active_q};
-  wire [SRC_W:0] n_inputs_ext = {{(SRC_W-IN_W){1'b0}}, n_inputs_q};
+  wire [SRC_W:0] n_active_ext = {{(SRC_W-NEU_W){1'b0}}, n_active};
+  wire [SRC_W:0] n_inputs_ext = {{(SRC_W-IN_W){1'b0}}, n_inputs};
   wire           neuron_last  = (sweep_q == n_active_ext - 1'b1);
   // source sweeps visit neurons 0..n_active-1, then input channels N..N+n_inputs-1
-  wire           source_last  = (n_inputs_q == 0) ? neuron_last
+  wire           source_last  = (n_inputs == 0) ? neuron_last
                                                   : (sweep_q == FIRST_INPUT + n_inputs_ext - 1'b1);
   wire [SRC_W:0] source_next  = neuron_last ? FIRST_INPUT : sweep_q + 1'b1;
   wire [NEU_W-1:0] neuron     = sweep_q[NEU_W-1:0];
@@ -338,9 +319,9 @@ module core_compact #(
     .clk_i(clk_i),
     .weight_i(word_s1[WEIGHT_W-1:0]),
     .trace_i(pot_s1_q ? pre_trace_rdata : post_trace_rdata),
-    .amplitude_i(pot_s1_q ? a_plus_q : a_minus_q),
+    .amplitude_i(pot_s1_q ? a_plus : a_minus),
     .potentiate_i(pot_s1_q),
-    .w_min_i(w_min_q), .w_max_i(w_max_q),
+    .w_min_i(w_min), .w_max_i(w_max),
     .weight_o(weight_stdp));
 
   always @(posedge clk_i) begin
@@ -355,9 +336,9 @@ module core_compact #(
   end
 
   wire plastic_s3   = word_s3_q[WEIGHT_W];
-  wire write_s3     = valid_s3_q & plastic_s3 & (pot_s3_q | stdp_enable_q);
+  wire write_s3     = valid_s3_q & plastic_s3 & (pot_s3_q | stdp_enable);
   wire deliver_s3   = valid_s3_q & ~pot_s3_q;
-  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable_q & plastic_s3) ? weight_stdp
+  wire signed [WEIGHT_W-1:0] weight_delivered = (stdp_enable & plastic_s3) ? weight_stdp
                                                                              : word_s3_q[WEIGHT_W-1:0];
   wire signed [23:0] i_exc_delivered, i_inh_delivered;
   syn_deliver #(.WEIGHT_W(WEIGHT_W)) u_syn_deliver (
@@ -377,7 +358,7 @@ module core_compact #(
   lif_neuron_seq u_lif_neuron_seq (
     .clk_i(clk_i), .rst_ni(rst_ni), .start_i(state_q == S_NEU_CALC),
     .v_i(v_rdata), .i_exc_i(i_exc_rdata), .i_inh_i(i_inh_rdata), .refrac_i(ctl_rdata[7:0]),
-    .gain_shift_i(gain_shift_q), .field_o(lif_field), .field_i(profile_rdata),
+    .gain_shift_i(gain_shift), .field_o(lif_field), .field_i(profile_rdata),
     .v_valid_o(v_out), .v_o(v_next), .i_exc_valid_o(i_exc_out), .i_inh_valid_o(i_inh_out),
     .current_o(current_next), .done_o(lif_done), .refrac_o(refrac_next), .spike_o(spike));
   assign neuron_done = (state_q == S_NEU_CALC) & lif_done;
@@ -402,7 +383,7 @@ module core_compact #(
     .trace_i(post_now ? post_trace_rdata : pre_trace_rdata),
     .jump_i(jump_now | (post_now & ctl_rdata[11])),
     .decay_en_i(post_now | xdec_s1_q),
-    .retention_i(post_now ? post_decay_q : pre_decay_q),
+    .retention_i(post_now ? post_decay : pre_decay),
     .trace_o(trace_next));
 
   reg             trace_wb_q, trace_wb_post_q;
@@ -420,7 +401,7 @@ module core_compact #(
     trace_wb_index_q <= post_now ? {1'b0, neuron} : jump_now ? source_q : xdec_index_s1_q;
 
   // ---- the delay ring ---------------------------------------------------------------
-  wire [SLOT_W-1:0] slot = step_q[SLOT_W-1:0];
+  wire [SLOT_W-1:0] slot = step_count[SLOT_W-1:0];
   wire [SRC_W-1:0]  ring_pop_source;
   wire [SRC_W:0]    ring_pop_count;
   wire              ring_push_full;
@@ -483,7 +464,7 @@ module core_compact #(
   end
 
   // ---- FSM: next state ----------------------------------------------------------------------
-  wire weight_sweep_step = ~stdp_enable_q | phase_q;   // the row's issue counter moves on
+  wire weight_sweep_step = ~stdp_enable | phase_q;   // the row's issue counter moves on
   always @* begin
     case (state_q)
       S_DLV_DRAIN:  drain_last = (drain_q == DRAIN_DELIVER - 1'b1);
@@ -504,7 +485,7 @@ module core_compact #(
       S_DLV_DRAIN:  if (drain_last)
                       state_d = (event_q + 1'b1 == event_count_q) ? S_NEU_READ : S_DLV_FETCH;
       S_NEU_READ:   state_d = S_NEU_CALC;
-      S_NEU_CALC:   if (lif_done && neuron_last) state_d = stdp_enable_q ? S_XDEC : S_DONE;
+      S_NEU_CALC:   if (lif_done && neuron_last) state_d = stdp_enable ? S_XDEC : S_DONE;
       S_XDEC:       if (source_last) state_d = S_XDEC_DRAIN;
       S_XDEC_DRAIN: if (drain_last) state_d = (spike_count_q != 0) ? S_POT_FETCH : S_DONE;
       S_POT_FETCH:  state_d = S_POT_LOAD;
@@ -535,7 +516,7 @@ module core_compact #(
       end
       S_DLV_LOAD:   begin source_d = ring_pop_source; sweep_d = {(SRC_W+1){1'b0}}; end
       S_DLV_ROW:    begin
-        phase_d = stdp_enable_q & ~phase_q;
+        phase_d = stdp_enable & ~phase_q;
         if (weight_sweep_step) sweep_d = sweep_q + 1'b1;
       end
       S_DLV_DRAIN:  begin
@@ -593,21 +574,22 @@ module core_compact #(
     end
   end
 
-  // ---- configuration, counters and injection (as core.v) -------------------------------------
+  // ---- the control registers (bus region 0): configuration, STEP, OVERRUNS, DROPPED --------
+  // (a tick while busy is an overrun: counted, otherwise ignored)
+  core_regs #(.N_NEURONS(N_NEURONS), .N_INPUTS(N_INPUTS), .WEIGHT_W(WEIGHT_W),
+      .DELAY_DEPTH(DELAY_DEPTH), .ARCHITECTURE(ARCHITECTURE), .ICE40_DSP(ICE40_DSP)) u_regs (
+    .clk_i(clk_i), .rst_ni(rst_ni), .write_i(reg_write), .sel_i(reg_sel), .wdata_i(bus_wdata),
+    .step_done_i(state_q == S_DONE), .overrun_i(tick & ~idle),
+    .drop_i(ring_push & ring_push_full), .step_cycles_i({{(32-CYCLES_W){1'b0}}, last_cycles_q}),
+    .stdp_enable_o(stdp_enable), .n_active_o(n_active), .n_inputs_o(n_inputs),
+    .gain_shift_o(gain_shift), .a_plus_o(a_plus), .a_minus_o(a_minus),
+    .w_min_o(w_min), .w_max_o(w_max), .pre_decay_o(pre_decay), .post_decay_o(post_decay),
+    .step_o(step_count), .overruns_o(overruns), .dropped_o(dropped),
+    .inject_o(inject), .read_word_o(read_word_d));
+
+  // ---- injection: INJECT's channel, its delay, then its ring slot -------------------------------
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      stdp_enable_q    <= 1'b0;
-      n_active_q       <= N_NEURONS[NEU_W:0];
-      n_inputs_q       <= N_INPUTS[IN_W:0];
-      gain_shift_q     <= 6'd0;
-      a_plus_q         <= 16'd0;
-      a_minus_q        <= 16'd0;
-      w_min_q          <= {WEIGHT_W{1'b0}};
-      w_max_q          <= {WEIGHT_W{1'b0}};
-      pre_decay_q      <= 16'd0;
-      post_decay_q     <= 16'd0;
-      overruns_q       <= 32'd0;
-      dropped_q        <= 32'd0;
       inject_pending_q <= 1'b0;
       inject_channel_q <= {IN_W{1'b0}};
       inject_push_q    <= 1'b0;
@@ -621,63 +603,14 @@ module core_compact #(
         inject_slot_q         <= slot + delay_rdata;
         inject_push_channel_q <= inject_channel_q;
       end
-      if (reg_write) begin
-        case (reg_sel)
-          REG_STDP_ENABLE: stdp_enable_q <= bus_wdata[0];
-          REG_N_ACTIVE:    n_active_q    <= bus_wdata[NEU_W:0];
-          REG_N_INPUTS:    n_inputs_q    <= bus_wdata[IN_W:0];
-          REG_GAIN_SHIFT:  gain_shift_q  <= bus_wdata[5:0];
-          REG_A_PLUS:      a_plus_q      <= bus_wdata[15:0];
-          REG_A_MINUS:     a_minus_q     <= bus_wdata[15:0];
-          REG_W_MIN:       w_min_q       <= bus_wdata[WEIGHT_W-1:0];
-          REG_W_MAX:       w_max_q       <= bus_wdata[WEIGHT_W-1:0];
-          REG_PRE_DECAY:   pre_decay_q   <= bus_wdata[15:0];
-          REG_POST_DECAY:  post_decay_q  <= bus_wdata[15:0];
-          default: ;
-        endcase
-      end
-      // a tick while busy is an overrun: counted, otherwise ignored
-      if (reg_write && reg_sel == REG_OVERRUNS) overruns_q <= 32'd0;
-      else if (tick && !idle)                 overruns_q <= overruns_q + 32'd1;
-      if (reg_write && reg_sel == REG_DROPPED)  dropped_q <= 32'd0;
-      else if (ring_push && ring_push_full)     dropped_q <= dropped_q + 32'd1;
     end
   end
-  // STEP: a bus write sets it, each step's S_DONE counts it up
-  counter32 #(.ICE40_DSP(ICE40_DSP)) u_step (
-    .clk_i(clk_i), .rst_ni(rst_ni), .inc_i(state_q == S_DONE),
-    .load_i(reg_write && reg_sel == REG_STEP), .value_i(bus_wdata), .count_o(step_q));
 
   // ---- bus read: control registers are latched; RAM words come out of the RAMs (and, with
   //      BUS_REGISTERED, the selected word through bus_rdata_q, above) ----------------------
   reg [3:0]  read_region_q;
   reg        read_lane_q;
-  reg [31:0] read_word_q, read_word_d;
-  always @* begin
-    read_word_d = 32'd0;
-    case (reg_sel)
-      REG_STDP_ENABLE:  read_word_d = {31'd0, stdp_enable_q};
-      REG_N_ACTIVE:     read_word_d = {{(31-NEU_W){1'b0}}, n_active_q};
-      REG_N_INPUTS:     read_word_d = {{(31-IN_W){1'b0}}, n_inputs_q};
-      REG_GAIN_SHIFT:   read_word_d = {26'd0, gain_shift_q};
-      REG_A_PLUS:       read_word_d = {16'd0, a_plus_q};
-      REG_A_MINUS:      read_word_d = {16'd0, a_minus_q};
-      REG_W_MIN:        read_word_d = {{(32-WEIGHT_W){1'b0}}, w_min_q};
-      REG_W_MAX:        read_word_d = {{(32-WEIGHT_W){1'b0}}, w_max_q};
-      REG_PRE_DECAY:    read_word_d = {16'd0, pre_decay_q};
-      REG_POST_DECAY:   read_word_d = {16'd0, post_decay_q};
-      REG_STEP:         read_word_d = step_q;
-      REG_STEP_CYCLES:  read_word_d = {{(32-CYCLES_W){1'b0}}, last_cycles_q};
-      REG_OVERRUNS:     read_word_d = overruns_q;
-      REG_DROPPED:      read_word_d = dropped_q;
-      REG_N_NEURONS:    read_word_d = N_NEURONS;
-      REG_N_CHANNELS:   read_word_d = N_INPUTS;
-      REG_WEIGHT_W:     read_word_d = WEIGHT_W;
-      REG_DELAY_DEPTH:  read_word_d = DELAY_DEPTH;
-      REG_ARCHITECTURE: read_word_d = ARCHITECTURE;
-      default: ;
-    endcase
-  end
+  reg  [31:0] read_word_q;
 
   always @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -720,11 +653,11 @@ module core_compact #(
   // ---- outputs ----------------------------------------------------------------------------
   assign busy_o        = ~idle;
   assign done_o        = (state_q == S_DONE);
-  assign overrun_o     = |overruns_q;
+  assign overrun_o     = |overruns;
   assign step_cycles_o = {{(32-CYCLES_W){1'b0}}, last_cycles_q};
-  assign step_o        = step_q;
-  assign overruns_o    = overruns_q;
-  assign dropped_o     = dropped_q;
+  assign step_o        = step_count;
+  assign overruns_o    = overruns;
+  assign dropped_o     = dropped;
 endmodule
 
 `default_nettype wire

@@ -152,7 +152,7 @@ class CoverageMonitor:
             # sampling the tick input, which changes at the same edge as this sample
             if state == S["START"] and last_state == S["IDLE"]:
                 self.hit("command: tick accepted")
-            overruns = dut.overruns_q.value.to_unsigned()
+            overruns = dut.overruns_o.value.to_unsigned()
             if overruns == last_overruns + 1:
                 self.hit("overrun: tick while busy (counted)")
             last_state, last_overruns = state, overruns
@@ -245,7 +245,7 @@ class DenseCoverage(CoverageMonitor):
     def _sample_sweeps(self, state: int) -> None:
         super()._sample_sweeps(state)
         dut, S = self.dut, self.states
-        if dut.n_active_q.value.to_unsigned() != 1:
+        if dut.u_regs.n_active_o.value.to_unsigned() != 1:
             return
         if state == S["DLV_LOAD"] and dut.event_q.value.to_unsigned() > 0:
             self.hit("pipeline: rows of one neuron back to back (N_ACTIVE = 1)")
@@ -286,7 +286,7 @@ class PipelinedCoverage(DenseCoverage):
         if dut.weight_s3_q.value.to_unsigned() >> self.shape.weight_width & 1:   # plastic
             if item(3, "POTENT"):
                 self._sample_weight_clip(dut.u_stdp_update, "potentiation")
-            elif item(3, "DELIVER") and dut.stdp_enable_q.value == 1:
+            elif item(3, "DELIVER") and dut.u_regs.stdp_enable_o.value == 1:
                 self._sample_weight_clip(dut.u_stdp_update, "depression")
 
 
@@ -345,14 +345,14 @@ class CompactCoverage(DenseCoverage):
         if dut.valid_s2_q.value == 1 and plastic_s2:
             if dut.pot_s2_q.value == 1:
                 self._sample_weight_clip(dut.u_stdp_update, "potentiation")
-            elif dut.stdp_enable_q.value == 1:
+            elif dut.u_regs.stdp_enable_o.value == 1:
                 self._sample_weight_clip(dut.u_stdp_update, "depression")
         self._sample_weight_ram(state)
 
     def _sample_weight_ram(self, state: int) -> None:
         dut, S = self.dut, self.states
         writing = dut.write_s3.value == 1
-        if state == S["DLV_ROW"] and dut.stdp_enable_q.value == 0:
+        if state == S["DLV_ROW"] and dut.u_regs.stdp_enable_o.value == 0:
             self.hit("weight RAM: a row read one synapse per clock (STDP off, no write-backs)")
         if writing and dut.phase_q.value == 1:   # phase 1: the clock between two reads
             if state == S["DLV_ROW"]:
@@ -419,7 +419,7 @@ class SparseCoverage(CoverageMonitor):
         if bit(dut.syn_s5_q.value.to_unsigned(), sh.weight_width) and dut.active_s5_q.value == 1:
             if bit(pot, 4):
                 self._sample_weight_clip(dut.u_stdp_update, "potentiation")
-            elif bit(dlv, 4) and dut.stdp_enable_q.value == 1:
+            elif bit(dlv, 4) and dut.u_regs.stdp_enable_o.value == 1:
                 self._sample_weight_clip(dut.u_stdp_update, "depression")
         # stage 6: syn_deliver, and the write-back registers that stage 7 writes from
         active_s6 = dut.active_s6_q.value == 1
@@ -633,8 +633,8 @@ class Bench:
             # STEP from the port (core_compact counts it in counter32)
             "counters": np.array([dut.step_o.value.to_unsigned(),
                                   dut.last_cycles_q.value.to_unsigned(),
-                                  dut.overruns_q.value.to_unsigned(),
-                                  dut.dropped_q.value.to_unsigned()], dtype=np.int64),
+                                  dut.overruns_o.value.to_unsigned(),
+                                  dut.dropped_o.value.to_unsigned()], dtype=np.int64),
         }
 
 
@@ -866,14 +866,14 @@ async def overruns(dut):
         dut._log.info("seed %d: period %d, %d ticks accepted, %d overruns", seed, period,
                       len(accepted), overrun_count)
         model.regs[F.REG_OVERRUNS] = overrun_count
-        assert dut.overruns_q.value.to_unsigned() == overrun_count, (
-            f"seed {seed}, period {period}: RTL counted {dut.overruns_q.value.to_unsigned()} "
+        assert dut.overruns_o.value.to_unsigned() == overrun_count, (
+            f"seed {seed}, period {period}: RTL counted {dut.overruns_o.value.to_unsigned()} "
             f"overruns, model {overrun_count}")
         assert (dut.overrun_o.value == 1) == (overrun_count > 0)
         compare_state(bench, model, f"seed {seed}, after {len(accepted)} accepted ticks")
         await bench.write(addr(F.REGION_CONTROL, F.REG_OVERRUNS), 0)
         await bench.flush()
-        assert dut.overruns_q.value.to_unsigned() == 0 and dut.overrun_o.value == 0
+        assert dut.overruns_o.value.to_unsigned() == 0 and dut.overrun_o.value == 0
     assert overrun_total > 0, "the tick periods never overran a step"
 
 

@@ -30,7 +30,7 @@ os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
 # which have their own benches)
 CORE_MODULES = ("saturate", "counter32", "syn_decay", "syn_deliver", "lif_neuron_update", "lif_neuron_seq",
                 "trace_update", "stdp_update", "bus_input_reg", "ram_1r1w", "ram_1r1w_nrw", "ram_banked", "ram_spram", "delay_ring",
-                "core", "core_compact", "core_sparse")
+                "core_regs", "core", "core_compact", "core_sparse")
 
 
 def rtl_sources() -> list[Path]:

@@ -39,9 +39,9 @@ from neurohw.targets.fpga.model import CoreModel, pack_inputs  # noqa: E402
 from random_core import addr, random_program  # noqa: E402
 
 DRIVER = Path(__file__).with_name("core_stepper.cpp")
-CORE_SOURCES = ["saturate", "syn_decay", "syn_deliver", "lif_neuron_update", "trace_update",
-                "stdp_update", "bus_input_reg", "ram_1r1w", "ram_1r1w_nrw", "ram_banked", "delay_ring",
-                "core"]
+CORE_SOURCES = ["saturate", "counter32", "syn_decay", "syn_deliver", "lif_neuron_update",
+                "trace_update", "stdp_update", "bus_input_reg", "ram_1r1w", "ram_1r1w_nrw", "ram_banked",
+                "delay_ring", "core_regs", "core"]
 # board clocks (fpga/README.md "default clock") and the Fmax nextpnr measured for
 # the N=256 core there: the ULX3S board build reaches 80.26 MHz on main (2026-12-03, the
 # core on its registered bus; the core alone: 95.53 MHz on branch fmax, 2026-12-02), and
