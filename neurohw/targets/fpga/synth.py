@@ -130,8 +130,8 @@ class Board:
 # delay; the whole board then needs 5374 of the UP5K's 5280 logic cells, while the
 # compact core and the link, built apart, meet 24 MHz with 13 % and 21 % to spare.
 # Three rounds of &synch2 (structural choices), &if -a (the mapping of least area among
-# them) and &mfs (don't-care resubstitution) need 5232 and still meet 24 MHz
-# (fpga/README.md, "The whole board on the UP5K": each variant measured).
+# them) and &mfs (don't-care resubstitution) take 142 off (5232, the same RTL) and
+# still meet 24 MHz (fpga/README.md, "The whole board on the UP5K": each variant measured).
 _ICE40_AREA_ABC9_ROUND = "&synch2; &if -a -v; &mfs -W 4 -M 1000"
 _ICE40_AREA_ABC9 = "&scorr; &sweep; &dc2; " + "; &st; ".join([_ICE40_AREA_ABC9_ROUND] * 3)
 
