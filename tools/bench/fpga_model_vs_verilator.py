@@ -45,8 +45,8 @@ CORE_SOURCES = ["saturate", "counter32", "syn_decay", "syn_deliver", "lif_neuron
 # board clocks (fpga/README.md "default clock") and the Fmax nextpnr measured for
 # the N=256 core there: the ULX3S board build reaches 80.26 MHz on main (2026-12-03, the
 # core on its registered bus; the core alone: 95.53 MHz on branch fmax, 2026-12-02), and
-# the UP5K cannot hold an N=256 pipelined core at all
-BOARDS = [("iCEBreaker", 24.0, None, "N=256 core does not fit the UP5K"),
+# the UP5K cannot hold an N=256 pipelined core at all (its board runs core_compact.v)
+BOARDS = [("iCEBreaker", 24.0, None, "this N=256 pipelined core does not fit the UP5K"),
           ("ULX3S", 75.0, 80.26, "measured Fmax, N=256 board build"),
           ("ULX3S, core alone", 75.0, 95.53, "measured Fmax, design core-timing")]
 
