@@ -16,8 +16,8 @@ from neurohw.targets.fpga import synth as fpga_synth
 ICE40_PREAMBLE = bytes([0x7E, 0xAA, 0x99, 0x7E])
 
 # The build the suite runs: the iCEBreaker's own board (its default design,
-# core-compact: the compact core with 256 neurons and 64k synapses behind the UART
-# link and command front end), placed, routed and packed.
+# core-compact: the compact core with 256 neurons, 256 input channels and their 128k
+# synapses behind the UART link and command front end), placed, routed and packed.
 
 
 def test_the_icebreaker_board_fits_meets_24_mhz_and_its_bitstream_is_built(tmp_path):
